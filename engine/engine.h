@@ -1,0 +1,74 @@
+// Engine: the facade server/ talks to. Owns the model, tokenizer, scheduler and the engine
+// thread that loops Scheduler::Step -> Executor::Run -> commit (design.md §1). gRPC threads call
+// Submit*/Cancel only; outputs come back through sinks called on the engine thread.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "engine/model_info.h"
+#include "engine/request_observer.h"
+#include "engine/request_types.h"
+#include "engine/tokenizer/tokenizer.h"
+
+namespace attnserve {
+
+struct EngineOptions {
+  std::string model_dir;
+  int num_threads = 0;               // 0 = all cores
+  uint32_t max_model_len = 0;        // 0 = the model's max_position_embeddings
+  int32_t max_waiting_requests = 1024;
+  RequestObserver* observer = nullptr;  // not owned; may be null
+};
+
+// Receives one request's stream. OnDelta is called on the engine thread, must not block and
+// must not call back into the Engine; the last call has delta.finish != kNone.
+class GenerateSink {
+ public:
+  virtual ~GenerateSink() = default;
+  virtual void OnDelta(GenerateDelta delta) = 0;
+};
+
+class Engine {
+ public:
+  // Loads config.json, tokenizer.json, generation_config.json (optional) and the weights from
+  // options.model_dir; errors name the file and the problem. Does not start the thread.
+  static absl::StatusOr<std::unique_ptr<Engine>> Load(const EngineOptions& options);
+  ~Engine();  // stops the engine thread; pending requests finish with kCancelled
+
+  void Start();
+  void Stop();
+
+  const ModelInfo& info() const;
+  const Tokenizer& tokenizer() const;
+
+  // INVALID_ARGUMENT naming the field for: empty prompt, token id outside [0, vocab_size),
+  // prompt + max_tokens beyond the context, max_tokens 0, bad sampling values, stop token
+  // ids outside the vocabulary, top_logprobs > 20. Thread-safe.
+  absl::Status Validate(const GenerateSpec& spec) const;
+  absl::Status Validate(const ScoreSpec& spec) const;
+
+  // Queues a validated request. RESOURCE_EXHAUSTED when the waiting queue is full,
+  // UNAVAILABLE when stopping. Thread-safe.
+  absl::Status SubmitGenerate(GenerateSpec spec, std::shared_ptr<GenerateSink> sink);
+  // `done` is called once on the engine thread. Thread-safe.
+  absl::Status SubmitScore(ScoreSpec spec,
+                           std::function<void(absl::StatusOr<ScoreResult>)> done);
+  // Ends the request with kCancelled (its sink gets a final delta) and frees its memory at the
+  // next step. Unknown ids are ignored. Thread-safe.
+  void Cancel(const std::string& request_id);
+
+  struct Load_ { int64_t num_running = 0; int64_t num_waiting = 0; };
+  Load_ CurrentLoad() const;
+
+ private:
+  struct Impl;
+  explicit Engine(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace attnserve

@@ -1,0 +1,70 @@
+// WeightStore: the tensors of a Hugging Face model directory, read from *.safetensors files
+// (model.safetensors, sharded via model.safetensors.index.json, or every *.safetensors present),
+// memory-mapped. Tensors are f32, f16 or bf16 on disk; LoadF32 gives f32 (zero-copy for aligned
+// f32 data, converted copies otherwise). Errors name the file, the tensor and the problem.
+// Immutable after Open: const methods are thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace attnserve {
+
+enum class DType { kF32, kF16, kBF16 };
+const char* DTypeName(DType dtype);  // "float32", "float16", "bfloat16"
+
+// A tensor as stored on disk; `data` points into a mapping owned by the WeightStore.
+struct StoredTensor {
+  std::string name;
+  std::string file;              // path of the .safetensors file holding it
+  DType dtype;
+  std::vector<int64_t> shape;
+  const void* data = nullptr;    // nbytes bytes, little-endian
+  size_t nbytes = 0;
+};
+
+// f32 tensor ready for compute. `data` stays valid while `owner` (and the WeightStore) live.
+struct F32Tensor {
+  const float* data = nullptr;
+  std::vector<int64_t> shape;
+  std::shared_ptr<const void> owner;  // keeps a converted copy alive (null when zero-copy)
+  int64_t numel() const;
+};
+
+class WeightStore {
+ public:
+  // Opens every safetensors file of `model_dir`. Fails (naming the file) on: no weights found,
+  // unreadable file, truncated file, malformed header JSON, unknown dtype, data offsets outside
+  // the file or inconsistent with shape × dtype size, an index.json naming a missing shard.
+  static absl::StatusOr<std::unique_ptr<WeightStore>> Open(const std::string& model_dir);
+
+  ~WeightStore();
+  WeightStore(const WeightStore&) = delete;
+  WeightStore& operator=(const WeightStore&) = delete;
+
+  bool Has(const std::string& name) const;
+  // NOT_FOUND naming the tensor and the directory when absent.
+  absl::StatusOr<const StoredTensor*> Get(const std::string& name) const;
+  // The tensor as f32 with exactly `expected_shape`; INVALID_ARGUMENT naming tensor, file,
+  // expected and actual shape otherwise.
+  absl::StatusOr<F32Tensor> LoadF32(const std::string& name,
+                                    const std::vector<int64_t>& expected_shape) const;
+  // Every tensor name, sorted.
+  std::vector<std::string> Names() const;
+  // The dtype most tensors have ("float32" etc.), for display.
+  std::string PredominantDType() const;
+
+ private:
+  struct MappedFile;
+  WeightStore() = default;
+  std::string model_dir_;
+  std::vector<std::unique_ptr<MappedFile>> files_;
+  std::map<std::string, StoredTensor> tensors_;
+};
+
+}  // namespace attnserve

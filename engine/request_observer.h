@@ -1,0 +1,27 @@
+// RequestObserver: the engine reports request lifecycle events here; server/ implements it with
+// prometheus-cpp (server/metrics.h). Called from the engine thread and (OnRejected) from gRPC
+// threads: implementations must be thread-safe and must not block.
+#pragma once
+
+#include <cstdint>
+
+#include "engine/request_types.h"
+
+namespace attnserve {
+
+class RequestObserver {
+ public:
+  virtual ~RequestObserver() = default;
+  // Time from arrival to first scheduling, seconds.
+  virtual void OnScheduled(double queue_time_s) = 0;
+  virtual void OnFirstToken(double ttft_s) = 0;
+  // Time since the previous token of the same request, seconds.
+  virtual void OnInterTokenLatency(double itl_s) = 0;
+  virtual void OnPromptTokens(uint64_t n) = 0;
+  virtual void OnGenerationTokens(uint64_t n) = 0;
+  virtual void OnFinished(FinishReason reason, double e2e_s) = 0;
+  // Current scheduler occupancy.
+  virtual void OnQueueState(int64_t num_running, int64_t num_waiting) = 0;
+};
+
+}  // namespace attnserve
