@@ -1,0 +1,403 @@
+// Engine: loading, request intake (thread-safe) and the engine thread's
+// Step -> Run -> commit loop (design.md §1).
+#include "engine/engine.h"
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstdio>
+#include <deque>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "absl/strings/str_cat.h"
+#include "engine/active_request.h"
+#include "engine/executor.h"
+#include "engine/llama_model.h"
+#include "engine/loader/weight_store.h"
+#include "engine/model_config.h"
+#include "engine/request_validation.h"
+#include "engine/sampler.h"
+#include "scheduler/scheduler.h"
+
+namespace attnserve {
+namespace {
+
+double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+ModelInfo DescribeModel(const std::string& dir, const ModelConfig& c, const WeightStore& w,
+                        const LlamaModel& m, int64_t max_model_len, std::string_view backend) {
+  ModelInfo info;
+  info.model_path = dir;
+  info.architecture = c.architecture;
+  info.vocab_size = c.vocab_size;
+  info.max_context = max_model_len;
+  info.num_layers = c.num_hidden_layers;
+  info.hidden_size = c.hidden_size;
+  info.num_attention_heads = c.num_attention_heads;
+  info.num_key_value_heads = c.num_key_value_heads;
+  info.head_dim = c.head_dim;
+  for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
+    LayerDescription layer;
+    layer.index = l;
+    info.layers.push_back(layer);
+  }
+  info.attention_backends = {"full"};
+  info.weights_dtype = w.PredominantDType();
+  info.bos_token_id = c.bos_token_id.value_or(-1);
+  info.eos_token_ids = c.eos_token_ids;
+  info.rope_theta = c.rope_theta;
+  info.num_parameters = m.num_parameters();
+  info.backend = std::string(backend);
+  return info;
+}
+
+}  // namespace
+
+struct Engine::Impl {
+  EngineOptions options;
+  ModelConfig config;
+  std::unique_ptr<WeightStore> weights;
+  std::unique_ptr<LlamaModel> model;
+  std::unique_ptr<Tokenizer> tokenizer;
+  std::unique_ptr<Backend> backend;
+  std::unique_ptr<Scheduler> scheduler;
+  std::unique_ptr<Executor> executor;
+  ModelInfo info;
+  ValidationLimits limits;
+  RequestObserver* observer = nullptr;
+
+  // Intake, guarded by mu.
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<std::unique_ptr<ActiveRequest>> incoming;
+  std::vector<std::string> cancels;
+  std::unordered_set<std::string> active_ids;
+  bool stopping = false;
+  std::thread thread;
+  std::atomic<int64_t> num_running{0};
+  std::atomic<int64_t> num_waiting{0};
+
+  // Engine thread only.
+  std::unordered_map<int64_t, std::unique_ptr<ActiveRequest>> requests;
+  std::unordered_map<std::string, int64_t> seq_of_request;
+  int64_t next_seq_id = 1;
+  std::vector<float> row_scratch;
+
+  absl::Status Enqueue(std::unique_ptr<ActiveRequest> request);
+  void Loop();
+  void Admit(std::unique_ptr<ActiveRequest> request);
+  void End(ActiveRequest& request, FinishReason reason, absl::Status error);
+  void Release(int64_t seq_id);
+  void Commit(const BatchPlan& plan, const StepOutput& out);
+  void CommitScore(ActiveRequest& request, const ScheduledChunk& chunk, const StepOutput& out,
+                   int64_t first_row);
+  void PublishLoad();
+};
+
+absl::StatusOr<std::unique_ptr<Engine>> Engine::Load(const EngineOptions& options) {
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  impl->observer = options.observer;
+  const std::string& dir = options.model_dir;
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) {
+    return absl::NotFoundError(absl::StrCat(dir, ": model directory does not exist"));
+  }
+  absl::StatusOr<ModelConfig> config = ModelConfig::FromModelDir(dir);
+  if (!config.ok()) return config.status();
+  impl->config = *config;
+  absl::StatusOr<std::unique_ptr<Tokenizer>> tokenizer = Tokenizer::FromFile(dir + "/tokenizer.json");
+  if (!tokenizer.ok()) return tokenizer.status();
+  impl->tokenizer = std::move(*tokenizer);
+  absl::StatusOr<std::unique_ptr<WeightStore>> weights = WeightStore::Open(dir);
+  if (!weights.ok()) return weights.status();
+  impl->weights = std::move(*weights);
+  absl::StatusOr<std::unique_ptr<LlamaModel>> model = LlamaModel::Load(impl->config, *impl->weights);
+  if (!model.ok()) return model.status();
+  impl->model = std::move(*model);
+  impl->backend = MakeCpuBackend(options.num_threads);
+
+  const ModelConfig& c = impl->config;
+  int64_t max_model_len = c.max_position_embeddings;
+  if (options.max_model_len > 0) max_model_len = std::min<int64_t>(max_model_len, options.max_model_len);
+  if (c.sliding_window && *c.sliding_window < max_model_len) {
+    // Within the window, sliding-window attention equals full attention: serve exactly.
+    std::fprintf(stderr, "attnserve: %s/config.json: sliding_window=%lld; context capped to it "
+                 "(windowed attention arrives with the attention-backends work)\n",
+                 dir.c_str(), static_cast<long long>(*c.sliding_window));
+    max_model_len = *c.sliding_window;
+  }
+  const int64_t bytes_per_token = 2 * c.num_hidden_layers * c.kv_dim() * int64_t{sizeof(float)};
+  const int64_t kv_capacity_tokens = options.kv_cache_bytes / bytes_per_token;
+  if (kv_capacity_tokens < max_model_len) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--kv_cache_bytes=", options.kv_cache_bytes, " holds ", kv_capacity_tokens,
+        " tokens of KV cache for this model, fewer than the context length ", max_model_len,
+        "; raise it or lower --max_model_len"));
+  }
+  if (options.max_num_seqs < 1 || options.max_num_batched_tokens < 1) {
+    return absl::InvalidArgumentError("--max_num_seqs and --max_num_batched_tokens must be >= 1");
+  }
+  SchedulerConfig sc;
+  sc.max_num_seqs = options.max_num_seqs;
+  sc.max_num_batched_tokens = options.max_num_batched_tokens;
+  sc.kv_capacity_tokens = kv_capacity_tokens;
+  impl->scheduler = std::make_unique<Scheduler>(sc);
+  impl->executor = std::make_unique<Executor>(*impl->model, *impl->backend);
+  impl->limits.vocab_size = c.vocab_size;
+  impl->limits.max_model_len = max_model_len;
+  impl->info = DescribeModel(dir, c, *impl->weights, *impl->model, max_model_len, impl->backend->name());
+  return std::unique_ptr<Engine>(new Engine(std::move(impl)));
+}
+
+Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Engine::~Engine() { Stop(); }
+
+void Engine::Start() {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  if (impl_->thread.joinable() || impl_->stopping) return;
+  impl_->thread = std::thread([impl = impl_.get()] { impl->Loop(); });
+}
+
+void Engine::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    impl_->stopping = true;
+  }
+  impl_->cv.notify_all();
+  if (impl_->thread.joinable()) impl_->thread.join();
+  // Requests that never reached the engine thread (or arrived with no thread running).
+  std::deque<std::unique_ptr<ActiveRequest>> left;
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    left.swap(impl_->incoming);
+  }
+  for (auto& r : left) {
+    if (r->is_score) r->score_done(absl::UnavailableError("server is shutting down"));
+    else r->sink->OnDelta(r->stream->Abort(FinishReason::kCancelled, absl::OkStatus()));
+  }
+}
+
+const ModelInfo& Engine::info() const { return impl_->info; }
+const Tokenizer& Engine::tokenizer() const { return *impl_->tokenizer; }
+
+absl::Status Engine::Validate(const GenerateSpec& spec) const {
+  return ValidateGenerateSpec(spec, impl_->limits);
+}
+absl::Status Engine::Validate(const ScoreSpec& spec) const {
+  return ValidateScoreSpec(spec, impl_->limits);
+}
+
+absl::Status Engine::Impl::Enqueue(std::unique_ptr<ActiveRequest> request) {
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    if (stopping) return absl::UnavailableError("server is shutting down");
+    const int64_t queued = static_cast<int64_t>(incoming.size()) + num_waiting.load();
+    if (queued >= options.max_waiting_requests) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "too many waiting requests (", queued, "; limit --max_waiting_requests=",
+          options.max_waiting_requests, "); retry later"));
+    }
+    if (!active_ids.insert(request->request_id).second) {
+      return absl::AlreadyExistsError(
+          absl::StrCat("request_id \"", request->request_id, "\" is already in use"));
+    }
+    incoming.push_back(std::move(request));
+  }
+  cv.notify_one();
+  return absl::OkStatus();
+}
+
+absl::Status Engine::SubmitGenerate(GenerateSpec spec, std::shared_ptr<GenerateSink> sink) {
+  if (absl::Status s = Validate(spec); !s.ok()) return s;
+  auto r = std::make_unique<ActiveRequest>();
+  r->request_id = spec.request_id;
+  r->arrival = Clock::now();
+  r->deadline = spec.deadline;
+  r->token_ids = spec.prompt_token_ids;
+  r->num_prompt_tokens = static_cast<int32_t>(spec.prompt_token_ids.size());
+  r->max_total_tokens = r->num_prompt_tokens + static_cast<int32_t>(spec.max_tokens);
+  r->generate = std::move(spec);
+  r->sink = std::move(sink);
+  r->stream = std::make_unique<GenerationStream>(r->generate, *impl_->tokenizer, impl_->config.eos_token_ids);
+  return impl_->Enqueue(std::move(r));
+}
+
+absl::Status Engine::SubmitScore(ScoreSpec spec,
+                                 std::function<void(absl::StatusOr<ScoreResult>)> done) {
+  if (absl::Status s = Validate(spec); !s.ok()) return s;
+  auto r = std::make_unique<ActiveRequest>();
+  r->is_score = true;
+  r->request_id = spec.request_id;
+  r->arrival = Clock::now();
+  r->deadline = spec.deadline;
+  r->token_ids = spec.token_ids;
+  r->num_prompt_tokens = static_cast<int32_t>(spec.token_ids.size());
+  r->max_total_tokens = r->num_prompt_tokens;
+  r->score = std::move(spec);
+  r->score_done = std::move(done);
+  return impl_->Enqueue(std::move(r));
+}
+
+void Engine::Cancel(const std::string& request_id) {
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    impl_->cancels.push_back(request_id);
+  }
+  impl_->cv.notify_one();
+}
+
+Engine::Load_ Engine::CurrentLoad() const {
+  return {impl_->num_running.load(), impl_->num_waiting.load()};
+}
+
+void Engine::Impl::Admit(std::unique_ptr<ActiveRequest> request) {
+  request->seq_id = next_seq_id++;
+  SequenceInfo info;
+  info.seq_id = request->seq_id;
+  info.priority = request->is_score ? 0 : request->generate.priority;
+  info.num_tokens = static_cast<int32_t>(request->token_ids.size());
+  info.max_total_tokens = request->max_total_tokens;
+  info.all_logits = request->is_score;
+  scheduler->Add(info);
+  seq_of_request[request->request_id] = request->seq_id;
+  requests[request->seq_id] = std::move(request);
+}
+
+void Engine::Impl::Release(int64_t seq_id) {
+  auto it = requests.find(seq_id);
+  if (it == requests.end()) return;
+  scheduler->Remove(seq_id);
+  executor->RemoveSequence(seq_id);
+  seq_of_request.erase(it->second->request_id);
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    active_ids.erase(it->second->request_id);
+  }
+  requests.erase(it);
+}
+
+void Engine::Impl::End(ActiveRequest& r, FinishReason reason, absl::Status error) {
+  if (r.is_score) {
+    r.score_done(error.ok() ? absl::CancelledError("request cancelled") : error);
+  } else {
+    r.sink->OnDelta(r.stream->Abort(reason, error));
+  }
+  if (observer) observer->OnFinished(reason, Seconds(Clock::now() - r.arrival));
+  Release(r.seq_id);
+}
+
+void Engine::Impl::CommitScore(ActiveRequest& r, const ScheduledChunk& chunk,
+                               const StepOutput& out, int64_t first_row) {
+  const int64_t V = out.vocab_size;
+  r.score_logits.insert(r.score_logits.end(), out.row(first_row), out.row(first_row + chunk.num_tokens));
+  if (chunk.start_pos + chunk.num_tokens < static_cast<int32_t>(r.token_ids.size())) return;
+  ScoreResult result;
+  result.vocab_size = static_cast<int32_t>(V);
+  const size_t T = r.token_ids.size();
+  std::vector<float> logprobs(V);
+  for (size_t i = 1; i < T; ++i) {
+    LogSoftmaxRow({r.score_logits.data() + (i - 1) * V, static_cast<size_t>(V)}, logprobs);
+    result.token_logprobs.push_back(logprobs[r.token_ids[i]]);
+  }
+  if (r.score.return_logits) result.logits = std::move(r.score_logits);
+  if (observer) observer->OnFinished(FinishReason::kStop, Seconds(Clock::now() - r.arrival));
+  r.score_done(std::move(result));
+  Release(r.seq_id);
+}
+
+void Engine::Impl::Commit(const BatchPlan& plan, const StepOutput& out) {
+  const Clock::time_point now = Clock::now();
+  for (size_t i = 0; i < plan.chunks.size(); ++i) {
+    const ScheduledChunk& chunk = plan.chunks[i];
+    auto it = requests.find(chunk.seq_id);
+    if (it == requests.end()) continue;
+    ActiveRequest& r = *it->second;
+    if (chunk.first_chunk && observer) {
+      observer->OnScheduled(Seconds(now - r.arrival));
+      observer->OnPromptTokens(r.num_prompt_tokens);
+    }
+    if (r.is_score) {
+      CommitScore(r, chunk, out, out.first_row[i]);
+      continue;
+    }
+    if (!chunk.needs_sample) continue;
+    row_scratch.assign(out.row(out.first_row[i]), out.row(out.first_row[i] + 1));
+    int32_t token = 0;
+    GenerateDelta delta = r.stream->Advance(row_scratch, token);
+    r.token_ids.push_back(token);
+    scheduler->AppendToken(r.seq_id);
+    if (observer) {
+      if (!r.has_first_token) observer->OnFirstToken(Seconds(now - r.arrival));
+      else observer->OnInterTokenLatency(Seconds(now - r.last_token_time));
+      observer->OnGenerationTokens(1);
+    }
+    r.has_first_token = true;
+    r.last_token_time = now;
+    const FinishReason finish = delta.finish;
+    r.sink->OnDelta(std::move(delta));
+    if (finish != FinishReason::kNone) {
+      if (observer) observer->OnFinished(finish, Seconds(now - r.arrival));
+      Release(r.seq_id);
+    }
+  }
+}
+
+void Engine::Impl::PublishLoad() {
+  num_running.store(scheduler->num_running());
+  num_waiting.store(scheduler->num_waiting());
+  if (observer) observer->OnQueueState(scheduler->num_running(), scheduler->num_waiting());
+}
+
+void Engine::Impl::Loop() {
+  for (;;) {
+    std::deque<std::unique_ptr<ActiveRequest>> arrived;
+    std::vector<std::string> cancelled;
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      cv.wait(lock, [&] {
+        return stopping || !incoming.empty() || !cancels.empty() || !requests.empty();
+      });
+      if (stopping) break;
+      arrived.swap(incoming);
+      cancelled.swap(cancels);
+    }
+    for (auto& r : arrived) Admit(std::move(r));
+    for (const std::string& id : cancelled) {
+      auto it = seq_of_request.find(id);
+      if (it != seq_of_request.end()) End(*requests.at(it->second), FinishReason::kCancelled, absl::OkStatus());
+    }
+    const Clock::time_point now = Clock::now();
+    std::vector<int64_t> expired;
+    for (const auto& [seq_id, r] : requests)
+      if (now >= r->deadline) expired.push_back(seq_id);
+    for (int64_t seq_id : expired) {
+      ActiveRequest& r = *requests.at(seq_id);
+      End(r, FinishReason::kError, absl::DeadlineExceededError(absl::StrCat(
+          "request ", r.request_id, " exceeded its deadline after ",
+          r.is_score ? 0 : r.stream->completion_tokens(), " generated tokens")));
+    }
+    BatchPlan plan = scheduler->Step();
+    PublishLoad();
+    if (plan.empty()) continue;
+    StepOutput out = executor->Run(plan, [this](int64_t seq_id) {
+      const ActiveRequest& r = *requests.at(seq_id);
+      return ExecutorSequence{&r.token_ids, r.max_total_tokens};
+    });
+    scheduler->OnStepDone(plan);
+    Commit(plan, out);
+    PublishLoad();
+  }
+  // Shutdown: end everything still admitted.
+  std::vector<int64_t> ids;
+  for (const auto& [seq_id, r] : requests) ids.push_back(seq_id);
+  for (int64_t seq_id : ids)
+    End(*requests.at(seq_id), FinishReason::kCancelled, absl::UnavailableError("server is shutting down"));
+  PublishLoad();
+}
+
+}  // namespace attnserve

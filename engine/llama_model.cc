@@ -1,0 +1,173 @@
+// LlamaModel: weight loading and the packed-batch forward pass.
+#include "engine/llama_model.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+
+namespace attnserve {
+namespace {
+
+const float* DataOrNull(const F32Tensor& t) { return t.data; }
+
+}  // namespace
+
+LlamaModel::LlamaModel(const ModelConfig& config)
+    : config_(config), rope_(config.head_dim, config.rope_theta) {}
+
+absl::StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::Load(const ModelConfig& c,
+                                                             const WeightStore& w) {
+  std::unique_ptr<LlamaModel> m(new LlamaModel(c));
+  uint64_t params = 0;
+  absl::Status error;
+  auto load = [&](const std::string& name, std::vector<int64_t> shape, F32Tensor& out) {
+    if (!error.ok()) return;
+    absl::StatusOr<F32Tensor> t = w.LoadF32(name, shape);
+    if (!t.ok()) {
+      error = t.status();
+      return;
+    }
+    out = std::move(*t);
+    params += out.numel();
+  };
+  const int64_t H = c.hidden_size, I = c.intermediate_size;
+  load("model.embed_tokens.weight", {c.vocab_size, H}, m->embed_tokens);
+  load("model.norm.weight", {H}, m->final_norm);
+  if (c.tie_word_embeddings && !w.Has("lm_head.weight")) {
+    m->lm_head = m->embed_tokens;
+  } else {
+    load("lm_head.weight", {c.vocab_size, H}, m->lm_head);
+  }
+  m->layers_.resize(c.num_hidden_layers);
+  for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
+    Layer& L = m->layers_[l];
+    const std::string p = absl::StrCat("model.layers.", l, ".");
+    load(p + "input_layernorm.weight", {H}, L.input_norm);
+    load(p + "post_attention_layernorm.weight", {H}, L.post_attention_norm);
+    load(p + "self_attn.q_proj.weight", {c.q_dim(), H}, L.q_proj);
+    load(p + "self_attn.k_proj.weight", {c.kv_dim(), H}, L.k_proj);
+    load(p + "self_attn.v_proj.weight", {c.kv_dim(), H}, L.v_proj);
+    load(p + "self_attn.o_proj.weight", {H, c.q_dim()}, L.o_proj);
+    if (c.attention_bias) {
+      load(p + "self_attn.q_proj.bias", {c.q_dim()}, L.q_bias);
+      load(p + "self_attn.k_proj.bias", {c.kv_dim()}, L.k_bias);
+      load(p + "self_attn.v_proj.bias", {c.kv_dim()}, L.v_bias);
+    }
+    if (c.o_proj_bias) load(p + "self_attn.o_proj.bias", {H}, L.o_bias);
+    load(p + "mlp.gate_proj.weight", {I, H}, L.gate_proj);
+    load(p + "mlp.up_proj.weight", {I, H}, L.up_proj);
+    load(p + "mlp.down_proj.weight", {H, I}, L.down_proj);
+    if (c.mlp_bias) {
+      load(p + "mlp.gate_proj.bias", {I}, L.gate_bias);
+      load(p + "mlp.up_proj.bias", {I}, L.up_bias);
+      load(p + "mlp.down_proj.bias", {H}, L.down_bias);
+    }
+  }
+  if (!error.ok()) return error;
+  m->num_parameters_ = params;
+  return m;
+}
+
+void LlamaModel::Resize(int64_t T) {
+  const ModelConfig& c = config_;
+  auto grow = [](auto& v, size_t n) {
+    if (v.size() < n) v.resize(n);
+  };
+  grow(x_, T * c.hidden_size);
+  grow(h_, T * c.hidden_size);
+  grow(q_, T * c.q_dim());
+  grow(attn_, T * c.q_dim());
+  grow(k_, T * c.kv_dim());
+  grow(v_, T * c.kv_dim());
+  grow(gate_, T * c.intermediate_size);
+  grow(up_, T * c.intermediate_size);
+  grow(cos_, T * c.head_dim / 2);
+  grow(sin_, T * c.head_dim / 2);
+  grow(positions_, T);
+}
+
+int64_t LlamaModel::Forward(std::span<const ForwardChunk> chunks, Backend& be,
+                            std::vector<float>& logits) {
+  const ModelConfig& c = config_;
+  const int64_t H = c.hidden_size, I = c.intermediate_size, D = c.head_dim;
+  const int64_t q_dim = c.q_dim(), kv_dim = c.kv_dim();
+  int64_t T = 0;
+  for (const ForwardChunk& ch : chunks) T += ch.num_tokens;
+  if (T == 0) return 0;
+  Resize(T);
+
+  // Embeddings and positions of the packed tokens.
+  {
+    int64_t t = 0;
+    for (const ForwardChunk& ch : chunks) {
+      for (int32_t i = 0; i < ch.num_tokens; ++i, ++t) {
+        std::memcpy(&x_[t * H], embed_tokens.data + int64_t{ch.token_ids[i]} * H, H * sizeof(float));
+        positions_[t] = ch.start_pos + i;
+      }
+    }
+  }
+  rope_.Compute(positions_.data(), T, cos_.data(), sin_.data());
+  const float scale = 1.0f / std::sqrt(static_cast<float>(D));
+
+  for (const Layer& L : layers_) {
+    // Attention block: h = norm(x); q,k,v = proj(h); rope; cache; attend; x += o_proj(attn).
+    be.RmsNorm(x_.data(), L.input_norm.data, h_.data(), T, H, c.rms_norm_eps);
+    be.Linear(h_.data(), L.q_proj.data, DataOrNull(L.q_bias), q_.data(), T, q_dim, H);
+    be.Linear(h_.data(), L.k_proj.data, DataOrNull(L.k_bias), k_.data(), T, kv_dim, H);
+    be.Linear(h_.data(), L.v_proj.data, DataOrNull(L.v_bias), v_.data(), T, kv_dim, H);
+    be.ApplyRope(q_.data(), cos_.data(), sin_.data(), T, c.num_attention_heads, D);
+    be.ApplyRope(k_.data(), cos_.data(), sin_.data(), T, c.num_key_value_heads, D);
+    const int64_t layer_index = &L - layers_.data();
+    int64_t t0 = 0;
+    for (const ForwardChunk& ch : chunks) {
+      float* k_cache = ch.kv->k(layer_index);
+      float* v_cache = ch.kv->v(layer_index);
+      std::memcpy(k_cache + int64_t{ch.start_pos} * kv_dim, &k_[t0 * kv_dim],
+                  ch.num_tokens * kv_dim * sizeof(float));
+      std::memcpy(v_cache + int64_t{ch.start_pos} * kv_dim, &v_[t0 * kv_dim],
+                  ch.num_tokens * kv_dim * sizeof(float));
+      be.CausalAttention(&q_[t0 * q_dim], k_cache, v_cache, &attn_[t0 * q_dim], ch.num_tokens,
+                         ch.start_pos + ch.num_tokens, c.num_attention_heads,
+                         c.num_key_value_heads, D, kv_dim, scale);
+      t0 += ch.num_tokens;
+    }
+    be.Linear(attn_.data(), L.o_proj.data, DataOrNull(L.o_bias), h_.data(), T, H, q_dim);
+    be.AddInPlace(x_.data(), h_.data(), T * H);
+
+    // MLP block: x += down(silu(gate(h)) * up(h)), h = norm(x).
+    be.RmsNorm(x_.data(), L.post_attention_norm.data, h_.data(), T, H, c.rms_norm_eps);
+    be.Linear(h_.data(), L.gate_proj.data, DataOrNull(L.gate_bias), gate_.data(), T, I, H);
+    be.Linear(h_.data(), L.up_proj.data, DataOrNull(L.up_bias), up_.data(), T, I, H);
+    be.SiluMul(gate_.data(), up_.data(), gate_.data(), T * I);
+    be.Linear(gate_.data(), L.down_proj.data, DataOrNull(L.down_bias), h_.data(), T, H, I);
+    be.AddInPlace(x_.data(), h_.data(), T * H);
+  }
+
+  // Gather the rows that need logits, normalise them, project to the vocabulary.
+  int64_t rows = 0;
+  {
+    int64_t t0 = 0;
+    for (const ForwardChunk& ch : chunks) {
+      if (ch.all_logits) rows += ch.num_tokens;
+      else if (ch.want_logits) rows += 1;
+    }
+    if (logit_rows_.size() < static_cast<size_t>(rows * H)) logit_rows_.resize(rows * H);
+    int64_t r = 0;
+    for (const ForwardChunk& ch : chunks) {
+      const int64_t first = ch.all_logits ? t0 : t0 + ch.num_tokens - 1;
+      const int64_t count = ch.all_logits ? ch.num_tokens : (ch.want_logits ? 1 : 0);
+      std::memcpy(&logit_rows_[r * H], &x_[first * H], count * H * sizeof(float));
+      r += count;
+      t0 += ch.num_tokens;
+    }
+  }
+  if (rows == 0) return 0;
+  be.RmsNorm(logit_rows_.data(), final_norm.data, logit_rows_.data(), rows, H, c.rms_norm_eps);
+  logits.resize(rows * c.vocab_size);
+  be.Linear(logit_rows_.data(), lm_head.data, nullptr, logits.data(), rows, c.vocab_size, H);
+  return rows;
+}
+
+}  // namespace attnserve

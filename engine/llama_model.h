@@ -1,0 +1,76 @@
+// LlamaModel: the decoder-only transformer of LlamaForCausalLM / MistralForCausalLM /
+// Qwen2ForCausalLM (RMSNorm, RoPE, grouped-query attention with optional q/k/v bias, SiLU-gated
+// MLP, optionally tied embeddings), run in f32 on a Backend over a packed batch: the tokens of
+// every scheduled chunk go through each weight in ONE matmul; attention runs per sequence
+// against its own KV cache.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "engine/loader/weight_store.h"
+#include "engine/model_config.h"
+#include "engine/rope_table.h"
+#include "engine/sequence_kv_cache.h"
+#include "kernels/backend.h"
+
+namespace attnserve {
+
+// One sequence's slice of a forward batch.
+struct ForwardChunk {
+  const int32_t* token_ids = nullptr;  // int32[num_tokens]: tokens at positions start_pos..
+  int32_t start_pos = 0;               // tokens before it are already in `kv`
+  int32_t num_tokens = 0;
+  SequenceKvCache* kv = nullptr;       // capacity >= start_pos + num_tokens
+  bool all_logits = false;             // logits for every token (else: last token only)
+  bool want_logits = true;             // false: KV-only chunk (middle of a chunked prefill)
+};
+
+class LlamaModel {
+ public:
+  // Loads and shape-checks every tensor named by `config` (errors name tensor, file, shapes).
+  static absl::StatusOr<std::unique_ptr<LlamaModel>> Load(const ModelConfig& config,
+                                                         const WeightStore& weights);
+
+  // Runs the chunks and writes logits f32[num_logit_rows, vocab_size] into `logits`, rows in
+  // chunk order (all rows of an all_logits chunk, the last row of a want_logits chunk).
+  // Writes the chunks' keys/values into their caches. Returns the number of rows written.
+  int64_t Forward(std::span<const ForwardChunk> chunks, Backend& backend,
+                  std::vector<float>& logits);
+
+  const ModelConfig& config() const { return config_; }
+  uint64_t num_parameters() const { return num_parameters_; }
+
+ private:
+  struct Layer {
+    F32Tensor input_norm, post_attention_norm;     // f32[hidden]
+    F32Tensor q_proj, k_proj, v_proj, o_proj;      // f32[out, in]
+    F32Tensor q_bias, k_bias, v_bias, o_bias;      // f32[out] or empty
+    F32Tensor gate_proj, up_proj, down_proj;       // f32[out, in]
+    F32Tensor gate_bias, up_bias, down_bias;       // f32[out] or empty
+  };
+  explicit LlamaModel(const ModelConfig& config);
+  void Resize(int64_t num_tokens);
+
+  ModelConfig config_;
+  RopeTable rope_;
+  F32Tensor embed_tokens;  // f32[vocab, hidden]
+  F32Tensor final_norm;    // f32[hidden]
+  F32Tensor lm_head;       // f32[vocab, hidden] (== embed_tokens when tied)
+  std::vector<Layer> layers_;
+  uint64_t num_parameters_ = 0;
+
+  // Scratch, grown to the largest batch seen. Shapes for T packed tokens:
+  std::vector<float> x_, h_;            // f32[T, hidden]
+  std::vector<float> q_, attn_;         // f32[T, q_dim]
+  std::vector<float> k_, v_;            // f32[T, kv_dim]
+  std::vector<float> gate_, up_;        // f32[T, intermediate]
+  std::vector<float> cos_, sin_;        // f32[T, head_dim/2]
+  std::vector<int32_t> positions_;      // int32[T]
+  std::vector<float> logit_rows_;       // f32[R, hidden]: final-normed rows needing logits
+};
+
+}  // namespace attnserve

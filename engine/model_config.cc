@@ -1,0 +1,177 @@
+// Parsing and validation of Hugging Face config.json / generation_config.json.
+#include "engine/model_config.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "nlohmann/json.hpp"
+
+namespace attnserve {
+namespace {
+
+using json = nlohmann::json;
+
+const char* const kSupportedArchitectures[] = {"LlamaForCausalLM", "MistralForCausalLM",
+                                               "Qwen2ForCausalLM"};
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open file"));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Reads a positive integer key; `required` keys must be present.
+absl::StatusOr<int64_t> PositiveInt(const json& j, const char* key, const std::string& origin,
+                                    std::optional<int64_t> fallback) {
+  if (!j.contains(key) || j[key].is_null()) {
+    if (fallback) return *fallback;
+    return absl::InvalidArgumentError(absl::StrCat(origin, ": missing required key \"", key, "\""));
+  }
+  if (!j[key].is_number_integer() || j[key].get<int64_t>() <= 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(origin, ": \"", key, "\" must be a positive integer, got ", j[key].dump()));
+  }
+  return j[key].get<int64_t>();
+}
+
+// eos_token_id may be an int or a list of ints.
+std::vector<int32_t> TokenIdList(const json& v) {
+  std::vector<int32_t> ids;
+  if (v.is_number_integer()) ids.push_back(v.get<int32_t>());
+  if (v.is_array())
+    for (const auto& e : v)
+      if (e.is_number_integer()) ids.push_back(e.get<int32_t>());
+  return ids;
+}
+
+absl::Status ParseRope(const json& j, const std::string& origin, ModelConfig& c) {
+  // transformers >= 5 writes rope_parameters {rope_theta, rope_type}; older ones rope_theta
+  // plus an optional rope_scaling {type|rope_type, ...}.
+  const json* scaling = nullptr;
+  if (j.contains("rope_parameters") && j["rope_parameters"].is_object()) {
+    scaling = &j["rope_parameters"];
+    if (scaling->contains("rope_theta")) c.rope_theta = (*scaling)["rope_theta"].get<double>();
+  }
+  if (j.contains("rope_theta") && j["rope_theta"].is_number()) c.rope_theta = j["rope_theta"].get<double>();
+  if (j.contains("rope_scaling") && j["rope_scaling"].is_object()) scaling = &j["rope_scaling"];
+  if (scaling) {
+    std::string type = "default";
+    if (scaling->contains("rope_type")) type = (*scaling)["rope_type"].get<std::string>();
+    else if (scaling->contains("type")) type = (*scaling)["type"].get<std::string>();
+    if (type != "default") {
+      return absl::UnimplementedError(absl::StrCat(
+          origin, ": rope scaling type \"", type,
+          "\" is not supported yet (only the default RoPE); context-extrapolation policies "
+          "arrive with per-request ContextPolicy"));
+    }
+  }
+  if (!(c.rope_theta > 0)) {
+    return absl::InvalidArgumentError(absl::StrCat(origin, ": rope_theta must be > 0"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<ModelConfig> ModelConfig::FromJson(const std::string& text,
+                                                  const std::string& origin) {
+  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) {
+    return absl::InvalidArgumentError(absl::StrCat(origin, ": not a valid JSON object"));
+  }
+  ModelConfig c;
+  if (!j.contains("architectures") || !j["architectures"].is_array() || j["architectures"].empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(origin, ": missing \"architectures\""));
+  }
+  c.architecture = j["architectures"][0].get<std::string>();
+  bool supported = false;
+  for (const char* a : kSupportedArchitectures) supported |= (c.architecture == a);
+  if (!supported) {
+    return absl::UnimplementedError(absl::StrCat(
+        origin, ": unsupported architecture \"", c.architecture, "\" (supported: ",
+        absl::StrJoin(kSupportedArchitectures, ", "), ")"));
+  }
+  c.model_type = j.value("model_type", "");
+  if (j.contains("hidden_act") && j["hidden_act"] != "silu") {
+    return absl::UnimplementedError(
+        absl::StrCat(origin, ": hidden_act ", j["hidden_act"].dump(), " is not supported (silu only)"));
+  }
+  auto get = [&](const char* key, std::optional<int64_t> fallback, int64_t& out) -> absl::Status {
+    absl::StatusOr<int64_t> v = PositiveInt(j, key, origin, fallback);
+    if (!v.ok()) return v.status();
+    out = *v;
+    return absl::OkStatus();
+  };
+#define ATTNSERVE_RETURN_IF_ERROR(expr) \
+  if (absl::Status s = (expr); !s.ok()) return s
+  ATTNSERVE_RETURN_IF_ERROR(get("vocab_size", std::nullopt, c.vocab_size));
+  ATTNSERVE_RETURN_IF_ERROR(get("hidden_size", std::nullopt, c.hidden_size));
+  ATTNSERVE_RETURN_IF_ERROR(get("intermediate_size", std::nullopt, c.intermediate_size));
+  ATTNSERVE_RETURN_IF_ERROR(get("num_hidden_layers", std::nullopt, c.num_hidden_layers));
+  ATTNSERVE_RETURN_IF_ERROR(get("num_attention_heads", std::nullopt, c.num_attention_heads));
+  ATTNSERVE_RETURN_IF_ERROR(get("num_key_value_heads", c.num_attention_heads, c.num_key_value_heads));
+  if (c.hidden_size % c.num_attention_heads != 0 && !(j.contains("head_dim") && !j["head_dim"].is_null())) {
+    return absl::InvalidArgumentError(absl::StrCat(origin, ": hidden_size ", c.hidden_size,
+                                                   " is not divisible by num_attention_heads ",
+                                                   c.num_attention_heads));
+  }
+  ATTNSERVE_RETURN_IF_ERROR(get("head_dim", c.hidden_size / c.num_attention_heads, c.head_dim));
+  ATTNSERVE_RETURN_IF_ERROR(get("max_position_embeddings", 2048, c.max_position_embeddings));
+  ATTNSERVE_RETURN_IF_ERROR(ParseRope(j, origin, c));
+#undef ATTNSERVE_RETURN_IF_ERROR
+  if (c.num_attention_heads % c.num_key_value_heads != 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        origin, ": num_attention_heads ", c.num_attention_heads,
+        " is not a multiple of num_key_value_heads ", c.num_key_value_heads));
+  }
+  if (c.head_dim % 2 != 0) {
+    return absl::InvalidArgumentError(absl::StrCat(origin, ": head_dim ", c.head_dim, " must be even for RoPE"));
+  }
+  if (j.contains("rms_norm_eps")) c.rms_norm_eps = j["rms_norm_eps"].get<double>();
+  c.tie_word_embeddings = j.value("tie_word_embeddings", false);
+  if (c.architecture == "Qwen2ForCausalLM") {
+    c.attention_bias = true;  // Qwen2: q/k/v biases, no o_proj bias
+  } else {
+    c.attention_bias = j.value("attention_bias", false);
+    c.o_proj_bias = c.attention_bias;
+    c.mlp_bias = j.value("mlp_bias", false);
+  }
+  if (j.contains("sliding_window") && j["sliding_window"].is_number_integer()) {
+    bool used = c.architecture != "Qwen2ForCausalLM" || j.value("use_sliding_window", false);
+    if (used) c.sliding_window = j["sliding_window"].get<int64_t>();
+  }
+  if (j.contains("bos_token_id") && j["bos_token_id"].is_number_integer())
+    c.bos_token_id = j["bos_token_id"].get<int32_t>();
+  if (j.contains("eos_token_id")) c.eos_token_ids = TokenIdList(j["eos_token_id"]);
+  c.layers.assign(c.num_hidden_layers, LayerSpec{});
+  return c;
+}
+
+absl::StatusOr<ModelConfig> ModelConfig::FromModelDir(const std::string& model_dir) {
+  const std::string path = model_dir + "/config.json";
+  absl::StatusOr<std::string> text = ReadFile(path);
+  if (!text.ok()) return text.status();
+  absl::StatusOr<ModelConfig> config = FromJson(*text, path);
+  if (!config.ok()) return config.status();
+  // generation_config.json (optional) overrides bos/eos as transformers' generate() does.
+  const std::string gen_path = model_dir + "/generation_config.json";
+  if (absl::StatusOr<std::string> gen_text = ReadFile(gen_path); gen_text.ok()) {
+    json g = json::parse(*gen_text, nullptr, false);
+    if (g.is_discarded() || !g.is_object()) {
+      return absl::InvalidArgumentError(absl::StrCat(gen_path, ": not a valid JSON object"));
+    }
+    if (g.contains("bos_token_id") && g["bos_token_id"].is_number_integer())
+      config->bos_token_id = g["bos_token_id"].get<int32_t>();
+    if (g.contains("eos_token_id")) {
+      std::vector<int32_t> eos = TokenIdList(g["eos_token_id"]);
+      if (!eos.empty()) config->eos_token_ids = eos;
+    }
+  }
+  return config;
+}
+
+}  // namespace attnserve

@@ -1,0 +1,43 @@
+// CausalAttention for the CPU backend (see attention.h). Work item = (query i, head h); items are
+// ordered query-major so consecutive items of one thread share the same K/V rows in cache, and
+// scheduled dynamically because causal rows differ in length (query i sees num_kv-num_q+i+1 keys).
+#include "kernels/cpu/attention.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "kernels/cpu/elementwise.h"
+#include "kernels/cpu/vec_math.h"
+
+namespace attnserve::cpu {
+
+void CausalAttention(int num_threads, const float* q, const float* k, const float* v, float* out,
+                     int64_t num_q, int64_t num_kv, int64_t num_heads, int64_t num_kv_heads,
+                     int64_t head_dim, int64_t kv_stride, float scale) {
+  const int64_t group = num_heads / num_kv_heads;
+  const int64_t items = num_q * num_heads;
+  // Tiny problems (one decode step of a short sequence) run on the calling thread.
+  const int64_t work = items * num_kv * head_dim;
+  const int threads = work < (int64_t{1} << 15) ? 1 : int(std::min<int64_t>(num_threads, items));
+
+#pragma omp parallel num_threads(threads)
+  {
+    std::vector<float> probs(num_kv);  // f32[num_kv]: scores, then softmax probabilities
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t item = 0; item < items; ++item) {
+      const int64_t i = item / num_heads, h = item % num_heads;
+      const int64_t visible = num_kv - num_q + i + 1;  // keys 0 .. position
+      const int64_t col = (h / group) * head_dim;
+      const float* qh = q + item * head_dim;
+      for (int64_t t = 0; t < visible; ++t) probs[t] = Dot(qh, k + t * kv_stride + col, head_dim) * scale;
+      SoftmaxInPlace(probs.data(), visible);
+      float* o = out + item * head_dim;
+      std::fill(o, o + head_dim, 0.0f);
+      for (int64_t t = 0; t < visible; ++t) Axpy(probs[t], v + t * kv_stride + col, o, head_dim);
+    }
+  }
+}
+
+}  // namespace attnserve::cpu

@@ -1,0 +1,17 @@
+// Causal grouped-query attention on the CPU: one (query, head) pair at a time — scores over the
+// visible keys, max-subtracted softmax, probability-weighted sum of V — parallel over all pairs.
+// Straightforward by design; a tiled (flash) variant replaces it in a later issue.
+#pragma once
+
+#include <cstdint>
+
+namespace attnserve::cpu {
+
+// Same contract as Backend::CausalAttention:
+//   q, out f32[num_q, num_heads, head_dim]  (queries at positions num_kv-num_q .. num_kv-1)
+//   k, v   f32[num_kv, kv_stride]           (head h reads columns (h / group) * head_dim ..)
+void CausalAttention(int num_threads, const float* q, const float* k, const float* v, float* out,
+                     int64_t num_q, int64_t num_kv, int64_t num_heads, int64_t num_kv_heads,
+                     int64_t head_dim, int64_t kv_stride, float scale);
+
+}  // namespace attnserve::cpu

@@ -1,0 +1,72 @@
+// CpuBackend: the Backend of kernels/backend.h on x86 CPUs (AVX2+FMA floor), parallel over
+// num_threads cores with one OpenMP team. Each op is a thin forward to its kernel file:
+//   Linear -> linear.cc (own GEMV / OpenBLAS / own GEMM, chosen per shape)
+//   RmsNorm, ApplyRope, SiluMul, AddInPlace, LogSoftmax -> elementwise.cc
+//   CausalAttention -> attention.cc
+// OpenBLAS is kept single-threaded so OpenMP is the only thread pool (no oversubscription).
+#include <omp.h>
+
+#include <algorithm>
+
+#include "kernels/backend.h"
+#include "kernels/cpu/attention.h"
+#include "kernels/cpu/elementwise.h"
+#include "kernels/cpu/gemm.h"
+
+namespace attnserve {
+namespace {
+
+class CpuBackend final : public Backend {
+ public:
+  explicit CpuBackend(int num_threads)
+      : num_threads_(num_threads > 0 ? num_threads : std::max(1, omp_get_max_threads())) {
+    cpu::SetBlasThreads(1);
+  }
+
+  std::string_view name() const override { return "cpu"; }
+
+  void Linear(const float* x, const float* w, const float* bias, float* y, int64_t m, int64_t n,
+              int64_t k) override {
+    cpu::LinearParallel(cpu::LinearKernel::kAuto, num_threads_, x, w, bias, y, m, n, k);
+  }
+
+  void RmsNorm(const float* x, const float* weight, float* y, int64_t rows, int64_t dim,
+               float eps) override {
+    cpu::RmsNorm(num_threads_, x, weight, y, rows, dim, eps);
+  }
+
+  void ApplyRope(float* x, const float* cos, const float* sin, int64_t num_tokens,
+                 int64_t num_heads, int64_t head_dim) override {
+    cpu::ApplyRope(num_threads_, x, cos, sin, num_tokens, num_heads, head_dim);
+  }
+
+  void SiluMul(const float* gate, const float* up, float* out, int64_t n) override {
+    cpu::SiluMul(num_threads_, gate, up, out, n);
+  }
+
+  void AddInPlace(float* y, const float* x, int64_t n) override {
+    cpu::AddInPlace(num_threads_, y, x, n);
+  }
+
+  void CausalAttention(const float* q, const float* k, const float* v, float* out, int64_t num_q,
+                       int64_t num_kv, int64_t num_heads, int64_t num_kv_heads, int64_t head_dim,
+                       int64_t kv_stride, float scale) override {
+    cpu::CausalAttention(num_threads_, q, k, v, out, num_q, num_kv, num_heads, num_kv_heads,
+                         head_dim, kv_stride, scale);
+  }
+
+  void LogSoftmax(const float* x, float* y, int64_t rows, int64_t n) override {
+    cpu::LogSoftmax(num_threads_, x, y, rows, n);
+  }
+
+ private:
+  const int num_threads_;
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> MakeCpuBackend(int num_threads) {
+  return std::make_unique<CpuBackend>(num_threads);
+}
+
+}  // namespace attnserve

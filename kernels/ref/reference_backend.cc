@@ -1,0 +1,120 @@
+// ReferenceBackend: naive, obviously-correct, single-threaded implementations of every Backend op.
+// It is the oracle the tests compare the fast backends against: plain loops, double accumulation
+// wherever it is cheap, libm transcendental functions in double. Never used for serving.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "kernels/backend.h"
+
+namespace attnserve {
+namespace {
+
+class ReferenceBackend final : public Backend {
+ public:
+  std::string_view name() const override { return "reference"; }
+
+  // x f32[m, k], w f32[n, k], bias f32[n] or null, y f32[m, n].
+  void Linear(const float* x, const float* w, const float* bias, float* y, int64_t m, int64_t n,
+              int64_t k) override {
+    for (int64_t i = 0; i < m; ++i) {
+      for (int64_t j = 0; j < n; ++j) {
+        double acc = bias != nullptr ? bias[j] : 0.0;
+        for (int64_t p = 0; p < k; ++p) acc += double(x[i * k + p]) * double(w[j * k + p]);
+        y[i * n + j] = float(acc);
+      }
+    }
+  }
+
+  // x, y f32[rows, dim]; weight f32[dim].
+  void RmsNorm(const float* x, const float* weight, float* y, int64_t rows, int64_t dim,
+               float eps) override {
+    for (int64_t r = 0; r < rows; ++r) {
+      double ss = 0.0;
+      for (int64_t i = 0; i < dim; ++i) ss += double(x[r * dim + i]) * double(x[r * dim + i]);
+      const double inv = 1.0 / std::sqrt(ss / double(dim) + double(eps));
+      for (int64_t i = 0; i < dim; ++i) {
+        y[r * dim + i] = float(double(x[r * dim + i]) * inv * double(weight[i]));
+      }
+    }
+  }
+
+  // x f32[num_tokens, num_heads, head_dim]; cos, sin f32[num_tokens, head_dim/2].
+  void ApplyRope(float* x, const float* cos, const float* sin, int64_t num_tokens,
+                 int64_t num_heads, int64_t head_dim) override {
+    const int64_t half = head_dim / 2;
+    for (int64_t t = 0; t < num_tokens; ++t) {
+      for (int64_t h = 0; h < num_heads; ++h) {
+        float* v = x + (t * num_heads + h) * head_dim;
+        for (int64_t i = 0; i < half; ++i) {
+          const double c = cos[t * half + i], s = sin[t * half + i];
+          const double a = v[i], b = v[i + half];
+          v[i] = float(a * c - b * s);
+          v[i + half] = float(b * c + a * s);
+        }
+      }
+    }
+  }
+
+  // gate, up, out f32[n].
+  void SiluMul(const float* gate, const float* up, float* out, int64_t n) override {
+    for (int64_t i = 0; i < n; ++i) {
+      const double g = gate[i];
+      out[i] = float(g / (1.0 + std::exp(-g)) * double(up[i]));
+    }
+  }
+
+  // y, x f32[n].
+  void AddInPlace(float* y, const float* x, int64_t n) override {
+    for (int64_t i = 0; i < n; ++i) y[i] += x[i];
+  }
+
+  // q, out f32[num_q, num_heads, head_dim]; k, v f32[num_kv, kv_stride].
+  void CausalAttention(const float* q, const float* k, const float* v, float* out, int64_t num_q,
+                       int64_t num_kv, int64_t num_heads, int64_t num_kv_heads, int64_t head_dim,
+                       int64_t kv_stride, float scale) override {
+    const int64_t group = num_heads / num_kv_heads;
+    std::vector<double> scores(num_kv);
+    for (int64_t i = 0; i < num_q; ++i) {
+      const int64_t pos = num_kv - num_q + i;
+      for (int64_t h = 0; h < num_heads; ++h) {
+        const float* qh = q + (i * num_heads + h) * head_dim;
+        const int64_t koff = (h / group) * head_dim;
+        double mx = -std::numeric_limits<double>::infinity();
+        for (int64_t t = 0; t <= pos; ++t) {
+          double s = 0.0;
+          for (int64_t d = 0; d < head_dim; ++d) s += double(qh[d]) * double(k[t * kv_stride + koff + d]);
+          scores[t] = s * double(scale);
+          mx = std::max(mx, scores[t]);
+        }
+        double sum = 0.0;
+        for (int64_t t = 0; t <= pos; ++t) sum += (scores[t] = std::exp(scores[t] - mx));
+        float* o = out + (i * num_heads + h) * head_dim;
+        for (int64_t d = 0; d < head_dim; ++d) {
+          double acc = 0.0;
+          for (int64_t t = 0; t <= pos; ++t) acc += scores[t] * double(v[t * kv_stride + koff + d]);
+          o[d] = float(acc / sum);
+        }
+      }
+    }
+  }
+
+  // x, y f32[rows, n].
+  void LogSoftmax(const float* x, float* y, int64_t rows, int64_t n) override {
+    for (int64_t r = 0; r < rows; ++r) {
+      double mx = -std::numeric_limits<double>::infinity();
+      for (int64_t i = 0; i < n; ++i) mx = std::max(mx, double(x[r * n + i]));
+      double sum = 0.0;
+      for (int64_t i = 0; i < n; ++i) sum += std::exp(double(x[r * n + i]) - mx);
+      const double lse = mx + std::log(sum);
+      for (int64_t i = 0; i < n; ++i) y[r * n + i] = float(double(x[r * n + i]) - lse);
+    }
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> MakeReferenceBackend() { return std::make_unique<ReferenceBackend>(); }
+
+}  // namespace attnserve

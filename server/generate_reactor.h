@@ -1,0 +1,49 @@
+// GenerateReactor: the server-streaming reactor of one Generate call (gRPC callback API).
+//
+//   gRPC thread: ctor ── proto→GenerateSpec, Validate, SubmitGenerate(spec, stream)
+//   engine thread: stream->OnDelta(delta) ──┐ queue under the stream's mutex; never blocks
+//                                           ▼
+//   whichever thread finds no write in flight: StartWrite(next) ... OnWriteDone → next ...
+//   final delta written → Finish(OK) (kError: Finish(delta.error))
+//   OnCancel (client cancel / disconnect / deadline) → Finish(CANCELLED) now, Engine::Cancel(id)
+//   OnDone → detach from the stream, delete this
+//
+// The engine holds only a shared_ptr to the stream state (GenerateStream), never to the reactor;
+// the stream's reactor pointer is cleared in OnDone under its mutex, so late deltas are dropped.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "attnserve/v1/inference.grpc.pb.h"
+#include "engine/engine.h"
+#include "grpcpp/support/server_callback.h"
+
+namespace attnserve::server {
+
+class PrometheusRequestObserver;
+class GenerateStream;
+
+class GenerateReactor : public grpc::ServerWriteReactor<v1::GenerateResponse> {
+ public:
+  // Starts the request (or finishes the call at once with the validation / submit error).
+  // `request_id` is the id to use (the request's own or one the service assigned). `engine` must
+  // outlive the reactor; `metrics` may be null. Deletes itself in OnDone.
+  GenerateReactor(Engine& engine, PrometheusRequestObserver* metrics,
+                  const v1::GenerateRequest& request, std::string request_id,
+                  std::chrono::system_clock::time_point deadline);
+
+  void OnWriteDone(bool ok) override;
+  void OnCancel() override;
+  void OnDone() override;
+
+ private:
+  ~GenerateReactor() override;
+  void Reject(const absl::Status& status);
+
+  Engine& engine_;
+  PrometheusRequestObserver* metrics_;
+  std::shared_ptr<GenerateStream> stream_;
+};
+
+}  // namespace attnserve::server

@@ -1,0 +1,120 @@
+// InferenceService: the attnserve.v1.Inference RPCs (see inference_service.h).
+#include "server/inference_service.h"
+
+#include <random>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "server/generate_reactor.h"
+#include "server/metrics.h"
+#include "server/proto_convert.h"
+
+namespace attnserve::server {
+namespace {
+
+std::string RandomSalt() {
+  std::random_device rd;
+  return absl::StrFormat("%08x", rd());
+}
+
+grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* context,
+                                    const grpc::Status& status) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(status);
+  return reactor;
+}
+
+}  // namespace
+
+InferenceService::InferenceService(Engine& engine, PrometheusRequestObserver* metrics)
+    : engine_(engine), metrics_(metrics), id_salt_(RandomSalt()) {}
+
+std::string InferenceService::NextRequestId(const char* prefix) {
+  return absl::StrCat(prefix, "-", id_salt_, "-", next_id_.fetch_add(1) + 1);
+}
+
+grpc::ServerWriteReactor<v1::GenerateResponse>* InferenceService::Generate(
+    grpc::CallbackServerContext* context, const v1::GenerateRequest* request) {
+  std::string request_id =
+      request->request_id().empty() ? NextRequestId("gen") : request->request_id();
+  return new GenerateReactor(engine_, metrics_, *request, std::move(request_id),
+                             context->deadline());
+}
+
+grpc::ServerUnaryReactor* InferenceService::Score(grpc::CallbackServerContext* context,
+                                                  const v1::ScoreRequest* request,
+                                                  v1::ScoreResponse* response) {
+  absl::StatusOr<ScoreSpec> spec = ToScoreSpec(*request, engine_.tokenizer());
+  absl::Status status = spec.status();
+  if (status.ok()) {
+    spec->request_id = NextRequestId("score");
+    spec->deadline = ToEngineDeadline(context->deadline());
+    status = engine_.Validate(*spec);
+  }
+  if (!status.ok()) {
+    if (metrics_ != nullptr) metrics_->OnRejected(RejectionReason(status));
+    return FinishNow(context, ToGrpcStatus(status));
+  }
+  // The unary reactor (and `response`) live until Finish, so the engine's callback may use them.
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  const std::vector<int32_t> token_ids = spec->token_ids;
+  status = engine_.SubmitScore(
+      *std::move(spec), [reactor, response, token_ids](absl::StatusOr<ScoreResult> result) {
+        if (!result.ok()) {
+          reactor->Finish(ToGrpcStatus(result.status()));
+          return;
+        }
+        ScoreSpec scored;
+        scored.token_ids = token_ids;
+        ToProto(*result, scored, response);
+        reactor->Finish(grpc::Status::OK);
+      });
+  if (!status.ok()) {
+    if (metrics_ != nullptr) metrics_->OnRejected(RejectionReason(status));
+    reactor->Finish(ToGrpcStatus(status));
+  }
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* InferenceService::Tokenize(grpc::CallbackServerContext* context,
+                                                     const v1::TokenizeRequest* request,
+                                                     v1::TokenizeResponse* response) {
+  const Tokenizer& tokenizer = engine_.tokenizer();
+  const bool add_special = request->has_add_special_tokens() ? request->add_special_tokens() : true;
+  for (int32_t id : tokenizer.Encode(request->text(), add_special)) {
+    response->add_token_ids(id);
+    response->add_tokens(tokenizer.IdToToken(id));
+  }
+  return FinishNow(context, grpc::Status::OK);
+}
+
+grpc::ServerUnaryReactor* InferenceService::Detokenize(grpc::CallbackServerContext* context,
+                                                       const v1::DetokenizeRequest* request,
+                                                       v1::DetokenizeResponse* response) {
+  const int64_t vocab_size = engine_.info().vocab_size;
+  for (int i = 0; i < request->token_ids_size(); ++i) {
+    const int32_t id = request->token_ids(i);
+    if (id < 0 || id >= vocab_size) {
+      return FinishNow(context, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                             absl::StrFormat("token_ids[%d] = %d is outside the "
+                                                             "vocabulary [0, %d)",
+                                                             i, id, vocab_size)));
+    }
+  }
+  const bool skip_special =
+      request->has_skip_special_tokens() ? request->skip_special_tokens() : true;
+  response->set_text(engine_.tokenizer().Decode(
+      std::span<const int32_t>(request->token_ids().data(), request->token_ids_size()),
+      skip_special));
+  return FinishNow(context, grpc::Status::OK);
+}
+
+grpc::ServerUnaryReactor* InferenceService::GetModelInfo(grpc::CallbackServerContext* context,
+                                                         const v1::GetModelInfoRequest* request,
+                                                         v1::ModelInfo* response) {
+  ToProto(engine_.info(), response);
+  return FinishNow(context, grpc::Status::OK);
+}
+
+}  // namespace attnserve::server

@@ -1,0 +1,48 @@
+// InferenceService: attnserve.v1.Inference on the gRPC callback API. Generate gets a
+// GenerateReactor per call; Score finishes its unary reactor from the engine's callback;
+// Tokenize / Detokenize / GetModelInfo answer inline (the tokenizer is immutable, thread-safe).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include "attnserve/v1/inference.grpc.pb.h"
+#include "engine/engine.h"
+
+namespace attnserve::server {
+
+class PrometheusRequestObserver;
+
+class InferenceService final : public v1::Inference::CallbackService {
+ public:
+  // `engine` must be started and outlive the gRPC server that serves this service; `metrics`
+  // (rejection counts) may be null. All methods are called concurrently by gRPC threads.
+  InferenceService(Engine& engine, PrometheusRequestObserver* metrics);
+
+  grpc::ServerWriteReactor<v1::GenerateResponse>* Generate(
+      grpc::CallbackServerContext* context, const v1::GenerateRequest* request) override;
+  grpc::ServerUnaryReactor* Score(grpc::CallbackServerContext* context,
+                                  const v1::ScoreRequest* request,
+                                  v1::ScoreResponse* response) override;
+  grpc::ServerUnaryReactor* Tokenize(grpc::CallbackServerContext* context,
+                                     const v1::TokenizeRequest* request,
+                                     v1::TokenizeResponse* response) override;
+  grpc::ServerUnaryReactor* Detokenize(grpc::CallbackServerContext* context,
+                                       const v1::DetokenizeRequest* request,
+                                       v1::DetokenizeResponse* response) override;
+  grpc::ServerUnaryReactor* GetModelInfo(grpc::CallbackServerContext* context,
+                                         const v1::GetModelInfoRequest* request,
+                                         v1::ModelInfo* response) override;
+
+ private:
+  // A process-unique id "<prefix>-<n>" for requests that came without one.
+  std::string NextRequestId(const char* prefix);
+
+  Engine& engine_;
+  PrometheusRequestObserver* metrics_;
+  const std::string id_salt_;  // random per process, so ids differ across restarts/replicas
+  std::atomic<uint64_t> next_id_{0};
+};
+
+}  // namespace attnserve::server

@@ -1,0 +1,140 @@
+// Prometheus metrics: PrometheusRequestObserver and MetricsExposer (see metrics.h).
+#include "server/metrics.h"
+
+#include <exception>
+
+#include "absl/status/status.h"
+#include "prometheus/exposer.h"
+#include "server/flags.h"
+
+namespace attnserve::server {
+namespace {
+
+using prometheus::Histogram;
+
+// Latency buckets in seconds, close to vLLM's so existing dashboards carry over.
+const Histogram::BucketBoundaries kTtftBuckets = {0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1,
+                                                  0.25,  0.5,   0.75, 1.0,  2.5,  5.0,  7.5,  10.0,
+                                                  20.0,  40.0,  80.0, 160.0};
+const Histogram::BucketBoundaries kItlBuckets = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075,
+                                                 0.1,   0.15,   0.2,   0.3,  0.4,   0.5,  0.75,
+                                                 1.0,   2.5,    5.0,   10.0};
+const Histogram::BucketBoundaries kRequestBuckets = {0.01, 0.05, 0.1,  0.3,  0.5,  0.8,   1.0,
+                                                     1.5,  2.0,  2.5,  5.0,  10.0, 15.0,  20.0,
+                                                     30.0, 60.0, 120.0, 240.0, 480.0, 960.0};
+
+Histogram& AddHistogram(prometheus::Registry& registry, const std::string& name,
+                        const std::string& help, const Histogram::BucketBoundaries& buckets) {
+  return prometheus::BuildHistogram().Name(name).Help(help).Register(registry).Add({}, buckets);
+}
+
+prometheus::Gauge& AddGauge(prometheus::Registry& registry, const std::string& name,
+                            const std::string& help) {
+  return prometheus::BuildGauge().Name(name).Help(help).Register(registry).Add({});
+}
+
+prometheus::Family<prometheus::Counter>& AddCounterFamily(prometheus::Registry& registry,
+                                                          const std::string& name,
+                                                          const std::string& help) {
+  return prometheus::BuildCounter().Name(name).Help(help).Register(registry);
+}
+
+}  // namespace
+
+PrometheusRequestObserver::PrometheusRequestObserver()
+    : PrometheusRequestObserver(std::make_shared<prometheus::Registry>()) {}
+
+PrometheusRequestObserver::PrometheusRequestObserver(std::shared_ptr<prometheus::Registry> registry)
+    : registry_(std::move(registry)),
+      time_to_first_token_(AddHistogram(*registry_, "attnserve_time_to_first_token_seconds",
+                                        "Time from request arrival to its first output token.",
+                                        kTtftBuckets)),
+      inter_token_latency_(AddHistogram(*registry_, "attnserve_inter_token_latency_seconds",
+                                        "Time between consecutive output tokens of a request.",
+                                        kItlBuckets)),
+      e2e_request_latency_(AddHistogram(*registry_, "attnserve_e2e_request_latency_seconds",
+                                        "Time from request arrival to its last output.",
+                                        kRequestBuckets)),
+      request_queue_time_(AddHistogram(*registry_, "attnserve_request_queue_time_seconds",
+                                       "Time a request waited before it was first scheduled.",
+                                       kRequestBuckets)),
+      num_requests_running_(AddGauge(*registry_, "attnserve_num_requests_running",
+                                     "Requests currently scheduled on the engine.")),
+      num_requests_waiting_(AddGauge(*registry_, "attnserve_num_requests_waiting",
+                                     "Requests queued and not yet scheduled.")),
+      prompt_tokens_(AddCounterFamily(*registry_, "attnserve_prompt_tokens_total",
+                                      "Prompt tokens processed.")
+                         .Add({})),
+      generation_tokens_(AddCounterFamily(*registry_, "attnserve_generation_tokens_total",
+                                          "Output tokens generated.")
+                             .Add({})),
+      requests_(AddCounterFamily(*registry_, "attnserve_requests_total",
+                                 "Finished requests by finish_reason.")),
+      rejected_(AddCounterFamily(*registry_, "attnserve_requests_rejected_total",
+                                 "Requests refused before reaching the engine queue, by reason.")) {
+  // Create every label value up front so dashboards and scrapes see zeros, not gaps.
+  for (const char* reason : {"stop", "length", "cancelled", "error"}) {
+    requests_.Add({{"finish_reason", reason}});
+  }
+  for (const char* reason : {"invalid_argument", "queue_full", "unavailable", "other"}) {
+    rejected_.Add({{"reason", reason}});
+  }
+}
+
+void PrometheusRequestObserver::OnScheduled(double queue_time_s) {
+  request_queue_time_.Observe(queue_time_s);
+}
+void PrometheusRequestObserver::OnFirstToken(double ttft_s) { time_to_first_token_.Observe(ttft_s); }
+void PrometheusRequestObserver::OnInterTokenLatency(double itl_s) {
+  inter_token_latency_.Observe(itl_s);
+}
+void PrometheusRequestObserver::OnPromptTokens(uint64_t n) {
+  prompt_tokens_.Increment(static_cast<double>(n));
+}
+void PrometheusRequestObserver::OnGenerationTokens(uint64_t n) {
+  generation_tokens_.Increment(static_cast<double>(n));
+}
+
+void PrometheusRequestObserver::OnFinished(FinishReason reason, double e2e_s) {
+  // Family::Add returns the existing series for known labels (a short lock, no allocation).
+  requests_.Add({{"finish_reason", FinishReasonName(reason)}}).Increment();
+  e2e_request_latency_.Observe(e2e_s);
+}
+
+void PrometheusRequestObserver::OnQueueState(int64_t num_running, int64_t num_waiting) {
+  num_requests_running_.Set(static_cast<double>(num_running));
+  num_requests_waiting_.Set(static_cast<double>(num_waiting));
+}
+
+void PrometheusRequestObserver::OnRejected(const std::string& reason) {
+  rejected_.Add({{"reason", reason}}).Increment();
+}
+
+const char* RejectionReason(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kInvalidArgument: return "invalid_argument";
+    case absl::StatusCode::kResourceExhausted: return "queue_full";
+    case absl::StatusCode::kUnavailable: return "unavailable";
+    default: return "other";
+  }
+}
+
+absl::StatusOr<std::unique_ptr<MetricsExposer>> MetricsExposer::Start(
+    const std::string& host, int port, std::shared_ptr<prometheus::Registry> registry) {
+  const std::string address = HostPort(host, port);
+  std::unique_ptr<prometheus::Exposer> exposer;
+  try {
+    exposer = std::make_unique<prometheus::Exposer>(address, /*num_threads=*/1);
+  } catch (const std::exception& e) {
+    return absl::UnavailableError("metrics: cannot listen on " + address + ": " + e.what());
+  }
+  exposer->RegisterCollectable(registry);
+  return std::unique_ptr<MetricsExposer>(new MetricsExposer(std::move(exposer)));
+}
+
+MetricsExposer::MetricsExposer(std::unique_ptr<prometheus::Exposer> exposer)
+    : exposer_(std::move(exposer)) {}
+
+MetricsExposer::~MetricsExposer() = default;
+
+}  // namespace attnserve::server

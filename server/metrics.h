@@ -1,0 +1,74 @@
+// Prometheus metrics (design.md §8): PrometheusRequestObserver receives the engine's request
+// lifecycle events (engine/request_observer.h) plus the server's rejections, and records them in a
+// prometheus-cpp Registry; MetricsExposer serves that registry over HTTP at /metrics.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "engine/request_observer.h"
+#include "prometheus/counter.h"
+#include "prometheus/family.h"
+#include "prometheus/gauge.h"
+#include "prometheus/histogram.h"
+#include "prometheus/registry.h"
+
+namespace prometheus {
+class Exposer;
+}
+
+namespace attnserve::server {
+
+// Thread-safe and non-blocking (prometheus-cpp metrics are atomics / short critical sections),
+// as RequestObserver requires. Owns its metrics; the registry is shared with the exposer.
+class PrometheusRequestObserver : public RequestObserver {
+ public:
+  PrometheusRequestObserver();
+  explicit PrometheusRequestObserver(std::shared_ptr<prometheus::Registry> registry);
+
+  void OnScheduled(double queue_time_s) override;
+  void OnFirstToken(double ttft_s) override;
+  void OnInterTokenLatency(double itl_s) override;
+  void OnPromptTokens(uint64_t n) override;
+  void OnGenerationTokens(uint64_t n) override;
+  void OnFinished(FinishReason reason, double e2e_s) override;
+  void OnQueueState(int64_t num_running, int64_t num_waiting) override;
+
+  // A request the server refused before it reached the engine's queue. `reason` is a label value:
+  // "invalid_argument" (failed validation), "queue_full", "unavailable", "other".
+  void OnRejected(const std::string& reason);
+
+  const std::shared_ptr<prometheus::Registry>& registry() const { return registry_; }
+
+ private:
+  std::shared_ptr<prometheus::Registry> registry_;
+  prometheus::Histogram& time_to_first_token_;
+  prometheus::Histogram& inter_token_latency_;
+  prometheus::Histogram& e2e_request_latency_;
+  prometheus::Histogram& request_queue_time_;
+  prometheus::Gauge& num_requests_running_;
+  prometheus::Gauge& num_requests_waiting_;
+  prometheus::Counter& prompt_tokens_;
+  prometheus::Counter& generation_tokens_;
+  prometheus::Family<prometheus::Counter>& requests_;
+  prometheus::Family<prometheus::Counter>& rejected_;
+};
+
+// The `reason` label of attnserve_requests_rejected_total for a status that refused a request.
+const char* RejectionReason(const absl::Status& status);
+
+// Serves a registry at http://<host>:<port>/metrics until destroyed.
+class MetricsExposer {
+ public:
+  // Binds the port; an error names the address when it cannot (e.g. already in use).
+  static absl::StatusOr<std::unique_ptr<MetricsExposer>> Start(
+      const std::string& host, int port, std::shared_ptr<prometheus::Registry> registry);
+  ~MetricsExposer();
+
+ private:
+  explicit MetricsExposer(std::unique_ptr<prometheus::Exposer> exposer);
+  std::unique_ptr<prometheus::Exposer> exposer_;
+};
+
+}  // namespace attnserve::server

@@ -1,0 +1,163 @@
+// Proto <-> engine type translation (see proto_convert.h).
+#include "server/proto_convert.h"
+
+#include <utility>
+
+namespace attnserve::server {
+namespace {
+
+SamplingParams ToSamplingParams(const v1::SamplingParams& p) {
+  SamplingParams s;
+  s.temperature = p.has_temperature() ? p.temperature() : 1.0f;
+  s.top_p = p.has_top_p() ? p.top_p() : 1.0f;
+  s.top_k = p.top_k();
+  s.min_p = p.min_p();
+  if (p.has_seed()) s.seed = p.seed();
+  s.repetition_penalty = p.has_repetition_penalty() ? p.repetition_penalty() : 1.0f;
+  s.presence_penalty = p.presence_penalty();
+  s.frequency_penalty = p.frequency_penalty();
+  return s;
+}
+
+// Exactly one of a text prompt / explicit ids; `text_field` and `ids_field` name them in errors.
+absl::StatusOr<std::vector<int32_t>> PromptIds(const std::string& text,
+                                               const google::protobuf::RepeatedField<int32_t>& ids,
+                                               bool add_special_tokens, const Tokenizer& tokenizer,
+                                               const char* text_field, const char* ids_field) {
+  const bool has_text = !text.empty();
+  const bool has_ids = !ids.empty();
+  if (has_text && has_ids) {
+    return absl::InvalidArgumentError(
+        std::string(text_field) + " and " + ids_field + " are both set; give exactly one");
+  }
+  if (!has_text && !has_ids) {
+    return absl::InvalidArgumentError(std::string(text_field) + " is empty and " + ids_field +
+                                      " is empty; give exactly one");
+  }
+  if (has_ids) return std::vector<int32_t>(ids.begin(), ids.end());
+  return tokenizer.Encode(text, add_special_tokens);
+}
+
+}  // namespace
+
+absl::StatusOr<GenerateSpec> ToGenerateSpec(const v1::GenerateRequest& request,
+                                            const Tokenizer& tokenizer) {
+  GenerateSpec spec;
+  const bool add_special = request.has_add_special_tokens() ? request.add_special_tokens() : true;
+  auto ids = PromptIds(request.prompt(), request.prompt_token_ids(), add_special, tokenizer,
+                       "prompt", "prompt_token_ids");
+  if (!ids.ok()) return ids.status();
+  spec.prompt_token_ids = *std::move(ids);
+  spec.request_id = request.request_id();
+  spec.max_tokens = request.has_max_tokens() ? request.max_tokens() : 16;
+  spec.sampling = ToSamplingParams(request.sampling());
+  spec.stop.assign(request.stop().begin(), request.stop().end());
+  spec.stop_token_ids.assign(request.stop_token_ids().begin(), request.stop_token_ids().end());
+  spec.ignore_eos = request.ignore_eos();
+  spec.top_logprobs = request.top_logprobs();
+  spec.logprobs = request.logprobs() || request.top_logprobs() > 0;
+  spec.priority = request.priority();
+  spec.skip_special_tokens =
+      request.has_skip_special_tokens() ? request.skip_special_tokens() : true;
+  return spec;
+}
+
+absl::StatusOr<ScoreSpec> ToScoreSpec(const v1::ScoreRequest& request, const Tokenizer& tokenizer) {
+  ScoreSpec spec;
+  const bool add_special = request.has_add_special_tokens() ? request.add_special_tokens() : true;
+  auto ids = PromptIds(request.prompt(), request.token_ids(), add_special, tokenizer, "prompt",
+                       "token_ids");
+  if (!ids.ok()) return ids.status();
+  spec.token_ids = *std::move(ids);
+  spec.return_logits = request.return_logits();
+  return spec;
+}
+
+v1::FinishReason ToProto(FinishReason reason) {
+  switch (reason) {
+    case FinishReason::kNone: return v1::FINISH_REASON_UNSPECIFIED;
+    case FinishReason::kStop: return v1::STOP;
+    case FinishReason::kLength: return v1::LENGTH;
+    case FinishReason::kCancelled: return v1::CANCELLED;
+    case FinishReason::kError: return v1::ERROR;
+  }
+  return v1::FINISH_REASON_UNSPECIFIED;
+}
+
+void ToProto(const GenerateDelta& delta, const std::string& request_id, const Tokenizer& tokenizer,
+             v1::GenerateResponse* out) {
+  out->Clear();
+  out->set_request_id(request_id);
+  out->mutable_token_ids()->Add(delta.token_ids.begin(), delta.token_ids.end());
+  out->set_text(delta.text);
+  for (const TokenLogprob& lp : delta.logprobs) {
+    v1::TokenLogprob* p = out->add_logprobs();
+    p->set_token_id(lp.token_id);
+    p->set_logprob(lp.logprob);
+    for (const TopLogprob& top : lp.top) {
+      v1::TopLogprob* t = p->add_top_logprobs();
+      t->set_token_id(top.token_id);
+      t->set_logprob(top.logprob);
+      const int32_t id = top.token_id;
+      t->set_text(tokenizer.Decode(std::span<const int32_t>(&id, 1), /*skip_special_tokens=*/false));
+    }
+  }
+  if (delta.finish != FinishReason::kNone) {
+    out->set_finish_reason(ToProto(delta.finish));
+    out->set_stop_reason(delta.stop_reason);
+    out->mutable_usage()->set_prompt_tokens(delta.prompt_tokens);
+    out->mutable_usage()->set_completion_tokens(delta.completion_tokens);
+  }
+}
+
+void ToProto(const ScoreResult& result, const ScoreSpec& spec, v1::ScoreResponse* out) {
+  out->Clear();
+  out->mutable_token_logprobs()->Add(result.token_logprobs.begin(), result.token_logprobs.end());
+  out->mutable_logits()->Add(result.logits.begin(), result.logits.end());
+  out->set_vocab_size(static_cast<uint32_t>(result.vocab_size));
+  out->mutable_token_ids()->Add(spec.token_ids.begin(), spec.token_ids.end());
+}
+
+void ToProto(const ModelInfo& info, v1::ModelInfo* out) {
+  out->Clear();
+  out->set_model_path(info.model_path);
+  out->set_architecture(info.architecture);
+  out->set_vocab_size(info.vocab_size);
+  out->set_max_context(info.max_context);
+  out->set_num_layers(info.num_layers);
+  out->set_hidden_size(info.hidden_size);
+  out->set_num_attention_heads(info.num_attention_heads);
+  out->set_num_key_value_heads(info.num_key_value_heads);
+  out->set_head_dim(info.head_dim);
+  for (const LayerDescription& layer : info.layers) {
+    v1::LayerInfo* l = out->add_layers();
+    l->set_index(layer.index);
+    l->set_mixer(layer.mixer);
+    l->set_attention_backend(layer.attention_backend);
+    l->set_memory_kind(layer.memory_kind);
+    l->set_mlp(layer.mlp);
+  }
+  for (const std::string& b : info.attention_backends) out->add_attention_backends(b);
+  out->set_weights_dtype(info.weights_dtype);
+  out->set_compute_dtype(info.compute_dtype);
+  out->set_bos_token_id(info.bos_token_id);
+  out->mutable_eos_token_ids()->Add(info.eos_token_ids.begin(), info.eos_token_ids.end());
+  out->set_rope_theta(info.rope_theta);
+  out->set_num_parameters(info.num_parameters);
+  out->set_backend(info.backend);
+}
+
+grpc::Status ToGrpcStatus(const absl::Status& status) {
+  if (status.ok()) return grpc::Status::OK;
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
+}
+
+Clock::time_point ToEngineDeadline(std::chrono::system_clock::time_point deadline) {
+  if (deadline == std::chrono::system_clock::time_point::max()) return Clock::time_point::max();
+  const auto remaining = deadline - std::chrono::system_clock::now();
+  // Far-future deadlines (years) would overflow the steady clock arithmetic; treat them as none.
+  if (remaining > std::chrono::hours(24 * 365)) return Clock::time_point::max();
+  return Clock::now() + std::chrono::duration_cast<Clock::duration>(remaining);
+}
+
+}  // namespace attnserve::server

@@ -1,0 +1,285 @@
+#!/usr/bin/env python3
+"""Builds the tiny random-weight Hugging Face models and golden outputs attnserve is tested against.
+
+Run from anywhere (CPU only, ~1-2 minutes):
+
+    python3 tools/make_golden_models.py            # regenerate everything
+    python3 tools/make_golden_models.py llama_gqa  # only the named model(s); "tiny-llama" for models/tiny-llama
+
+Writes, for each model in tests/golden/models/<name>/:
+    config.json, model.safetensors (or shards + model.safetensors.index.json), generation_config.json,
+    tokenizer.json (+ tokenizer_config.json), golden.json
+and models/tiny-llama/ (the default model the daemon serves when no --model is given; no golden.json).
+
+golden.json:
+    {"transformers_version", "torch_version", "model_class", "seed",
+     "logits_cases": [{"input_ids": [T ids], "logits": [T*V floats, row-major f32 [T, V]]}],
+     "greedy_cases": [{"prompt_ids": [...], "generated_ids": [32 ids]}],   # plain argmax, EOS not special
+     "min_top2_margin": min over all greedy steps of (top1 - top2 logit)}
+The reference logits come from the model as re-loaded from the written files, computed in float32 with
+eager attention (for mistral_bf16_sharded: the bf16 weights upcast to f32, as attnserve computes).
+A seed is accepted only when every greedy step is decisive (min_top2_margin >= MIN_MARGIN); otherwise
+the next seed is tried, so greedy tokens are comparable across implementations.
+
+The committed files were produced with: torch 2.15.0+cu132, transformers 5.24.0, tokenizers 0.23.3,
+safetensors 0.8.0 (Python 3.11, Debian 12, CPU). The script is deterministic: rerunning it with the same
+versions reproduces the same files.
+"""
+
+import glob
+import json
+import os
+import shutil
+import sys
+import tempfile
+
+import tokenizers
+import torch
+import transformers
+from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+GOLDEN_DIR = os.path.join(REPO, "tests", "golden", "models")
+TINY_LLAMA_DIR = os.path.join(REPO, "models", "tiny-llama")
+
+BOS, EOS = "<|begin_of_text|>", "<|end_of_text|>"
+# Llama-3's pre-tokenizer split pattern.
+LLAMA3_SPLIT = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}|"
+                r" ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+")
+TRAIN_FILES = sorted(glob.glob("/usr/share/common-licenses/*"))
+
+INIT_STD = 0.2        # weight std: peaked logits, decisive greedy choices
+MIN_MARGIN = 1e-2     # required min top1-top2 logit gap over greedy steps (brief asks > 1e-3)
+NUM_NEW_TOKENS = 32
+
+PROMPTS = [
+    "The GNU General Public License is a free, copyleft license for software",
+    "Permission is hereby granted, free of charge, to any person obtaining a copy of this software",
+]
+LOGITS_TEXTS = [
+    "Licensed under the Apache License, Version 2.0 (the \"License\"); you may not",
+    "THE SOFTWARE IS PROVIDED \"AS IS\", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR IMPLIED, INCLUDING BUT "
+    "NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY, FITNESS FOR A PARTICULAR PURPOSE AND "
+    "NONINFRINGEMENT. 1234567 naïve café — ünïcödé ✓",
+]
+
+
+def train_tokenizer(vocab_size):
+    """Byte-level BPE in the shape of Llama-3's tokenizer.json; BOS=0, EOS=1."""
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(LLAMA3_SPLIT), behavior="isolated", invert=False),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, trim_offsets=True, use_regex=False),
+    ])
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=[BOS, EOS],
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+                                  show_progress=False)
+    tok.train(TRAIN_FILES, trainer)
+    bos_id = tok.token_to_id(BOS)
+    tok.post_processor = processors.Sequence([
+        processors.ByteLevel(trim_offsets=False),
+        processors.TemplateProcessing(single=f"{BOS} $A", pair=f"{BOS} $A {BOS} $B",
+                                      special_tokens=[(BOS, bos_id)]),
+    ])
+    assert tok.get_vocab_size() <= vocab_size, tok.get_vocab_size()
+    return tok
+
+
+def write_tokenizer(tok, out_dir):
+    tok.save(os.path.join(out_dir, "tokenizer.json"))
+    with open(os.path.join(out_dir, "tokenizer_config.json"), "w") as f:
+        json.dump({"tokenizer_class": "PreTrainedTokenizerFast", "bos_token": BOS, "eos_token": EOS,
+                   "add_bos_token": True, "clean_up_tokenization_spaces": False,
+                   "model_max_length": 1 << 20}, f, indent=2)
+        f.write("\n")
+
+
+# name -> (model class name, config kwargs, extra: dtype on disk, max shard size, random biases)
+def model_specs(bos_id, eos_id):
+    common = dict(vocab_size=512, initializer_range=INIT_STD, bos_token_id=bos_id,
+                  eos_token_id=eos_id, pad_token_id=None, hidden_act="silu")
+    return {
+        "llama_gqa": ("LlamaForCausalLM", dict(
+            common, hidden_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+            intermediate_size=160, rms_norm_eps=1e-5, max_position_embeddings=256,
+            rope_parameters={"rope_type": "default", "rope_theta": 50000.0},
+            tie_word_embeddings=False), {}),
+        "qwen2_bias": ("Qwen2ForCausalLM", dict(
+            common, hidden_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+            intermediate_size=128, rms_norm_eps=1e-6, max_position_embeddings=256,
+            rope_parameters={"rope_type": "default", "rope_theta": 1000000.0},
+            use_sliding_window=False, sliding_window=None, max_window_layers=2,
+            tie_word_embeddings=False), {"random_biases": True}),
+        "llama_tied": ("LlamaForCausalLM", dict(
+            common, hidden_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+            head_dim=32, intermediate_size=160, rms_norm_eps=1e-5, max_position_embeddings=256,
+            rope_parameters={"rope_type": "default", "rope_theta": 10000.0},
+            tie_word_embeddings=True), {}),
+        "mistral_bf16_sharded": ("MistralForCausalLM", dict(
+            common, hidden_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+            intermediate_size=128, rms_norm_eps=1e-5, max_position_embeddings=256,
+            rope_parameters={"rope_type": "default", "rope_theta": 10000.0},
+            sliding_window=None, tie_word_embeddings=False),
+            {"save_dtype": torch.bfloat16, "max_shard_size": "64KB"}),
+    }
+
+
+def tiny_llama_spec(bos_id, eos_id):
+    return ("LlamaForCausalLM", dict(
+        vocab_size=1024, initializer_range=INIT_STD, bos_token_id=bos_id, eos_token_id=eos_id,
+        pad_token_id=None, hidden_act="silu", hidden_size=128, num_hidden_layers=4,
+        num_attention_heads=4, num_key_value_heads=2, intermediate_size=352, rms_norm_eps=1e-5,
+        max_position_embeddings=2048, rope_parameters={"rope_type": "default", "rope_theta": 10000.0},
+        tie_word_embeddings=True), {})
+
+
+def build_model(class_name, cfg_kwargs, extra, seed):
+    config_cls = getattr(transformers, class_name.replace("ForCausalLM", "Config"))
+    config = config_cls(**cfg_kwargs)
+    torch.manual_seed(seed)
+    model = getattr(transformers, class_name)(config).to(torch.float32).eval()
+    with torch.no_grad():
+        # Non-trivial norm weights so a missing/misapplied norm scale shows up in the goldens.
+        for name, p in model.named_parameters():
+            if "norm" in name:
+                p.copy_(1.0 + 0.2 * torch.randn_like(p))
+            elif name.endswith(".bias") and extra.get("random_biases"):
+                p.copy_(INIT_STD * torch.randn_like(p))
+    return model
+
+
+def save_model(model, out_dir, extra):
+    dtype = extra.get("save_dtype", torch.float32)
+    model = model.to(dtype)
+    kwargs = {"safe_serialization": True}
+    if "max_shard_size" in extra:
+        kwargs["max_shard_size"] = extra["max_shard_size"]
+    model.save_pretrained(out_dir, **kwargs)
+    model.generation_config.save_pretrained(out_dir)
+
+
+def load_f32(class_name, model_dir):
+    return getattr(transformers, class_name).from_pretrained(
+        model_dir, dtype=torch.float32, attn_implementation="eager").eval()
+
+
+@torch.no_grad()
+def greedy(model, prompt_ids, n):
+    """Plain argmax continuation (EOS is an ordinary token); returns ids and min top1-top2 gap."""
+    ids = list(prompt_ids)
+    margin = float("inf")
+    for _ in range(n):
+        logits = model(torch.tensor([ids])).logits[0, -1]
+        top2 = torch.topk(logits, 2).values
+        margin = min(margin, float(top2[0] - top2[1]))
+        ids.append(int(torch.argmax(logits)))
+    return ids[len(prompt_ids):], margin
+
+
+@torch.no_grad()
+def check_against_generate(model, prompt_ids, generated):
+    """Cross-check the hand loop against HF generate() with EOS disabled."""
+    ids = torch.tensor([prompt_ids])
+    out = model.generate(ids, attention_mask=torch.ones_like(ids), do_sample=False,
+                         max_new_tokens=len(generated), eos_token_id=None, pad_token_id=None,
+                         bos_token_id=None)
+    got = out[0, len(prompt_ids):].tolist()
+    assert got == generated, f"generate() disagrees with the argmax loop: {got} vs {generated}"
+
+
+def fmt_floats(values):
+    return "[" + ",".join(f"{v:.7g}" for v in values) + "]"
+
+
+def write_golden(path, model, class_name, seed, logits_cases, greedy_cases, margin):
+    parts = [
+        "{",
+        f'"transformers_version": {json.dumps(transformers.__version__)},',
+        f'"torch_version": {json.dumps(torch.__version__)},',
+        f'"tokenizers_version": {json.dumps(tokenizers.__version__)},',
+        f'"model_class": {json.dumps(class_name)},',
+        f'"seed": {seed},',
+        f'"vocab_size": {model.config.vocab_size},',
+        '"logits_cases": [',
+        ",\n".join(f'{{"input_ids": {json.dumps(c["input_ids"])},\n "logits": {fmt_floats(c["logits"])}}}'
+                   for c in logits_cases),
+        "],",
+        '"greedy_cases": [',
+        ",\n".join(json.dumps(c) for c in greedy_cases),
+        "],",
+        f'"min_top2_margin": {margin:.7g}',
+        "}",
+    ]
+    with open(path, "w") as f:
+        f.write("\n".join(parts) + "\n")
+
+
+def make_model_dir(name, spec, tok, out_dir, base_seed, with_golden):
+    class_name, cfg_kwargs, extra = spec
+    bos_id = tok.token_to_id(BOS)
+    prompts = [tok.encode(p).ids for p in PROMPTS]
+    logits_inputs = [tok.encode(t).ids[:16] for t in LOGITS_TEXTS[:1]] + \
+                    [tok.encode(LOGITS_TEXTS[1]).ids[:40]]
+    assert len(logits_inputs[1]) == 40 and all(p[0] == bos_id for p in prompts)
+    for seed in range(base_seed, base_seed + 50):
+        tmp = tempfile.mkdtemp(prefix=f"golden_{name}_")
+        try:
+            save_model(build_model(class_name, cfg_kwargs, extra, seed), tmp, extra)
+            model = load_f32(class_name, tmp)
+            greedy_cases, margin = [], float("inf")
+            for p in prompts:
+                gen, m = greedy(model, p, NUM_NEW_TOKENS)
+                greedy_cases.append({"prompt_ids": p, "generated_ids": gen})
+                margin = min(margin, m)
+            if margin < MIN_MARGIN:
+                print(f"  {name}: seed {seed} min_top2_margin {margin:.3g} < {MIN_MARGIN}, next seed")
+                continue
+            assert margin > 1e-3
+            for c in greedy_cases:
+                check_against_generate(model, c["prompt_ids"], c["generated_ids"])
+            if os.path.exists(out_dir):
+                shutil.rmtree(out_dir)
+            os.makedirs(os.path.dirname(out_dir), exist_ok=True)
+            shutil.copytree(tmp, out_dir)
+            os.chmod(out_dir, 0o755)
+            for f in os.listdir(out_dir):
+                os.chmod(os.path.join(out_dir, f), 0o644)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        write_tokenizer(tok, out_dir)
+        if with_golden:
+            with torch.no_grad():
+                logits_cases = [{"input_ids": ids,
+                                 "logits": model(torch.tensor([ids])).logits[0].flatten().tolist()}
+                                for ids in logits_inputs]
+            write_golden(os.path.join(out_dir, "golden.json"), model, class_name, seed,
+                         logits_cases, greedy_cases, margin)
+        size = sum(os.path.getsize(os.path.join(out_dir, f)) for f in os.listdir(out_dir))
+        nparams = sum(p.numel() for p in model.parameters())
+        print(f"{name}: seed {seed}, {nparams} params, min_top2_margin {margin:.4g}, "
+              f"{len(os.listdir(out_dir))} files, {size / 1024:.0f} KiB -> {out_dir}")
+        return
+    raise SystemExit(f"{name}: no seed in 50 gave min_top2_margin >= {MIN_MARGIN}")
+
+
+def main(argv):
+    torch.set_num_threads(1)
+    torch.use_deterministic_algorithms(True)
+    wanted = set(argv[1:])
+    tok512 = train_tokenizer(512)
+    specs = model_specs(tok512.token_to_id(BOS), tok512.token_to_id(EOS))
+    unknown = wanted - set(specs) - {"tiny-llama"}
+    if unknown:
+        raise SystemExit(f"unknown model(s) {sorted(unknown)}; known: {sorted(specs)} + tiny-llama")
+    for i, (name, spec) in enumerate(specs.items()):
+        if not wanted or name in wanted:
+            make_model_dir(name, spec, tok512, os.path.join(GOLDEN_DIR, name), 1000 * (i + 1), True)
+    if not wanted or "tiny-llama" in wanted:
+        tok1024 = train_tokenizer(1024)
+        spec = tiny_llama_spec(tok1024.token_to_id(BOS), tok1024.token_to_id(EOS))
+        make_model_dir("tiny-llama", spec, tok1024, TINY_LLAMA_DIR, 7, False)
+
+
+if __name__ == "__main__":
+    main(sys.argv)
