@@ -58,16 +58,15 @@ grpc::ServerUnaryReactor* InferenceService::Score(grpc::CallbackServerContext* c
   }
   // The unary reactor (and `response`) live until Finish, so the engine's callback may use them.
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  const std::vector<int32_t> token_ids = spec->token_ids;
+  std::vector<int32_t> token_ids = spec->token_ids;
   status = engine_.SubmitScore(
-      *std::move(spec), [reactor, response, token_ids](absl::StatusOr<ScoreResult> result) {
+      *std::move(spec),
+      [reactor, response, token_ids = std::move(token_ids)](absl::StatusOr<ScoreResult> result) {
         if (!result.ok()) {
           reactor->Finish(ToGrpcStatus(result.status()));
           return;
         }
-        ScoreSpec scored;
-        scored.token_ids = token_ids;
-        ToProto(*result, scored, response);
+        ToProto(*result, token_ids, response);
         reactor->Finish(grpc::Status::OK);
       });
   if (!status.ok()) {

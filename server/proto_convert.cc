@@ -110,12 +110,13 @@ void ToProto(const GenerateDelta& delta, const std::string& request_id, const To
   }
 }
 
-void ToProto(const ScoreResult& result, const ScoreSpec& spec, v1::ScoreResponse* out) {
+void ToProto(const ScoreResult& result, std::span<const int32_t> token_ids,
+             v1::ScoreResponse* out) {
   out->Clear();
   out->mutable_token_logprobs()->Add(result.token_logprobs.begin(), result.token_logprobs.end());
   out->mutable_logits()->Add(result.logits.begin(), result.logits.end());
   out->set_vocab_size(static_cast<uint32_t>(result.vocab_size));
-  out->mutable_token_ids()->Add(spec.token_ids.begin(), spec.token_ids.end());
+  out->mutable_token_ids()->Add(token_ids.begin(), token_ids.end());
 }
 
 void ToProto(const ModelInfo& info, v1::ModelInfo* out) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <span>
 #include <string>
 
 #include "absl/status/status.h"
@@ -33,7 +34,9 @@ absl::StatusOr<ScoreSpec> ToScoreSpec(const v1::ScoreRequest& request, const Tok
 void ToProto(const GenerateDelta& delta, const std::string& request_id, const Tokenizer& tokenizer,
              v1::GenerateResponse* out);
 
-void ToProto(const ScoreResult& result, const ScoreSpec& spec, v1::ScoreResponse* out);
+// `token_ids` are the scored tokens (echoed so a client that sent a prompt sees its tokenization).
+void ToProto(const ScoreResult& result, std::span<const int32_t> token_ids,
+             v1::ScoreResponse* out);
 void ToProto(const ModelInfo& info, v1::ModelInfo* out);
 
 v1::FinishReason ToProto(FinishReason reason);

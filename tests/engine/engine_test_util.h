@@ -1,0 +1,65 @@
+// Helpers for engine tests: golden-data loading and a blocking Generate through the Engine.
+#pragma once
+
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "engine/engine.h"
+#include "nlohmann/json.hpp"
+
+namespace attnserve::testing {
+
+inline nlohmann::json ReadJson(const std::string& path) {
+  std::ifstream in(path);
+  return nlohmann::json::parse(in);
+}
+
+// Every golden model directory (tests/golden/models/*/golden.json).
+inline std::vector<std::string> GoldenModelDirs() {
+  std::vector<std::string> dirs;
+  for (const auto& e : std::filesystem::directory_iterator(ATTNSERVE_GOLDEN_MODELS_DIR))
+    if (std::filesystem::exists(e.path() / "golden.json")) dirs.push_back(e.path().string());
+  std::sort(dirs.begin(), dirs.end());
+  return dirs;
+}
+
+// Collects a request's deltas; Wait() blocks until the final one.
+class CollectingSink : public GenerateSink {
+ public:
+  void OnDelta(GenerateDelta delta) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (int32_t id : delta.token_ids) token_ids.push_back(id);
+    text += delta.text;
+    deltas.push_back(delta);
+    if (delta.finish != FinishReason::kNone) done_.set_value();
+  }
+  void Wait() { done_future_.wait(); }
+  bool WaitFor(std::chrono::milliseconds d) {
+    return done_future_.wait_for(d) == std::future_status::ready;
+  }
+  std::vector<int32_t> token_ids;
+  std::string text;
+  std::vector<GenerateDelta> deltas;
+
+ private:
+  std::mutex mu_;
+  std::promise<void> done_;
+  std::future<void> done_future_ = done_.get_future();
+};
+
+inline GenerateSpec GreedySpec(const std::string& id, std::vector<int32_t> prompt, uint32_t n) {
+  GenerateSpec spec;
+  spec.request_id = id;
+  spec.prompt_token_ids = std::move(prompt);
+  spec.max_tokens = n;
+  spec.sampling.temperature = 0.0f;
+  spec.ignore_eos = true;
+  return spec;
+}
+
+}  // namespace attnserve::testing

@@ -1,0 +1,139 @@
+// Golden tests against Hugging Face transformers (tools/make_golden_models.py): every model
+// under tests/golden/models gives the same float32 logits within the stated tolerance, the
+// same 32 greedy tokens, and the same tokens again when all requests run batched together
+// with small prefill chunks (batch invariance).
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "engine/llama_model.h"
+#include "engine/loader/weight_store.h"
+#include "engine/model_config.h"
+#include "engine/sampler.h"
+#include "engine_test_util.h"
+#include "kernels/backend.h"
+
+namespace attnserve {
+namespace {
+
+using testing::CollectingSink;
+using testing::GoldenModelDirs;
+using testing::GreedySpec;
+using testing::ReadJson;
+
+// Stated tolerance: |ours - hf| <= kAbsTol + kRelTol * |hf| for every logit.
+constexpr float kAbsTol = 2e-4f;
+constexpr float kRelTol = 1e-3f;
+
+class GoldenModelTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(GoldenModelTest, LogitsMatchTransformers) {
+  const std::string dir = GetParam();
+  auto config = ModelConfig::FromModelDir(dir);
+  ASSERT_TRUE(config.ok()) << config.status();
+  auto weights = WeightStore::Open(dir);
+  ASSERT_TRUE(weights.ok()) << weights.status();
+  auto model = LlamaModel::Load(*config, **weights);
+  ASSERT_TRUE(model.ok()) << model.status();
+  std::unique_ptr<Backend> backend = MakeCpuBackend(0);
+  nlohmann::json golden = ReadJson(dir + "/golden.json");
+  for (const auto& c : golden["logits_cases"]) {
+    std::vector<int32_t> ids = c["input_ids"].get<std::vector<int32_t>>();
+    std::vector<float> expected = c["logits"].get<std::vector<float>>();
+    SequenceKvCache kv(config->num_hidden_layers, ids.size(), config->kv_dim());
+    ForwardChunk chunk{ids.data(), 0, static_cast<int32_t>(ids.size()), &kv, true, true};
+    std::vector<float> logits;
+    ASSERT_EQ((*model)->Forward({&chunk, 1}, *backend, logits), static_cast<int64_t>(ids.size()));
+    ASSERT_EQ(logits.size(), expected.size());
+    float max_err = 0;
+    for (size_t i = 0; i < expected.size(); ++i) {
+      const float err = std::fabs(logits[i] - expected[i]);
+      max_err = std::max(max_err, err);
+      ASSERT_LE(err, kAbsTol + kRelTol * std::fabs(expected[i]))
+          << dir << " logit " << i << " (token " << i / config->vocab_size << ")";
+    }
+    RecordProperty("max_abs_error", std::to_string(max_err));
+  }
+}
+
+TEST_P(GoldenModelTest, GreedyTokensMatchTransformersAloneAndBatched) {
+  const std::string dir = GetParam();
+  nlohmann::json golden = ReadJson(dir + "/golden.json");
+  // Alone: one request at a time.
+  EngineOptions options;
+  options.model_dir = dir;
+  auto engine = Engine::Load(options);
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  (*engine)->Start();
+  int n = 0;
+  for (const auto& c : golden["greedy_cases"]) {
+    auto expected = c["generated_ids"].get<std::vector<int32_t>>();
+    auto sink = std::make_shared<CollectingSink>();
+    ASSERT_TRUE((*engine)->SubmitGenerate(
+        GreedySpec("alone" + std::to_string(n++), c["prompt_ids"].get<std::vector<int32_t>>(),
+                   expected.size()), sink).ok());
+    sink->Wait();
+    EXPECT_EQ(sink->token_ids, expected) << dir;
+    EXPECT_EQ(sink->deltas.back().finish, FinishReason::kLength);
+  }
+  (*engine)->Stop();
+
+  // Batched: every case 4 times at once, prefill chunks of 5 tokens mixed with decodes.
+  options.max_num_batched_tokens = 5;
+  options.max_num_seqs = 16;
+  auto batched = Engine::Load(options);
+  ASSERT_TRUE(batched.ok()) << batched.status();
+  std::vector<std::pair<std::shared_ptr<CollectingSink>, std::vector<int32_t>>> runs;
+  for (int rep = 0; rep < 4; ++rep) {
+    for (const auto& c : golden["greedy_cases"]) {
+      auto expected = c["generated_ids"].get<std::vector<int32_t>>();
+      auto sink = std::make_shared<CollectingSink>();
+      ASSERT_TRUE((*batched)->SubmitGenerate(
+          GreedySpec("b" + std::to_string(runs.size()), c["prompt_ids"].get<std::vector<int32_t>>(),
+                     expected.size()), sink).ok());
+      runs.emplace_back(sink, expected);
+    }
+  }
+  (*batched)->Start();
+  for (auto& [sink, expected] : runs) {
+    sink->Wait();
+    EXPECT_EQ(sink->token_ids, expected) << dir << " (batched)";
+  }
+}
+
+TEST_P(GoldenModelTest, ScoreMatchesTransformersLogSoftmax) {
+  const std::string dir = GetParam();
+  nlohmann::json golden = ReadJson(dir + "/golden.json");
+  EngineOptions options;
+  options.model_dir = dir;
+  options.max_num_batched_tokens = 7;  // Score in several chunks
+  auto engine = Engine::Load(options);
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  (*engine)->Start();
+  const auto& c = golden["logits_cases"][0];
+  ScoreSpec spec;
+  spec.request_id = "score";
+  spec.token_ids = c["input_ids"].get<std::vector<int32_t>>();
+  spec.return_logits = true;
+  std::promise<absl::StatusOr<ScoreResult>> promise;
+  ASSERT_TRUE((*engine)->SubmitScore(spec, [&](absl::StatusOr<ScoreResult> r) { promise.set_value(std::move(r)); }).ok());
+  absl::StatusOr<ScoreResult> result = promise.get_future().get();
+  ASSERT_TRUE(result.ok()) << result.status();
+  const std::vector<float> expected = c["logits"].get<std::vector<float>>();
+  const int64_t V = result->vocab_size;
+  ASSERT_EQ(result->logits.size(), expected.size());
+  ASSERT_EQ(result->token_logprobs.size(), spec.token_ids.size() - 1);
+  std::vector<float> lp(V);
+  for (size_t i = 1; i < spec.token_ids.size(); ++i) {
+    LogSoftmaxRow({expected.data() + (i - 1) * V, static_cast<size_t>(V)}, lp);
+    EXPECT_NEAR(result->token_logprobs[i - 1], lp[spec.token_ids[i]], 1e-3) << dir << " token " << i;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Models, GoldenModelTest, ::testing::ValuesIn(GoldenModelDirs()),
+                         [](const auto& info) {
+                           return std::filesystem::path(info.param).filename().string();
+                         });
+
+}  // namespace
+}  // namespace attnserve
