@@ -22,7 +22,7 @@ int main(int argc, char** argv) {
   usage_config.contains_helpshort_flags = usage_config.contains_help_flags;
   absl::SetFlagsUsageConfig(usage_config);
   absl::SetProgramUsageMessage(
-      "attnserve: serves a language model over gRPC (attnserve.v1.Inference, grpc.health.v1, "
+      "serves a language model over gRPC (attnserve.v1.Inference, grpc.health.v1, "
       "reflection) with Prometheus metrics.\nUsage: attnserve [--model=DIR] [--port=N] ...");
   std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
   if (positional.size() > 1) {

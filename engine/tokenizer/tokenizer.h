@@ -61,6 +61,7 @@ class StreamingDecoder {
   std::vector<int32_t> ids_;
   size_t prefix_offset_ = 0;   // ids_[prefix_offset_..read_offset_) give context for the next text
   size_t read_offset_ = 0;     // ids up to here have been emitted
+  size_t emitted_bytes_ = 0;   // bytes of text returned so far (Flush completes Decode(all))
 };
 
 }  // namespace attnserve

@@ -55,17 +55,41 @@ void PackA(const float* x, int64_t ldx, int64_t mc, int64_t kc, float* ap) {
   }
 }
 
+// Transposes the 8x8 block src rows [0, 8) (stride lds), cols [0, 8) into dst rows (stride ldd).
+inline void Transpose8x8(const float* src, int64_t lds, float* dst, int64_t ldd) {
+  __m256 r[8], t[8];
+  for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(src + i * lds);
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+  }
+  for (int i = 0; i < 8; i += 4) {
+    r[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+    r[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+    r[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+    r[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+  }
+  for (int i = 0; i < 4; ++i) {
+    _mm256_storeu_ps(dst + i * ldd, _mm256_permute2f128_ps(r[i], r[i + 4], 0x20));
+    _mm256_storeu_ps(dst + (i + 4) * ldd, _mm256_permute2f128_ps(r[i], r[i + 4], 0x31));
+  }
+}
+
 // Bp f32[ceil(nc/16), kc, 16] <- w rows [0, nc), cols [0, kc) (row stride ldw); zero-padded columns.
+// Full panels go through 8x8 register transposes (w is k-contiguous, Bp is n-contiguous).
 void PackB(const float* w, int64_t ldw, int64_t nc, int64_t kc, float* bp) {
   for (int64_t c0 = 0; c0 < nc; c0 += kNR) {
     const int cols = int(std::min<int64_t>(kNR, nc - c0));
-    for (int j = 0; j < kNR; ++j) {
-      if (j < cols) {
-        const float* src = w + (c0 + j) * ldw;
-        for (int64_t p = 0; p < kc; ++p) bp[p * kNR + j] = src[p];
-      } else {
-        for (int64_t p = 0; p < kc; ++p) bp[p * kNR + j] = 0.0f;
+    int64_t p0 = 0;
+    if (cols == kNR) {
+      for (; p0 + 8 <= kc; p0 += 8) {
+        Transpose8x8(w + c0 * ldw + p0, ldw, bp + p0 * kNR, kNR);
+        Transpose8x8(w + (c0 + 8) * ldw + p0, ldw, bp + p0 * kNR + 8, kNR);
       }
+    }
+    for (int j = 0; j < kNR; ++j) {
+      const float* src = w + (c0 + j) * ldw;
+      for (int64_t p = p0; p < kc; ++p) bp[p * kNR + j] = j < cols ? src[p] : 0.0f;
     }
     bp += kc * kNR;
   }

@@ -59,6 +59,8 @@ struct Corruption {
   const char* problem;  // must appear in the error message
 };
 
+void PrintTo(const Corruption& c, std::ostream* os) { *os << c.label; }
+
 std::string Header(const std::string& entry) { return "{\"t\":" + entry + "}"; }
 
 std::vector<Corruption> Corruptions() {

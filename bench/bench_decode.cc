@@ -1,0 +1,112 @@
+// attnserve-bench-decode: single-stream decode speed of a model directory as a fraction of the
+// memory-bandwidth roofline (design.md §6), with the bandwidth measured in the same run.
+//   roofline tokens/s = measured read bandwidth / bytes read per decode step
+//   bytes per step    = f32 weights (all layers + lm_head) + the KV cache read by attention
+// Also reports prefill throughput in GFLOP/s (2 · params · tokens).
+//
+//   attnserve-bench-decode --model models/tiny-llama --prompt_tokens 32 --decode_tokens 128
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "engine/llama_model.h"
+#include "engine/loader/weight_store.h"
+#include "engine/model_config.h"
+#include "kernels/backend.h"
+
+ABSL_FLAG(std::string, model, ATTNSERVE_DEFAULT_MODEL_DIR, "model directory");
+ABSL_FLAG(int, prompt_tokens, 32, "prompt length before decoding");
+ABSL_FLAG(int, decode_tokens, 128, "tokens decoded (timed)");
+ABSL_FLAG(int, num_threads, 0, "compute threads (0 = all cores)");
+ABSL_FLAG(int, repeats, 3, "timed repetitions; the best is reported");
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// Read bandwidth over a buffer far larger than the caches, all threads, best of 5.
+double MeasureReadBandwidthGBs() {
+  const size_t n = size_t{256} << 20;  // 1 GiB of floats
+  std::vector<float> buf(n, 1.0f);
+  double best = 0;
+  for (int rep = 0; rep < 5; ++rep) {
+    auto t = Clock::now();
+    double total = 0;
+#pragma omp parallel for reduction(+ : total) schedule(static)
+    for (size_t i = 0; i < n; i += 16) {
+      float s = 0;
+      for (int j = 0; j < 16; ++j) s += buf[i + j];
+      total += s;
+    }
+    const double secs = Since(t);
+    if (total < 0) std::printf("impossible\n");
+    best = std::max(best, n * sizeof(float) / secs / 1e9);
+  }
+  return best;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  using namespace attnserve;
+  const std::string dir = absl::GetFlag(FLAGS_model);
+  auto config = ModelConfig::FromModelDir(dir);
+  if (!config.ok()) { std::fprintf(stderr, "%s\n", config.status().ToString().c_str()); return 1; }
+  auto weights = WeightStore::Open(dir);
+  if (!weights.ok()) { std::fprintf(stderr, "%s\n", weights.status().ToString().c_str()); return 1; }
+  auto model = LlamaModel::Load(*config, **weights);
+  if (!model.ok()) { std::fprintf(stderr, "%s\n", model.status().ToString().c_str()); return 1; }
+  std::unique_ptr<Backend> backend = MakeCpuBackend(absl::GetFlag(FLAGS_num_threads));
+
+  const int P = absl::GetFlag(FLAGS_prompt_tokens), N = absl::GetFlag(FLAGS_decode_tokens);
+  const int64_t vocab = config->vocab_size;
+  std::vector<int32_t> tokens(P + N);
+  for (int i = 0; i < P + N; ++i) tokens[i] = (i * 7919 + 13) % vocab;
+  const double bandwidth = MeasureReadBandwidthGBs();
+
+  double best_prefill = 1e30, best_decode = 1e30;
+  std::vector<float> logits;
+  for (int rep = 0; rep < absl::GetFlag(FLAGS_repeats); ++rep) {
+    SequenceKvCache kv(config->num_hidden_layers, P + N, config->kv_dim());
+    ForwardChunk prefill{tokens.data(), 0, P, &kv, false, true};
+    auto t = Clock::now();
+    (*model)->Forward({&prefill, 1}, *backend, logits);
+    best_prefill = std::min(best_prefill, Since(t));
+    t = Clock::now();
+    for (int i = 0; i < N; ++i) {
+      ForwardChunk step{tokens.data() + P + i, P + i, 1, &kv, false, true};
+      (*model)->Forward({&step, 1}, *backend, logits);
+    }
+    best_decode = std::min(best_decode, Since(t));
+  }
+  const uint64_t params = (*model)->num_parameters();
+  // lm_head shares the embedding when tied, but both are read per step only as lm_head;
+  // the embedding read is one row. Bytes per step: every matrix once + mean KV length read.
+  const double weight_bytes = 4.0 * (params - (config->tie_word_embeddings ? 0 : vocab * config->hidden_size));
+  const double mean_ctx = P + N / 2.0;
+  const double kv_bytes = 2.0 * 4.0 * config->num_hidden_layers * config->kv_dim() * mean_ctx;
+  const double bytes_per_step = weight_bytes + kv_bytes;
+  const double tok_s = N / best_decode;
+  const double roofline = bandwidth * 1e9 / bytes_per_step;
+  const double prefill_gflops = 2.0 * params * P / best_prefill / 1e9;
+  std::printf("model            %s\n", dir.c_str());
+  std::printf("parameters       %.1f M (f32 weights read per step: %.1f MB, KV: %.2f MB)\n",
+              params / 1e6, weight_bytes / 1e6, kv_bytes / 1e6);
+  std::printf("threads          %d\n", omp_get_max_threads());
+  std::printf("read bandwidth   %.1f GB/s (measured now)\n", bandwidth);
+  std::printf("prefill          %d tokens in %.2f ms: %.0f tokens/s, %.1f GFLOP/s\n", P,
+              best_prefill * 1e3, P / best_prefill, prefill_gflops);
+  std::printf("decode           %.1f tokens/s (%.2f ms/token); roofline %.1f tokens/s; "
+              "fraction %.2f\n", tok_s, 1e3 / tok_s, roofline, tok_s / roofline);
+  return 0;
+}

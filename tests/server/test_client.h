@@ -1,0 +1,45 @@
+// Client-side helpers for the end-to-end tests: channels, a collected Generate stream, health and
+// reflection queries, and a minimal HTTP GET for /metrics with a Prometheus text parser.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "attnserve/v1/inference.grpc.pb.h"
+#include "grpcpp/grpcpp.h"
+
+namespace attnserve::testing {
+
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address);
+
+// "SERVING", "NOT_SERVING", "SERVICE_UNKNOWN", "UNKNOWN", or the RPC error ("UNAVAILABLE: ...").
+std::string HealthStatus(const std::shared_ptr<grpc::Channel>& channel, const std::string& service);
+
+// Service names the server lists over grpc.reflection.v1alpha (empty on error).
+std::vector<std::string> ReflectionServices(const std::shared_ptr<grpc::Channel>& channel);
+
+struct GenerateResult {
+  std::vector<v1::GenerateResponse> responses;
+  grpc::Status status;
+
+  std::vector<int32_t> AllTokenIds() const;
+  std::string AllText() const;
+  const v1::GenerateResponse& Last() const { return responses.back(); }
+};
+
+// Runs one Generate call to completion (optionally with a client deadline).
+GenerateResult Generate(v1::Inference::Stub& stub, const v1::GenerateRequest& request,
+                        std::optional<std::chrono::milliseconds> timeout = std::nullopt);
+
+// The body of GET http://127.0.0.1:<port><path> ("" when the connection fails).
+std::string HttpGet(int port, const std::string& path);
+
+// Sum of all samples of `name` in Prometheus text format, over every label set whose labels contain
+// `label_filter` (e.g. R"(finish_reason="length")"; "" = all). nullopt when no sample has the name.
+std::optional<double> MetricValue(const std::string& exposition, const std::string& name,
+                                  const std::string& label_filter = "");
+
+}  // namespace attnserve::testing
