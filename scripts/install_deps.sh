@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake pkg-config git curl
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
-  libabsl-dev prometheus-cpp-dev nlohmann-json3-dev libpcre2-dev libopenblas-dev
+  libabsl-dev prometheus-cpp-dev nlohmann-json3-dev libpcre2-dev libicu-dev libopenblas-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-pip
 )

@@ -8,12 +8,17 @@ and records for ~45 tricky strings: encode ids with and without special tokens, 
 ids with skip_special_tokens true/false; plus decode of odd id lists (split multi-byte characters).
 
 Usage: python3 tools/make_tokenizer_golden.py [--out tests/golden/tokenizers]
+       python3 tools/make_tokenizer_golden.py --diff build/bin/attnserve_tokenize_cli \
+           [--tokenizer a/tokenizer.json ...] [--count 2000]
+The --diff mode fuzzes the C++ tokenizer (via the attnserve_tokenize_cli tool) against the
+library on random strings, for the golden tokenizers or any tokenizer.json given.
 """
 import argparse
 import glob
 import json
 import os
 import random
+import subprocess
 
 import tokenizers
 from tokenizers import AddedToken, Regex, Tokenizer, decoders, normalizers, pre_tokenizers, processors
@@ -102,11 +107,11 @@ def add_extra_vocab(tok_json, words):
     """Adds whole-word vocab entries that no merge produces (exercises ignore_merges / model)."""
     vocab = tok_json["model"]["vocab"]
     next_id = max(max(vocab.values()), max([t["id"] for t in tok_json["added_tokens"]] or [0])) + 1
+    assert next_id == len(vocab), "extra vocab must be added before non-vocab added tokens"
     for w in words:
         if w not in vocab:
             vocab[w] = next_id
             next_id += 1
-    # Added tokens must keep their ids: move them past the new vocab entries if they collide.
 
 
 def legacy_merges(tok_json):
@@ -147,11 +152,12 @@ def build_llama3():
         processors.TemplateProcessing(
             single="<|begin_of_text|> $A", pair="<|begin_of_text|> $A <|begin_of_text|> $B",
             special_tokens=[("<|begin_of_text|>", tok.token_to_id("<|begin_of_text|>"))])])
-    tok.add_tokens([AddedToken("<extra>", normalized=False, special=False, lstrip=True, rstrip=True)])
     j = json.loads(tok.to_str())
     # "Ġsupercalifragilistic" is in the vocab but no merge sequence builds it.
     add_extra_vocab(j, ["Ġsupercalifragilistic", "supercalifragilistic", "ĠWORDS"])
-    return j
+    tok = Tokenizer.from_str(json.dumps(j))
+    tok.add_tokens([AddedToken("<extra>", normalized=False, special=False, lstrip=True, rstrip=True)])
+    return json.loads(tok.to_str())
 
 
 def build_qwen2():
@@ -296,11 +302,78 @@ def write_kind(out_dir, kind, tok_json):
     print(f"{kind}: vocab {golden['vocab_size']}, {len(cases)} cases")
 
 
+FUZZ_POOLS = [
+    list("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"),
+    ["the", "The", " the", "hello", "world", "don", "I", "tokenizer", "WORDS", "supercalifragilistic"],
+    list("0123456789"), ["123", "4567", "3.14", "1,000"],
+    list("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"), ["'s", "'S", "'ll", "'Ve", "'re", "'M", "'d", "'t"],
+    [" ", " ", " ", "  ", "   ", "\t", "\n", "\n\n", "\r\n", "\r", " \n", "\u00a0", "\u3000", "\u2003",
+     "\u200b", "\u200d"],
+    ["é", "e\u0301", "ñ", "n\u0303", "ü", "Å", "A\u030a", "ß", "İ", "ſ", "ﬁ", "Ω", "Ω", "½", "²", "①"],
+    list("日本語中文你好世界한국어안녕"), list("مرحبابالعالم"), list("Привет"), list("Ελληνικά"),
+    ["😀", "👍", "👍🏽", "❤️", "👨‍👩‍👧‍👦", "🏳️‍🌈", "🇫🇷", "\ufe0f", "🎉"],
+    ["▁", "▁▁", "Ġ", "<0x41>", "<", ">", "|", "<s", "s>"],
+]
+
+
+def fuzz_strings(rng, count, added):
+    pools = FUZZ_POOLS + ([added] if added else [])
+    out = []
+    for _ in range(count):
+        n = rng.randrange(0, 30)
+        parts = []
+        for _ in range(n):
+            r = rng.random()
+            if r < 0.05:
+                cp = rng.choice([rng.randrange(0x80, 0x800), rng.randrange(0x800, 0xD800),
+                                 rng.randrange(0xE000, 0x10000), rng.randrange(0x10000, 0x30000)])
+                parts.append(chr(cp))
+            else:
+                parts.append(rng.choice(rng.choice(pools)))
+        out.append("".join(parts))
+    return out
+
+
+def diff(cli, paths, count):
+    rng = random.Random(1234)
+    total_bad = 0
+    for path in paths:
+        tok = Tokenizer.from_file(path)
+        added = [t.content for t in tok.get_added_tokens_decoder().values()][:50]
+        texts = CASES + fuzz_strings(rng, count, added)
+        proc = subprocess.run([cli, path], input=json.dumps(texts), capture_output=True, text=True)
+        if proc.returncode != 0:
+            print(f"{path}: cli failed: {proc.stderr}")
+            total_bad += 1
+            continue
+        got = json.loads(proc.stdout)
+        bad = 0
+        for text, g in zip(texts, got):
+            ids = tok.encode(text, add_special_tokens=True).ids
+            want = {"ids": ids, "ids_no_special": tok.encode(text, add_special_tokens=False).ids,
+                    "decoded": tok.decode(ids, skip_special_tokens=False),
+                    "decoded_skip": tok.decode(ids, skip_special_tokens=True)}
+            for key, value in want.items():
+                if g[key] != value:
+                    bad += 1
+                    if bad <= 5:
+                        print(f"  MISMATCH {key} for {text!r}:\n    want {value}\n    got  {g[key]}")
+        print(f"{path}: {len(texts)} strings, {bad} mismatches ({proc.stderr.strip()})")
+        total_bad += bad
+    return total_bad
+
+
 def main():
     ap = argparse.ArgumentParser()
+    ap.add_argument("--diff", metavar="CLI", help="fuzz the C++ tokenizer via attnserve_tokenize_cli")
+    ap.add_argument("--tokenizer", action="append", help="tokenizer.json files for --diff")
+    ap.add_argument("--count", type=int, default=2000)
     ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "tests", "golden",
                                                   "tokenizers"))
     args = ap.parse_args()
+    if args.diff:
+        paths = args.tokenizer or sorted(glob.glob(os.path.join(args.out, "*", "tokenizer.json")))
+        raise SystemExit(1 if diff(args.diff, paths, args.count) else 0)
     builders = {"gpt2": build_gpt2, "llama3": build_llama3, "qwen2": build_qwen2,
                 "llama2": build_llama2, "metaspace": build_metaspace, "misc": build_misc}
     for kind, build in builders.items():

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "engine/tokenizer/bpe_model.h"
 #include "engine/tokenizer/normalizers.h"
 #include "engine/tokenizer/unicode.h"
 
@@ -63,17 +64,43 @@ std::pair<int32_t, size_t> AddedVocabulary::Trie::LongestAt(std::string_view tex
   return best;
 }
 
-AddedVocabulary::AddedVocabulary(std::vector<AddedToken> tokens, const Normalizer* normalizer)
-    : tokens_(std::move(tokens)) {
+AddedVocabulary::AddedVocabulary(const std::vector<AddedToken>& tokens, const Normalizer* normalizer,
+                                 const BpeModel& model) {
+  int32_t next_id = model.vocab_len();
+  absl::flat_hash_map<int32_t, std::string> normalized_forms;
+  for (const AddedToken& token : tokens) {
+    if (token.content.empty()) continue;
+    int32_t id;
+    if (auto it = content_to_id_.find(token.content); it != content_to_id_.end()) {
+      id = it->second;
+    } else if (auto model_id = model.TokenToId(token.content)) {
+      id = *model_id;
+    } else {
+      id = next_id++;
+    }
+    if (token.normalized && normalizer != nullptr) {
+      std::string normalized = token.content;
+      normalizer->Normalize(normalized);
+      if (normalized != token.content) normalized_forms[id] = std::move(normalized);
+    }
+    content_to_id_[token.content] = id;
+    if (token.special) special_contents_.insert(token.content);
+    AddedToken entry = token;
+    entry.id = id;
+    if (auto it = id_to_index_.find(id); it != id_to_index_.end()) {
+      tokens_[it->second] = std::move(entry);
+    } else {
+      id_to_index_[id] = tokens_.size();
+      tokens_.push_back(std::move(entry));
+    }
+  }
   for (int32_t i = 0; i < static_cast<int32_t>(tokens_.size()); ++i) {
     const AddedToken& t = tokens_[i];
-    content_to_id_[t.content] = t.id;
-    id_to_content_[t.id] = t.content;
-    if (t.special) special_contents_.insert(t.content);
+    auto norm = normalized_forms.find(t.id);
+    const bool has_norm = t.normalized && norm != normalized_forms.end();
+    id_to_decoded_[t.id] = has_norm ? norm->second : t.content;
     if (t.normalized) {
-      std::string pattern = t.content;
-      if (normalizer != nullptr) normalizer->Normalize(pattern);
-      normalized_trie_.Insert(pattern, i);
+      normalized_trie_.Insert(has_norm ? norm->second : t.content, i);
     } else {
       raw_trie_.Insert(t.content, i);
     }
@@ -155,14 +182,19 @@ std::vector<Piece> AddedVocabulary::ExtractAndNormalize(std::string_view text,
 }
 
 std::optional<int32_t> AddedVocabulary::TokenToId(std::string_view content) const {
-  auto it = content_to_id_.find(content);
+  auto it = content_to_id_.find(absl::string_view(content.data(), content.size()));
   if (it == content_to_id_.end()) return std::nullopt;
   return it->second;
 }
 
 const std::string* AddedVocabulary::IdToToken(int32_t id) const {
-  auto it = id_to_content_.find(id);
-  return it == id_to_content_.end() ? nullptr : &it->second;
+  auto it = id_to_decoded_.find(id);
+  return it == id_to_decoded_.end() ? nullptr : &it->second;
+}
+
+bool AddedVocabulary::IsSpecialId(int32_t id) const {
+  auto it = id_to_index_.find(id);
+  return it != id_to_index_.end() && tokens_[it->second].special;
 }
 
 int32_t AddedVocabulary::max_id() const {

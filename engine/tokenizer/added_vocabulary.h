@@ -2,7 +2,10 @@
 // the model runs. Mirrors tokenizers' AddedVocabulary: the input is first split on non-normalized
 // tokens (leftmost-longest match), then each remaining piece is normalized and split on the
 // normalized tokens (whose patterns are the normalizer's output for their content); single_word,
-// lstrip and rstrip are honored. Immutable; thread-safe.
+// lstrip and rstrip are honored. Like the library, ids are (re)assigned on load: a content already
+// in the model vocabulary keeps the model's id, others get model-vocabulary-size, +1, ... (the
+// "id" fields of the file agree with this for real tokenizers). A normalized token decodes as its
+// normalized form. Immutable; thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -17,6 +20,7 @@
 
 namespace attnserve::tok {
 
+class BpeModel;
 class Normalizer;
 
 struct AddedToken {
@@ -31,17 +35,23 @@ struct AddedToken {
 
 class AddedVocabulary {
  public:
-  // `normalizer` (may be null) is only used here to build the normalized tokens' patterns.
-  AddedVocabulary(std::vector<AddedToken> tokens, const Normalizer* normalizer);
+  // Registers `tokens` in file order (their `id` fields are ignored, see above). `normalizer`
+  // (may be null) builds the normalized tokens' patterns; `model` resolves known contents.
+  AddedVocabulary(const std::vector<AddedToken>& tokens, const Normalizer* normalizer, const BpeModel& model);
 
   // Splits valid UTF-8 `text` into added-token pieces and normalized text pieces (never empty).
   std::vector<Piece> ExtractAndNormalize(std::string_view text, const Normalizer* normalizer) const;
 
   std::optional<int32_t> TokenToId(std::string_view content) const;
-  // nullptr when `id` is not an added token.
+  // The string an added id decodes as (its normalized form for normalized tokens); nullptr when
+  // `id` is not an added token.
   const std::string* IdToToken(int32_t id) const;
-  // True when `content` is the content of a special added token.
-  bool IsSpecialContent(std::string_view content) const { return special_contents_.contains(content); }
+  // True when `token` is the content of a special added token.
+  bool IsSpecialContent(std::string_view token) const {
+    return special_contents_.contains(absl::string_view(token.data(), token.size()));
+  }
+  // True when `id` is an added token marked special.
+  bool IsSpecialId(int32_t id) const;
   int32_t max_id() const;
 
  private:
@@ -68,11 +78,12 @@ class AddedVocabulary {
   };
   std::vector<Match> FindMatches(std::string_view text, const Trie& trie) const;
 
-  std::vector<AddedToken> tokens_;
+  std::vector<AddedToken> tokens_;  // one per id, with its final id
   Trie raw_trie_;         // tokens with normalized == false, matched on the input
   Trie normalized_trie_;  // tokens with normalized == true, matched on normalized pieces
   absl::flat_hash_map<std::string, int32_t> content_to_id_;
-  absl::flat_hash_map<int32_t, std::string> id_to_content_;
+  absl::flat_hash_map<int32_t, size_t> id_to_index_;          // id -> tokens_ index
+  absl::flat_hash_map<int32_t, std::string> id_to_decoded_;   // id -> decode string
   absl::flat_hash_set<std::string> special_contents_;
 };
 

@@ -104,7 +104,7 @@ absl::StatusOr<std::unique_ptr<BpeModel>> BpeModel::FromJson(const nlohmann::jso
 }
 
 std::optional<int32_t> BpeModel::TokenToId(std::string_view token) const {
-  auto it = vocab_.find(token);
+  auto it = vocab_.find(absl::string_view(token.data(), token.size()));
   if (it == vocab_.end()) return std::nullopt;
   return it->second;
 }
@@ -117,7 +117,7 @@ const std::string* BpeModel::IdToToken(int32_t id) const {
 void BpeModel::Tokenize(std::string_view word, std::vector<int32_t>& out) const {
   if (word.empty()) return;
   if (ignore_merges_) {
-    auto it = vocab_.find(word);
+    auto it = vocab_.find(absl::string_view(word.data(), word.size()));
     if (it != vocab_.end()) {
       out.push_back(it->second);
       return;
@@ -126,7 +126,7 @@ void BpeModel::Tokenize(std::string_view word, std::vector<int32_t>& out) const 
   const bool cacheable = word.size() <= kMaxCachedWordBytes;
   if (cacheable) {
     std::shared_lock lock(cache_mu_);
-    auto it = cache_.find(word);
+    auto it = cache_.find(absl::string_view(word.data(), word.size()));
     if (it != cache_.end()) {
       out.insert(out.end(), it->second.begin(), it->second.end());
       return;
@@ -157,7 +157,8 @@ void BpeModel::MergeWord(std::string_view word, std::vector<int32_t>& out) const
     symbols.push_back(Symbol{id, n - 1, -1, len});
   };
 
-  std::optional<std::pair<int32_t, uint32_t>> pending_unk;  // (unk id, byte length)
+  int32_t pending_unk_id = -1;  // an unk symbol not yet added (fuse_unk grows it)
+  uint32_t pending_unk_len = 0;
   std::string key;
   for (size_t pos = 0; pos < word.size();) {
     const size_t start = pos;
@@ -171,8 +172,8 @@ void BpeModel::MergeWord(std::string_view word, std::vector<int32_t>& out) const
     const uint32_t byte_len = static_cast<uint32_t>(ch.size());
     auto it = vocab_.find(key);
     if (it != vocab_.end()) {
-      if (pending_unk) add(pending_unk->first, pending_unk->second);
-      pending_unk.reset();
+      if (pending_unk_id >= 0) add(pending_unk_id, pending_unk_len);
+      pending_unk_id = -1;
       add(it->second, byte_len);
       continue;
     }
@@ -186,15 +187,16 @@ void BpeModel::MergeWord(std::string_view word, std::vector<int32_t>& out) const
       }
     }
     if (unk_id_) {
-      if (pending_unk && fuse_unk_) {
-        pending_unk->second += byte_len;
+      if (pending_unk_id >= 0 && fuse_unk_) {
+        pending_unk_len += byte_len;
       } else {
-        if (pending_unk) add(pending_unk->first, pending_unk->second);
-        pending_unk = std::make_pair(*unk_id_, byte_len);
+        if (pending_unk_id >= 0) add(pending_unk_id, pending_unk_len);
+        pending_unk_id = *unk_id_;
+        pending_unk_len = byte_len;
       }
     }
   }
-  if (pending_unk) add(pending_unk->first, pending_unk->second);
+  if (pending_unk_id >= 0) add(pending_unk_id, pending_unk_len);
 
   struct Candidate {
     uint32_t rank;

@@ -30,6 +30,8 @@ class BpeModel {
   std::optional<int32_t> TokenToId(std::string_view token) const;
   // nullptr when `id` is not in the vocabulary.
   const std::string* IdToToken(int32_t id) const;
+  // Number of vocabulary entries (tokenizers' Model::get_vocab_size).
+  int32_t vocab_len() const { return static_cast<int32_t>(vocab_.size()); }
   // Largest id in the vocabulary (-1 when empty).
   int32_t max_id() const { return static_cast<int32_t>(id_to_token_.size()) - 1; }
 

@@ -14,7 +14,7 @@ HfTokenizer::HfTokenizer(TokenizerParts parts)
       model_(std::move(parts.model)),
       post_processor_(std::move(parts.post_processor)),
       decoder_(std::move(parts.decoder)),
-      added_(std::move(parts.added_tokens), normalizer_.get()),
+      added_(parts.added_tokens, normalizer_.get(), *model_),
       vocab_size_(std::max(model_->max_id(), added_.max_id()) + 1) {}
 
 std::vector<int32_t> HfTokenizer::Encode(std::string_view text, bool add_special_tokens) const {
@@ -64,8 +64,7 @@ std::string HfTokenizer::IdToToken(int32_t id) const {
 }
 
 bool HfTokenizer::IsSpecial(int32_t id) const {
-  const std::string* token = added_.IdToToken(id);
-  return token != nullptr && added_.IsSpecialContent(*token);
+  return added_.IsSpecialId(id);
 }
 
 }  // namespace attnserve::tok

@@ -47,7 +47,7 @@ absl::StatusOr<Regex> Regex::Compile(std::string_view pattern) {
   if (code == nullptr) {
     PCRE2_UCHAR msg[256];
     pcre2_get_error_message(err, msg, sizeof(msg));
-    return absl::InvalidArgumentError(absl::StrCat("cannot compile regex '", pattern, "' at offset ",
+    return absl::InvalidArgumentError(absl::StrCat("cannot compile regex '", std::string(pattern), "' at offset ",
                                                    err_offset, ": ", reinterpret_cast<char*>(msg)));
   }
   auto c = std::make_shared<Code>();
@@ -59,7 +59,7 @@ absl::StatusOr<Regex> Regex::Compile(std::string_view pattern) {
 }
 
 absl::StatusOr<Regex> Regex::Literal(std::string_view literal) {
-  return Compile(absl::StrCat("\\Q", literal, "\\E"));
+  return Compile(absl::StrCat("\\Q", std::string(literal), "\\E"));
 }
 
 std::vector<std::pair<size_t, size_t>> Regex::FindAll(std::string_view text) const {

@@ -15,7 +15,7 @@ namespace {
 using tok::TokenizerParts;
 
 absl::Status WithOrigin(const absl::Status& s, std::string_view origin) {
-  return absl::Status(s.code(), absl::StrCat(origin, ": ", s.message()));
+  return absl::Status(s.code(), absl::StrCat(std::string(origin), ": ", s.message()));
 }
 
 const nlohmann::json& Field(const nlohmann::json& root, const char* key) {
@@ -64,14 +64,14 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::FromJson(std::string_view 
   try {
     root = nlohmann::json::parse(json.begin(), json.end());
   } catch (const nlohmann::json::exception& e) {
-    return absl::InvalidArgumentError(absl::StrCat(origin, ": malformed JSON: ", e.what()));
+    return absl::InvalidArgumentError(absl::StrCat(std::string(origin), ": malformed JSON: ", e.what()));
   }
   try {
     auto parts = ParseParts(root);
     if (!parts.ok()) return WithOrigin(parts.status(), origin);
     return std::unique_ptr<Tokenizer>(new tok::HfTokenizer(std::move(*parts)));
   } catch (const nlohmann::json::exception& e) {
-    return absl::InvalidArgumentError(absl::StrCat(origin, ": bad tokenizer.json: ", e.what()));
+    return absl::InvalidArgumentError(absl::StrCat(std::string(origin), ": bad tokenizer.json: ", e.what()));
   }
 }
 

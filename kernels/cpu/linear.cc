@@ -12,6 +12,8 @@
 namespace attnserve::cpu {
 namespace {
 
+constexpr int64_t kMaxGemvRows = 16;
+
 using KernelFn = void (*)(const float*, const float*, const float*, float*, int64_t, int64_t,
                           int64_t, int64_t);
 
@@ -28,8 +30,10 @@ KernelFn KernelFor(LinearKernel kernel) {
 }  // namespace
 
 LinearKernel ChooseLinearKernel(int64_t m, int64_t n, int64_t k) {
-  // Decode-sized batches are memory-bound: the own GEMV streams w once at ~bandwidth.
-  if (m <= 8) return LinearKernel::kOwnGemv;
+  // Decode-sized batches (m <= 16) are memory-bound: the own GEMV streams w once at about the
+  // measured bandwidth, where OpenBLAS' sgemm/sgemv reach a fraction of it. Prefill is FLOP-bound:
+  // OpenBLAS (AVX-512 "Cooperlake" kernels on Zen 4) edges out the own AVX2 GEMM.
+  if (m <= kMaxGemvRows) return LinearKernel::kOwnGemv;
   return LinearKernel::kBlas;
 }
 

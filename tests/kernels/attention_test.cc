@@ -3,6 +3,7 @@
 // and K/V rows wider than the heads (kv_stride > num_kv_heads * head_dim).
 // Bound: outputs are convex combinations of V rows, so |out - ref| <= 2e-6 + 2e-5 * max|v| = 2e-5.
 #include <cmath>
+#include <sstream>
 
 #include "kernels/backend.h"
 #include "tests/kernels/kernel_test_util.h"
@@ -57,9 +58,10 @@ TEST_P(AttentionTest, CpuMatchesReference) {
 
 INSTANTIATE_TEST_SUITE_P(Cases, AttentionTest, ::testing::ValuesIn(kCases), [](const auto& info) {
   const AttnCase& c = info.param;
-  return "q" + std::to_string(c.num_q) + "_kv" + std::to_string(c.num_kv) + "_h" +
-         std::to_string(c.num_heads) + "_kvh" + std::to_string(c.num_kv_heads) + "_d" +
-         std::to_string(c.head_dim);
+  std::ostringstream name;
+  name << "q" << c.num_q << "_kv" << c.num_kv << "_h" << c.num_heads << "_kvh" << c.num_kv_heads
+       << "_d" << c.head_dim;
+  return name.str();
 });
 
 // A chunk of the last num_q queries must equal the last num_q rows of the full prefill.

@@ -2,6 +2,7 @@
 // double-accumulating reference, on odd and serving-sized shapes, with and without bias.
 // Bound per element: |y - ref| <= 1e-6 + 1e-5 * sum_p |x_ip * w_jp|  (f32 accumulation over k).
 #include <cmath>
+#include <sstream>
 #include <tuple>
 
 #include "kernels/backend.h"
@@ -79,8 +80,10 @@ INSTANTIATE_TEST_SUITE_P(Shapes, LinearTest,
                          ::testing::Combine(::testing::ValuesIn(kShapes), ::testing::Bool()),
                          [](const auto& info) {
                            const Shape& s = std::get<0>(info.param);
-                           return "m" + std::to_string(s.m) + "_n" + std::to_string(s.n) + "_k" +
-                                  std::to_string(s.k) + (std::get<1>(info.param) ? "_bias" : "");
+                           std::ostringstream name;
+                           name << "m" << s.m << "_n" << s.n << "_k" << s.k
+                                << (std::get<1>(info.param) ? "_bias" : "");
+                           return name.str();
                          });
 
 TEST(LinearEdgeTest, EmptyReductionGivesBias) {

@@ -72,9 +72,9 @@ v1::GenerateRequest DaemonTest::GreedyRequest(const std::string& prompt, uint32_
 
 v1::GenerateRequest DaemonTest::LongRequest() {
   v1::GenerateRequest request;
-  request.add_prompt_token_ids(model_info().bos_token_id >= 0 ? model_info().bos_token_id : 1);
+  request.add_prompt_token_ids(model_info().bos_token_id() >= 0 ? model_info().bos_token_id() : 1);
   request.add_prompt_token_ids(5);
-  request.set_max_tokens(model_info().max_context - 2);
+  request.set_max_tokens(model_info().max_context() - 2);
   request.set_ignore_eos(true);
   return request;
 }

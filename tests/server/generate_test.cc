@@ -55,7 +55,7 @@ TEST_F(GenerateTest, StreamsMaxTokensWithUsageAndConsistentText) {
 
 TEST_F(GenerateTest, PromptTokenIdsWork) {
   v1::GenerateRequest request = GreedyRequest("", 4);
-  request.add_prompt_token_ids(model_info().bos_token_id >= 0 ? model_info().bos_token_id : 1);
+  request.add_prompt_token_ids(model_info().bos_token_id() >= 0 ? model_info().bos_token_id() : 1);
   request.add_prompt_token_ids(7);
   request.add_prompt_token_ids(8);
   const GenerateResult result = Generate(stub(), request);

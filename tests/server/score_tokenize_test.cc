@@ -127,12 +127,12 @@ TEST_F(ScoreTokenizeTest, ModelInfoMatchesConfigJson) {
   ASSERT_TRUE(in) << "cannot read " << DefaultModelDir() << "/config.json";
   const nlohmann::json config = nlohmann::json::parse(in);
   const v1::ModelInfo& info = model_info();
-  EXPECT_EQ(info.architecture(), config["architectures"][0].get<std::string>());
-  EXPECT_EQ(info.vocab_size(), config["vocab_size"].get<uint32_t>());
-  EXPECT_EQ(info.num_layers(), config["num_hidden_layers"].get<uint32_t>());
-  EXPECT_EQ(info.hidden_size(), config["hidden_size"].get<uint32_t>());
-  EXPECT_EQ(info.num_attention_heads(), config["num_attention_heads"].get<uint32_t>());
-  EXPECT_EQ(info.max_context(), config["max_position_embeddings"].get<uint32_t>());
+  EXPECT_EQ(info.architecture(), config.at("architectures")[0].get<std::string>());
+  EXPECT_EQ(info.vocab_size(), config.at("vocab_size").get<uint32_t>());
+  EXPECT_EQ(info.num_layers(), config.at("num_hidden_layers").get<uint32_t>());
+  EXPECT_EQ(info.hidden_size(), config.at("hidden_size").get<uint32_t>());
+  EXPECT_EQ(info.num_attention_heads(), config.at("num_attention_heads").get<uint32_t>());
+  EXPECT_EQ(info.max_context(), config.at("max_position_embeddings").get<uint32_t>());
   EXPECT_EQ(info.layers_size(), static_cast<int>(info.num_layers()));
   for (int i = 0; i < info.layers_size(); ++i) {
     EXPECT_EQ(info.layers(i).index(), static_cast<uint32_t>(i));
