@@ -12,7 +12,8 @@
 namespace attnserve::cpu {
 namespace {
 
-constexpr int64_t kMaxGemvRows = 16;
+constexpr int64_t kMaxGemvRows = 8;
+constexpr int64_t kMinBlasRows = 64;
 
 using KernelFn = void (*)(const float*, const float*, const float*, float*, int64_t, int64_t,
                           int64_t, int64_t);
@@ -30,10 +31,13 @@ KernelFn KernelFor(LinearKernel kernel) {
 }  // namespace
 
 LinearKernel ChooseLinearKernel(int64_t m, int64_t n, int64_t k) {
-  // Decode-sized batches (m <= 16) are memory-bound: the own GEMV streams w once at about the
-  // measured bandwidth, where OpenBLAS' sgemm/sgemv reach a fraction of it. Prefill is FLOP-bound:
-  // OpenBLAS (AVX-512 "Cooperlake" kernels on Zen 4) edges out the own AVX2 GEMM.
+  // Measured in bench/bench_kernels.cc, see docs/benchmarks.md:
+  //   m <= 8      decode, memory-bound: the own GEMV streams w once (2-3x OpenBLAS sgemm at m = 4);
+  //   8 < m < 64  the own GEMM (OpenBLAS is slowest here: small panels, per-call overhead);
+  //   m >= 64     prefill, FLOP-bound: OpenBLAS (AVX-512 "Cooperlake" kernels on Zen 4) is as fast
+  //               or a little faster than the own AVX2 GEMM at large m.
   if (m <= kMaxGemvRows) return LinearKernel::kOwnGemv;
+  if (m < kMinBlasRows) return LinearKernel::kOwnGemm;
   return LinearKernel::kBlas;
 }
 
