@@ -17,6 +17,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "bench/memory_bandwidth.h"
 #include "engine/llama_model.h"
 #include "engine/loader/weight_store.h"
 #include "engine/model_config.h"
@@ -32,27 +33,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
-// Read bandwidth over a buffer far larger than the caches, all threads, best of 5.
-double MeasureReadBandwidthGBs() {
-  const size_t n = size_t{256} << 20;  // 1 GiB of floats
-  std::vector<float> buf(n, 1.0f);
-  double best = 0;
-  for (int rep = 0; rep < 5; ++rep) {
-    auto t = Clock::now();
-    double total = 0;
-#pragma omp parallel for reduction(+ : total) schedule(static)
-    for (size_t i = 0; i < n; i += 16) {
-      float s = 0;
-      for (int j = 0; j < 16; ++j) s += buf[i + j];
-      total += s;
-    }
-    const double secs = Since(t);
-    if (total < 0) std::printf("impossible\n");
-    best = std::max(best, n * sizeof(float) / secs / 1e9);
-  }
-  return best;
-}
 
 }  // namespace
 
@@ -72,7 +52,7 @@ int main(int argc, char** argv) {
   const int64_t vocab = config->vocab_size;
   std::vector<int32_t> tokens(P + N);
   for (int i = 0; i < P + N; ++i) tokens[i] = (i * 7919 + 13) % vocab;
-  const double bandwidth = MeasureReadBandwidthGBs();
+  const double bandwidth = bench::MeasureReadBandwidthGBs(omp_get_max_threads(), 5);
 
   double best_prefill = 1e30, best_decode = 1e30;
   std::vector<float> logits;
