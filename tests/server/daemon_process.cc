@@ -126,7 +126,6 @@ bool DaemonProcess::Start(const std::string& model_dir, const std::vector<std::s
   stderr_path_ = MakeTempFile("attnserve-daemon-");
   pid_ = Spawn(args, stderr_path_);
 
-  const auto channel = MakeChannel(address());
   const auto end = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < end) {
     ExitResult exited;
@@ -136,7 +135,8 @@ bool DaemonProcess::Start(const std::string& model_dir, const std::vector<std::s
                "):\n" + stderr_text();
       return false;
     }
-    if (HealthStatus(channel, "attnserve.v1.Inference") == "SERVING") return true;
+    // A fresh channel per probe: a channel that saw "connection refused" backs off for seconds.
+    if (HealthStatus(MakeChannel(address()), "attnserve.v1.Inference") == "SERVING") return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   *error = "attnserve not SERVING after " + std::to_string(timeout.count()) + " s:\n" +

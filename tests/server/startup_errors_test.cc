@@ -59,11 +59,9 @@ TEST_F(StartupErrorTest, CopiedModelStartsAndStops) {  // the baseline for the b
   DaemonProcess daemon;
   std::string error;
   ASSERT_TRUE(daemon.Start(model_dir_, {}, std::chrono::seconds(120), &error)) << error;
-  fprintf(stderr, "DBG started %ld\n", (long)std::chrono::system_clock::now().time_since_epoch().count());
   const ExitResult exit = daemon.Stop(std::chrono::seconds(20));
   EXPECT_TRUE(exit.exited);
   EXPECT_EQ(exit.exit_code, 0) << exit.stderr_text;
-  fprintf(stderr, "DBG stopped %ld\n%s", (long)std::chrono::system_clock::now().time_since_epoch().count(), exit.stderr_text.c_str());
 }
 
 TEST_F(StartupErrorTest, MissingModelPath) {

@@ -16,10 +16,7 @@ namespace attnserve::testing {
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(-1);  // Score logits
-  // Reconnect quickly while the daemon is still starting (the default backoff grows to seconds).
-  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 50);
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 50);
-  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 200);
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);  // no connection state shared across channels
   return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
 }
 

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "engine/tokenizer/tokenizer.h"
@@ -117,6 +118,25 @@ TEST_P(GoldenTest, EncodesLongTextQuickly) {
   // The budget is 50 ms on an idle core; allow slack for loaded CI machines.
   EXPECT_LT(ms, 250.0) << "encoding 10 KiB took " << ms << " ms";
   RecordProperty("encode_10k_ms", std::to_string(ms));
+}
+
+TEST_P(GoldenTest, ConcurrentEncodeMatchesGolden) {
+  // Const methods are thread-safe: the BPE cache and per-thread regex state are shared here.
+  std::vector<std::thread> threads;
+  std::vector<int> mismatches(4, 0);
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < 5; ++round) {
+        for (const auto& c : golden_["cases"]) {
+          if (tokenizer_->Encode(c["text"].get<std::string>(), true) != c["ids"].get<std::vector<int32_t>>()) {
+            ++mismatches[t];
+          }
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (int m : mismatches) EXPECT_EQ(m, 0);
 }
 
 TEST(GoldenDataTest, AllKindsPresent) {

@@ -1,7 +1,8 @@
 // tokenize_cli: a developer tool for differential checks against the HF `tokenizers` library
 // (tools/make_tokenizer_golden.py --diff). Reads a JSON array of strings on stdin and writes, per
 // string, {"ids": [...], "ids_no_special": [...], "decoded": "...", "decoded_skip": "..."}
-// (decoding the ids with special tokens) as a JSON array on stdout.
+// (decoding the ids with special tokens) as a JSON array on stdout. It also checks that
+// StreamingDecoder's output concatenates to Decode and reports mismatches on stderr.
 // Usage: attnserve_tokenize_cli path/to/tokenizer.json < texts.json > out.json
 #include <chrono>
 #include <iostream>
@@ -25,6 +26,7 @@ int main(int argc, char** argv) {
   std::string input((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
   nlohmann::json texts = nlohmann::json::parse(input);
   nlohmann::json out = nlohmann::json::array();
+  int stream_mismatches = 0;
   start = std::chrono::steady_clock::now();
   for (const auto& t : texts) {
     const std::string text = t.get<std::string>();
@@ -33,9 +35,17 @@ int main(int argc, char** argv) {
                    {"ids_no_special", (*tok)->Encode(text, false)},
                    {"decoded", (*tok)->Decode(ids, false)},
                    {"decoded_skip", (*tok)->Decode(ids, true)}});
+    for (bool skip : {false, true}) {
+      attnserve::StreamingDecoder stream(**tok, skip);
+      std::string streamed;
+      for (int32_t id : ids) streamed += stream.Push(id);
+      streamed += stream.Flush();
+      if (streamed != (*tok)->Decode(ids, skip)) ++stream_mismatches;
+    }
   }
   double run_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-  std::cerr << "load " << load_ms << " ms, encode+decode " << run_ms << " ms\n";
+  std::cerr << "load " << load_ms << " ms, encode+decode+stream " << run_ms << " ms, "
+            << stream_mismatches << " streaming mismatches\n";
   std::cout << out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   return 0;
 }

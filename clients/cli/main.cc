@@ -1,0 +1,115 @@
+// attnserve-cli: command-line client for an attnserve daemon.
+//   attnserve-cli generate "<prompt>" [--max_tokens --temperature --top_p --top_k --seed --stop
+//                 --stop_token_ids --ignore_eos --logprobs N]
+//   attnserve-cli score "<text>" | score --ids 1,2,3
+//   attnserve-cli tokenize "<text>" | detokenize 1,2,3 | info
+// Common: --addr (default localhost:50051), --timeout_s. Exit 1 on a non-OK status.
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "clients/cli/commands.h"
+#include "grpcpp/grpcpp.h"
+
+ABSL_FLAG(std::string, addr, "localhost:50051", "attnserve gRPC address (host:port).");
+ABSL_FLAG(double, timeout_s, 0, "Client deadline per call in seconds; 0 = none.");
+ABSL_FLAG(uint32_t, max_tokens, 16, "generate: maximum new tokens.");
+ABSL_FLAG(float, temperature, 1.0f, "generate: sampling temperature; 0 = greedy.");
+ABSL_FLAG(float, top_p, 1.0f, "generate: nucleus sampling mass in (0, 1].");
+ABSL_FLAG(int32_t, top_k, 0, "generate: sample among the k most likely tokens; 0 = off.");
+ABSL_FLAG(int64_t, seed, -1, "generate: sampling seed; -1 = random.");
+ABSL_FLAG(std::vector<std::string>, stop, {},
+          "generate: comma-separated stop strings (\\n and \\t are unescaped).");
+ABSL_FLAG(std::vector<std::string>, stop_token_ids, {},
+          "generate: comma-separated token ids that end generation.");
+ABSL_FLAG(bool, ignore_eos, false, "generate: keep going past end-of-sequence tokens.");
+ABSL_FLAG(int32_t, logprobs, -1,
+          "generate: print each token's logprob (0) plus N alternatives (N > 0); -1 = off.");
+ABSL_FLAG(std::string, ids, "", "score: comma-separated token ids to score instead of text.");
+
+namespace {
+
+constexpr char kUsage[] =
+    "command-line client for attnserve.\n"
+    "  attnserve-cli generate \"<prompt>\" [--max_tokens=N --temperature=T --top_p=P --top_k=K\n"
+    "                --seed=S --stop=a,b --stop_token_ids=1,2 --ignore_eos --logprobs=N]\n"
+    "  attnserve-cli score \"<text>\"        attnserve-cli score --ids=1,2,3\n"
+    "  attnserve-cli tokenize \"<text>\"     attnserve-cli detokenize 1,2,3\n"
+    "  attnserve-cli info\n"
+    "Common flags: --addr=host:port (default localhost:50051) --timeout_s=S";
+
+int Usage(const char* problem) {
+  std::fprintf(stderr, "attnserve-cli: %s\n\n%s\n", problem, kUsage);
+  return 2;
+}
+
+std::shared_ptr<grpc::Channel> Connect(const std::string& address) {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(-1);
+  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::FlagsUsageConfig usage_config;
+  usage_config.contains_help_flags = [](absl::string_view file) {
+    return absl::StrContains(file, "clients/cli/");
+  };
+  usage_config.contains_helpshort_flags = usage_config.contains_help_flags;
+  absl::SetFlagsUsageConfig(usage_config);
+  absl::SetProgramUsageMessage(kUsage);
+  const std::vector<char*> args = absl::ParseCommandLine(argc, argv);
+  if (args.size() < 2) return Usage("missing command");
+  const std::string command = args[1];
+  const std::string argument = args.size() > 2 ? args[2] : "";
+  if (args.size() > 3) return Usage("too many arguments (quote the text)");
+
+  attnserve::cli::CallOptions call;
+  if (const double t = absl::GetFlag(FLAGS_timeout_s); t > 0) {
+    call.timeout = std::chrono::milliseconds(static_cast<int64_t>(t * 1000));
+  }
+  auto stub = attnserve::v1::Inference::NewStub(Connect(absl::GetFlag(FLAGS_addr)));
+
+  if (command == "generate") {
+    if (argument.empty()) return Usage("generate needs a prompt");
+    attnserve::cli::GenerateOptions options;
+    options.max_tokens = absl::GetFlag(FLAGS_max_tokens);
+    options.temperature = absl::GetFlag(FLAGS_temperature);
+    options.top_p = absl::GetFlag(FLAGS_top_p);
+    options.top_k = absl::GetFlag(FLAGS_top_k);
+    if (const int64_t seed = absl::GetFlag(FLAGS_seed); seed >= 0) options.seed = seed;
+    for (const std::string& s : absl::GetFlag(FLAGS_stop)) {
+      options.stop.push_back(absl::StrReplaceAll(s, {{"\\n", "\n"}, {"\\t", "\t"}}));
+    }
+    const auto stop_ids =
+        attnserve::cli::ParseIds(absl::StrJoin(absl::GetFlag(FLAGS_stop_token_ids), ","));
+    if (!stop_ids) return Usage("--stop_token_ids must be comma-separated integers");
+    options.stop_token_ids = *stop_ids;
+    options.ignore_eos = absl::GetFlag(FLAGS_ignore_eos);
+    options.logprobs = absl::GetFlag(FLAGS_logprobs);
+    return attnserve::cli::Generate(*stub, call, argument, options);
+  }
+  if (command == "score") {
+    const std::string ids_flag = absl::GetFlag(FLAGS_ids);
+    if (argument.empty() == ids_flag.empty()) return Usage("score needs a text or --ids (one)");
+    const auto ids = attnserve::cli::ParseIds(ids_flag);
+    if (!ids) return Usage("--ids must be comma-separated integers");
+    return attnserve::cli::Score(*stub, call, argument, *ids);
+  }
+  if (command == "tokenize") return attnserve::cli::Tokenize(*stub, call, argument);
+  if (command == "detokenize") {
+    const auto ids = attnserve::cli::ParseIds(argument);
+    if (!ids) return Usage("detokenize needs comma-separated integer ids");
+    return attnserve::cli::Detokenize(*stub, call, *ids);
+  }
+  if (command == "info") return attnserve::cli::Info(*stub, call);
+  return Usage(("unknown command '" + command + "'").c_str());
+}

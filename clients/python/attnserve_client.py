@@ -1,0 +1,178 @@
+"""Small Python client for attnserve (attnserve.v1.Inference over gRPC).
+
+The gRPC stubs are generated from proto/attnserve/v1/inference.proto with grpc_tools.protoc on
+first import, into a cache directory keyed by the proto's content and the grpcio-tools version
+(~/.cache/attnserve/stubs/<key>/, or $ATTNSERVE_STUB_CACHE). Nothing generated is committed.
+Set $ATTNSERVE_PROTO_DIR when this file is used outside the attnserve source tree.
+
+    from attnserve_client import AttnserveClient
+    with AttnserveClient("localhost:50051") as client:
+        for chunk in client.generate("Once upon a time", max_tokens=32):
+            print(chunk.text, end="", flush=True)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Iterable, Iterator, Optional, Sequence
+
+import grpc
+
+_PROTO_REL = "attnserve/v1/inference.proto"
+
+
+def _proto_root() -> Path:
+    env = os.environ.get("ATTNSERVE_PROTO_DIR")
+    root = Path(env) if env else Path(__file__).resolve().parents[2] / "proto"
+    if not (root / _PROTO_REL).is_file():
+        raise FileNotFoundError(
+            f"{root / _PROTO_REL} not found; set ATTNSERVE_PROTO_DIR to the directory holding "
+            f"{_PROTO_REL}")
+    return root
+
+
+def _load_stubs():
+    """Returns (inference_pb2, inference_pb2_grpc), generating them once per proto version."""
+    from grpc_tools import protoc  # grpcio-tools
+    import grpc_tools
+
+    root = _proto_root()
+    proto = (root / _PROTO_REL).read_bytes()
+    tools_version = getattr(grpc_tools, "__version__", "") or grpc.__version__
+    key = hashlib.sha256(proto + tools_version.encode()).hexdigest()[:16]
+    cache = Path(os.environ.get("ATTNSERVE_STUB_CACHE",
+                                Path.home() / ".cache" / "attnserve" / "stubs"))
+    out = cache / key
+    if not (out / "attnserve" / "v1" / "inference_pb2_grpc.py").is_file():
+        cache.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f"{key}-", dir=cache))
+        include = Path(protoc.__file__).parent / "_proto"  # google/protobuf/*.proto
+        rc = protoc.main(["grpc_tools.protoc", f"-I{root}", f"-I{include}",
+                          f"--python_out={tmp}", f"--grpc_python_out={tmp}", str(root / _PROTO_REL)])
+        if rc != 0:
+            raise RuntimeError(f"grpc_tools.protoc failed ({rc}) on {root / _PROTO_REL}")
+        try:
+            os.replace(tmp, out)  # atomic; another process may have won the race
+        except OSError:
+            pass
+    if str(out) not in sys.path:
+        sys.path.insert(0, str(out))
+    return (importlib.import_module("attnserve.v1.inference_pb2"),
+            importlib.import_module("attnserve.v1.inference_pb2_grpc"))
+
+
+pb2, pb2_grpc = _load_stubs()
+
+_HEALTH_STATUS = {0: "UNKNOWN", 1: "SERVING", 2: "NOT_SERVING", 3: "SERVICE_UNKNOWN"}
+
+
+class AttnserveClient:
+    """A connection to one attnserve daemon. Thread-safe (gRPC channels are)."""
+
+    def __init__(self, address: str = "localhost:50051", timeout: Optional[float] = None):
+        """`timeout` (seconds) is the default deadline of every call; None = no deadline."""
+        self.address = address
+        self.timeout = timeout
+        self._channel = grpc.insecure_channel(
+            address, options=[("grpc.max_receive_message_length", -1)])
+        self._stub = pb2_grpc.InferenceStub(self._channel)
+        self._health_check = self._channel.unary_unary(
+            "/grpc.health.v1.Health/Check",
+            request_serializer=lambda service: b"\x0a" + _varint(len(service)) + service,
+            response_deserializer=lambda data: data[1] if len(data) >= 2 else 0)
+
+    def close(self) -> None:
+        self._channel.close()
+
+    def __enter__(self) -> "AttnserveClient":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _timeout(self, timeout: Optional[float]) -> Optional[float]:
+        return self.timeout if timeout is None else timeout
+
+    def generate(self, prompt: Optional[str] = None, *,
+                 prompt_token_ids: Optional[Sequence[int]] = None,
+                 max_tokens: int = 16,
+                 temperature: Optional[float] = None,
+                 top_p: Optional[float] = None,
+                 top_k: int = 0,
+                 seed: Optional[int] = None,
+                 stop: Iterable[str] = (),
+                 stop_token_ids: Iterable[int] = (),
+                 ignore_eos: bool = False,
+                 logprobs: bool = False,
+                 top_logprobs: int = 0,
+                 request_id: str = "",
+                 timeout: Optional[float] = None) -> Iterator["pb2.GenerateResponse"]:
+        """Streams GenerateResponse messages; the last has finish_reason and usage.
+
+        Breaking out of the loop cancels the request on the server. Raises grpc.RpcError on a
+        non-OK status (e.g. INVALID_ARGUMENT, DEADLINE_EXCEEDED)."""
+        sampling = pb2.SamplingParams(top_k=top_k)
+        if temperature is not None:
+            sampling.temperature = temperature
+        if top_p is not None:
+            sampling.top_p = top_p
+        if seed is not None:
+            sampling.seed = seed
+        request = pb2.GenerateRequest(
+            request_id=request_id, prompt=prompt or "",
+            prompt_token_ids=list(prompt_token_ids or ()), max_tokens=max_tokens,
+            sampling=sampling, stop=list(stop), stop_token_ids=list(stop_token_ids),
+            ignore_eos=ignore_eos, logprobs=logprobs, top_logprobs=top_logprobs)
+        call = self._stub.Generate(request, timeout=self._timeout(timeout))
+        try:
+            yield from call
+        finally:
+            call.cancel()  # no-op when the stream already ended
+
+    def generate_text(self, prompt: Optional[str] = None, **kwargs):
+        """Runs generate() to the end; returns (text, token_ids, last_response)."""
+        text, ids, last = [], [], None
+        for chunk in self.generate(prompt, **kwargs):
+            text.append(chunk.text)
+            ids.extend(chunk.token_ids)
+            last = chunk
+        return "".join(text), ids, last
+
+    def score(self, prompt: Optional[str] = None, *, token_ids: Optional[Sequence[int]] = None,
+              return_logits: bool = False, timeout: Optional[float] = None) -> "pb2.ScoreResponse":
+        """Teacher-forced logprobs of `prompt` (tokenized with special tokens) or `token_ids`."""
+        request = pb2.ScoreRequest(prompt=prompt or "", token_ids=list(token_ids or ()),
+                                   return_logits=return_logits)
+        return self._stub.Score(request, timeout=self._timeout(timeout))
+
+    def tokenize(self, text: str, add_special_tokens: bool = True,
+                 timeout: Optional[float] = None) -> list[int]:
+        request = pb2.TokenizeRequest(text=text, add_special_tokens=add_special_tokens)
+        return list(self._stub.Tokenize(request, timeout=self._timeout(timeout)).token_ids)
+
+    def detokenize(self, token_ids: Sequence[int], skip_special_tokens: bool = True,
+                   timeout: Optional[float] = None) -> str:
+        request = pb2.DetokenizeRequest(token_ids=list(token_ids),
+                                        skip_special_tokens=skip_special_tokens)
+        return self._stub.Detokenize(request, timeout=self._timeout(timeout)).text
+
+    def model_info(self, timeout: Optional[float] = None) -> "pb2.ModelInfo":
+        return self._stub.GetModelInfo(pb2.GetModelInfoRequest(), timeout=self._timeout(timeout))
+
+    def health(self, service: str = "", timeout: float = 2.0) -> str:
+        """grpc.health.v1 status: "SERVING", "NOT_SERVING", ... (raises grpc.RpcError)."""
+        return _HEALTH_STATUS.get(self._health_check(service.encode(), timeout=timeout), "UNKNOWN")
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, n = n & 0x7F, n >> 7
+        out.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
