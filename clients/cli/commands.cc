@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
@@ -120,7 +121,7 @@ int Generate(v1::Inference::Stub& stub, const CallOptions& call, const std::stri
 
   for (const v1::TokenLogprob& lp : logprobs) {
     std::fprintf(stderr, "%8d %-16s %9.4f", lp.token_id(),
-                 ("'" + Printable(TokenText(stub, call, lp.token_id())) + "'").c_str(),
+                 absl::StrCat("'", Printable(TokenText(stub, call, lp.token_id())), "'").c_str(),
                  lp.logprob());
     for (const v1::TopLogprob& top : lp.top_logprobs()) {
       std::fprintf(stderr, "  | %d '%s' %.4f", top.token_id(), Printable(top.text()).c_str(),
@@ -157,7 +158,7 @@ int Score(v1::Inference::Stub& stub, const CallOptions& call, const std::string&
   std::printf("%5s %8s %-20s %10s\n", "pos", "id", "token", "logprob");
   for (int i = 0; i < response.token_ids_size(); ++i) {
     const int32_t id = response.token_ids(i);
-    const std::string token = "'" + Printable(TokenText(stub, call, id)) + "'";
+    const std::string token = absl::StrCat("'", Printable(TokenText(stub, call, id)), "'");
     if (i == 0) {
       std::printf("%5d %8d %-20s %10s\n", i, id, token.c_str(), "-");
       continue;

@@ -104,7 +104,9 @@ TEST_F(GenerateTest, LogprobsAndTopLogprobs) {
       ASSERT_EQ(lp.top_logprobs_size(), 3);
       for (int k = 0; k < 3; ++k) {
         EXPECT_LE(lp.top_logprobs(k).logprob(), 1e-5f);
-        if (k > 0) EXPECT_LE(lp.top_logprobs(k).logprob(), lp.top_logprobs(k - 1).logprob());
+        if (k > 0) {
+          EXPECT_LE(lp.top_logprobs(k).logprob(), lp.top_logprobs(k - 1).logprob());
+        }
       }
       // Greedy: the sampled token is the most likely one.
       EXPECT_EQ(lp.top_logprobs(0).token_id(), lp.token_id());

@@ -1,5 +1,10 @@
 // Start-up failures of the real daemon: each run must exit non-zero and say on stderr which file
 // or setting is wrong. Broken models are made from a temp copy of the default model.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
@@ -101,6 +106,49 @@ TEST_F(StartupErrorTest, UnsupportedArchitecture) {
   const ExitResult result = Run();
   ExpectFailedStartup(result);
   EXPECT_NE(result.stderr_text.find("GPT2LMHeadModel"), std::string::npos) << result.stderr_text;
+}
+
+// Holds a listening TCP socket on 127.0.0.1 (without SO_REUSEPORT, so nobody can share it).
+class BusyPort {
+ public:
+  BusyPort() : fd_(socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+    listen(fd_, 1);
+    socklen_t len = sizeof(addr);
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+  }
+  ~BusyPort() { close(fd_); }
+  int port() const { return port_; }
+
+ private:
+  int fd_;
+  int port_ = 0;
+};
+
+TEST_F(StartupErrorTest, GrpcPortInUse) {
+  BusyPort busy;
+  const ExitResult result =
+      RunToExit({"--model=" + model_dir_, "--host=127.0.0.1", "--port=" + std::to_string(busy.port()),
+                 "--metrics_port=0"},
+                kExitTimeout);
+  ExpectFailedStartup(result);
+  EXPECT_NE(result.stderr_text.find(std::to_string(busy.port())), std::string::npos)
+      << result.stderr_text;
+}
+
+TEST_F(StartupErrorTest, MetricsPortInUse) {
+  BusyPort busy;
+  const ExitResult result = RunToExit(
+      {"--model=" + model_dir_, "--host=127.0.0.1", "--port=" + std::to_string(FreePort()),
+       "--metrics_port=" + std::to_string(busy.port())},
+      kExitTimeout);
+  ExpectFailedStartup(result);
+  EXPECT_NE(result.stderr_text.find(std::to_string(busy.port())), std::string::npos)
+      << result.stderr_text;
 }
 
 TEST_F(StartupErrorTest, UnknownFlagIsRejected) {
