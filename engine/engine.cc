@@ -151,6 +151,10 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Load(const EngineOptions& option
   impl->limits.vocab_size = c.vocab_size;
   impl->limits.max_model_len = max_model_len;
   impl->info = DescribeModel(dir, c, *impl->weights, *impl->model, max_model_len, impl->backend->name());
+  std::filesystem::path dir_path = std::filesystem::path(dir).lexically_normal();
+  if (!dir_path.has_filename()) dir_path = dir_path.parent_path();  // "models/foo/" -> "foo"
+  impl->info.served_model_name =
+      options.served_model_name.empty() ? dir_path.filename().string() : options.served_model_name;
   return std::unique_ptr<Engine>(new Engine(std::move(impl)));
 }
 

@@ -19,6 +19,7 @@ namespace attnserve {
 
 struct EngineOptions {
   std::string model_dir;
+  std::string served_model_name;     // reported in ModelInfo; empty = the directory name
   int num_threads = 0;               // 0 = all cores
   uint32_t max_model_len = 0;        // 0 = the model's max_position_embeddings
   int32_t max_waiting_requests = 1024;

@@ -17,6 +17,7 @@ struct LayerDescription {
 
 struct ModelInfo {
   std::string model_path;
+  std::string served_model_name;
   std::string architecture;
   uint32_t vocab_size = 0;
   uint32_t max_context = 0;

@@ -1,6 +1,6 @@
 // RequestObserver: the engine reports request lifecycle events here; server/ implements it with
-// prometheus-cpp (server/metrics.h). Called from the engine thread and (OnRejected) from gRPC
-// threads: implementations must be thread-safe and must not block.
+// prometheus-cpp (server/metrics.h). Called from the engine thread: implementations must be
+// thread-safe and must not block. Score requests count as requests too (finish reason "stop").
 #pragma once
 
 #include <cstdint>

@@ -50,6 +50,10 @@ int RunDaemon(const ServerOptions& options, const std::function<void()>& wait_fo
   engine_options.num_threads = options.num_threads;
   engine_options.max_model_len = options.max_model_len;
   engine_options.max_waiting_requests = options.max_waiting_requests;
+  engine_options.max_num_seqs = options.max_num_seqs;
+  engine_options.max_num_batched_tokens = options.max_num_batched_tokens;
+  engine_options.kv_cache_bytes = options.kv_cache_bytes;
+  engine_options.served_model_name = options.served_model_name;
   engine_options.observer = &metrics;
   std::fprintf(stderr, "attnserve: loading model %s from %s\n", options.served_model_name.c_str(),
                options.model_dir.c_str());

@@ -21,8 +21,13 @@ ABSL_FLAG(uint32_t, max_model_len, 0,
           "Maximum prompt + output tokens per request; 0 = the model's max_position_embeddings.");
 ABSL_FLAG(int32_t, max_waiting_requests, 1024,
           "Requests that may wait for scheduling; more are refused with RESOURCE_EXHAUSTED.");
+ABSL_FLAG(int32_t, max_num_seqs, 8, "Maximum sequences batched together in one engine step.");
+ABSL_FLAG(int32_t, max_num_batched_tokens, 512,
+          "Token budget of one engine step; longer prompts are prefilled in chunks of this size.");
+ABSL_FLAG(int64_t, kv_cache_bytes, int64_t{2} << 30,
+          "Memory for the KV cache across running sequences (bytes); must hold one full context.");
 ABSL_FLAG(std::string, served_model_name, "",
-          "Name the model is served under (logs; defaults to the model directory's name).");
+          "Name the model is served under (GetModelInfo, logs; defaults to the model directory's name).");
 ABSL_FLAG(double, shutdown_grace_seconds, 5,
           "On SIGINT/SIGTERM, how long in-flight calls may continue before they are cancelled.");
 
@@ -37,6 +42,9 @@ ServerOptions ServerOptionsFromFlags() {
   o.num_threads = absl::GetFlag(FLAGS_num_threads);
   o.max_model_len = absl::GetFlag(FLAGS_max_model_len);
   o.max_waiting_requests = absl::GetFlag(FLAGS_max_waiting_requests);
+  o.max_num_seqs = absl::GetFlag(FLAGS_max_num_seqs);
+  o.max_num_batched_tokens = absl::GetFlag(FLAGS_max_num_batched_tokens);
+  o.kv_cache_bytes = absl::GetFlag(FLAGS_kv_cache_bytes);
   o.served_model_name = absl::GetFlag(FLAGS_served_model_name);
   if (o.served_model_name.empty()) {
     std::filesystem::path p(o.model_dir);

@@ -15,6 +15,9 @@ ABSL_DECLARE_FLAG(int32_t, num_threads);
 ABSL_DECLARE_FLAG(uint32_t, max_model_len);
 ABSL_DECLARE_FLAG(int32_t, max_waiting_requests);
 ABSL_DECLARE_FLAG(std::string, served_model_name);
+ABSL_DECLARE_FLAG(int32_t, max_num_seqs);
+ABSL_DECLARE_FLAG(int32_t, max_num_batched_tokens);
+ABSL_DECLARE_FLAG(int64_t, kv_cache_bytes);
 ABSL_DECLARE_FLAG(double, shutdown_grace_seconds);
 
 namespace attnserve::server {
@@ -27,6 +30,9 @@ struct ServerOptions {
   int num_threads = 0;                // 0 = all cores
   uint32_t max_model_len = 0;         // 0 = the model's
   int32_t max_waiting_requests = 1024;
+  int32_t max_num_seqs = 8;           // sequences batched per step
+  int32_t max_num_batched_tokens = 512;  // tokens per step (prefill chunk size)
+  int64_t kv_cache_bytes = int64_t{2} << 30;  // KV memory across running sequences
   std::string served_model_name;      // defaults to the model directory's name
   double shutdown_grace_seconds = 5;  // in-flight calls get this long on SIGTERM, then are cancelled
 };

@@ -122,6 +122,7 @@ void ToProto(const ScoreResult& result, std::span<const int32_t> token_ids,
 void ToProto(const ModelInfo& info, v1::ModelInfo* out) {
   out->Clear();
   out->set_model_path(info.model_path);
+  out->set_served_model_name(info.served_model_name);
   out->set_architecture(info.architecture);
   out->set_vocab_size(info.vocab_size);
   out->set_max_context(info.max_context);

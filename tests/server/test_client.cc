@@ -8,7 +8,7 @@
 
 #include <sstream>
 
-#include "health.grpc.pb.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "reflection_subset.grpc.pb.h"
 
 namespace attnserve::testing {
