@@ -52,7 +52,7 @@ int main(int argc, char** argv) {
   const int64_t vocab = config->vocab_size;
   std::vector<int32_t> tokens(P + N);
   for (int i = 0; i < P + N; ++i) tokens[i] = (i * 7919 + 13) % vocab;
-  const double bandwidth = bench::MeasureReadBandwidthGBs(omp_get_max_threads(), 5);
+  const double bandwidth = bench::MeasureReadBandwidthGBs(omp_get_max_threads(), 10);
 
   double best_prefill = 1e30, best_decode = 1e30;
   std::vector<float> logits;
@@ -78,7 +78,15 @@ int main(int argc, char** argv) {
   const double bytes_per_step = weight_bytes + kv_bytes;
   const double tok_s = N / best_decode;
   const double roofline = bandwidth * 1e9 / bytes_per_step;
-  const double prefill_gflops = 2.0 * params * P / best_prefill / 1e9;
+  // Prefill FLOPs: every decoder-layer projection for all P tokens, lm_head for the last one,
+  // and causal attention (QK^T and PV over P(P+1)/2 query-key pairs per head).
+  const double embed = double(vocab) * config->hidden_size;
+  const double lm_head = embed;  // same shape whether tied or not
+  const double norms = double(config->hidden_size) * (2 * config->num_hidden_layers + 1);
+  const double layer_linear = params - embed - (config->tie_word_embeddings ? 0 : lm_head) - norms;
+  const double attn_flops = 4.0 * config->num_hidden_layers * config->q_dim() * P * (P + 1) / 2.0;
+  const double prefill_flops = 2.0 * layer_linear * P + 2.0 * lm_head + attn_flops;
+  const double prefill_gflops = prefill_flops / best_prefill / 1e9;
   std::printf("model            %s\n", dir.c_str());
   std::printf("parameters       %.1f M (f32 weights read per step: %.1f MB, KV: %.2f MB)\n",
               params / 1e6, weight_bytes / 1e6, kv_bytes / 1e6);
