@@ -57,15 +57,18 @@ int main(int argc, char** argv) {
   double best_prefill = 1e30, best_decode = 1e30;
   std::vector<float> logits;
   for (int rep = 0; rep < absl::GetFlag(FLAGS_repeats); ++rep) {
-    SequenceKvCache kv(config->num_hidden_layers, P + N, config->kv_dim());
-    ForwardChunk prefill{tokens.data(), 0, P, &kv, false, true};
+    const int64_t block_size = 16, num_blocks = (P + N + block_size - 1) / block_size;
+    PagedKvPool kv(config->num_hidden_layers, num_blocks, block_size, config->kv_dim());
+    std::vector<int32_t> table(num_blocks);
+    for (int64_t b = 0; b < num_blocks; ++b) table[b] = static_cast<int32_t>(b);
+    ForwardChunk prefill{tokens.data(), 0, P, table.data(), false, true};
     auto t = Clock::now();
-    (*model)->Forward({&prefill, 1}, *backend, logits);
+    (*model)->Forward({&prefill, 1}, kv, *backend, logits);
     best_prefill = std::min(best_prefill, Since(t));
     t = Clock::now();
     for (int i = 0; i < N; ++i) {
-      ForwardChunk step{tokens.data() + P + i, P + i, 1, &kv, false, true};
-      (*model)->Forward({&step, 1}, *backend, logits);
+      ForwardChunk step{tokens.data() + P + i, P + i, 1, table.data(), false, true};
+      (*model)->Forward({&step, 1}, kv, *backend, logits);
     }
     best_decode = std::min(best_decode, Since(t));
   }

@@ -189,6 +189,64 @@ void BM_LinearDecode(benchmark::State& st, Impl impl) {
   st.counters["frac_bw"] = gbs / g_bandwidth_gbs[g_threads == 1 ? 0 : 1];
 }
 
+// ---- 4. Batched decode (continuous batching: m = 1..64 rows per step) ------------------------
+// One pool of >= 320 MiB of random floats; a call on shape (n, k) takes the next n·k-float window
+// of it, so weights always come from DRAM (as in serving, where a step reads ~300 MB of weights).
+const float* WeightPool(int64_t* floats) {
+  static const int64_t n = (int64_t{320} << 20) / 4;
+  static const float* pool = [] {
+    float* p = static_cast<float*>(std::aligned_alloc(64, n * 4));
+    uint32_t s = 12345;  // xorshift: fast to fill, values in [-1, 1)
+#pragma omp parallel for schedule(static) firstprivate(s)
+    for (int64_t i = 0; i < n; ++i) {
+      uint32_t v = s ^ uint32_t(i * 2654435761u);
+      v ^= v << 13, v ^= v >> 17, v ^= v << 5;
+      p[i] = float(int32_t(v)) * (1.0f / 2147483648.0f);
+    }
+    return p;
+  }();
+  *floats = n;
+  return pool;
+}
+
+// What the backend chose for each m before the dot-tile kernel (GEMV m <= 8, own GEMM < 64, BLAS).
+cpu::LinearKernel BeforeKernel(int64_t m) {
+  if (m <= 8) return cpu::LinearKernel::kOwnGemv;
+  return m < 64 ? cpu::LinearKernel::kOwnGemm : cpu::LinearKernel::kBlas;
+}
+
+// Args: m, n, k. Each iteration times one m = 1 call (the kAuto path) and one m-row call of
+// `kernel` (kAuto: the backend's choice; "before": the pre-dot-tile choice) on fresh weight windows,
+// alternately, so `ratio` = best m-row time / best m = 1 time comes from the same moments.
+void BM_BatchedDecode(benchmark::State& st, int kernel_id) {
+  const int64_t m = st.range(0), n = st.range(1), k = st.range(2);
+  int64_t pool_floats;
+  const float* pool = WeightPool(&pool_floats);
+  const int64_t windows = pool_floats / (n * k);
+  const auto x = Random(m * k, 1);
+  std::vector<float> y(m * n);
+  const cpu::LinearKernel kernel =
+      kernel_id < 0 ? BeforeKernel(m) : static_cast<cpu::LinearKernel>(kernel_id);
+  int64_t c = 0;
+  double best1 = 1e30, best = 1e30;
+  for (auto _ : st) {
+    best1 = std::min(best1, TimeOnce([&] {
+      cpu::LinearParallel(cpu::LinearKernel::kAuto, g_threads, x.data(), pool + c * n * k, nullptr,
+                          y.data(), 1, n, k);
+    }));
+    c = (c + 1) % windows;
+    best = std::min(best, TimeOnce([&] {
+      cpu::LinearParallel(kernel, g_threads, x.data(), pool + c * n * k, nullptr, y.data(), m, n, k);
+    }));
+    c = (c + 1) % windows;
+  }
+  st.counters["us"] = best * 1e6;
+  st.counters["us_m1"] = best1 * 1e6;
+  st.counters["ratio"] = best / best1;
+  st.counters["GFLOPs"] = 2.0 * m * n * k * 1e-9 / best;
+  st.counters["GBs"] = (n * k + m * k + m * n) * 4e-9 / best;
+}
+
 void RegisterAll() {
   for (int t : {1, g_threads}) {
     benchmark::RegisterBenchmark("FmaPeak/avx2", BM_FmaPeak, false)->Arg(t)->UseRealTime();
@@ -223,6 +281,23 @@ void RegisterAll() {
         const bool skip = (impl == Impl::kBlasSgemv && m != 1) || (impl == Impl::kOwnGemm && m < 16);
         if (!skip) b->Args({m, n, k});
       }
+    }
+  }
+  // Batched decode over the ~100M model's Linear shapes: the chosen path and the one before it at
+  // every m; the dot-tile kernel and OpenBLAS around the crossover.
+  const int64_t model_nk[][2] = {{768, 768}, {256, 768}, {1280, 768}, {768, 1280}, {32000, 768}};
+  const std::pair<int, const char*> batched_impls[] = {
+      {int(cpu::LinearKernel::kAuto), "auto"}, {-1, "before"},
+      {int(cpu::LinearKernel::kOwnDot), "own_dot"}, {int(cpu::LinearKernel::kBlas), "blas_in_omp"}};
+  for (const auto& [id, label] : batched_impls) {
+    auto* b = benchmark::RegisterBenchmark((std::string("BatchedDecode/") + label).c_str(),
+                                           BM_BatchedDecode, id);
+    b->ArgNames({"m", "n", "k"})->UseRealTime()->Unit(benchmark::kMicrosecond)->MinTime(0.15);
+    for (const auto& [n, k] : model_nk) {
+      const bool crossover_only = id == int(cpu::LinearKernel::kOwnDot) || id == int(cpu::LinearKernel::kBlas);
+      const std::vector<int64_t> ms = crossover_only ? std::vector<int64_t>{32, 64, 96, 128}
+                                                     : std::vector<int64_t>{1, 2, 4, 8, 16, 32, 64};
+      for (int64_t m : ms) b->Args({m, n, k});
     }
   }
 }

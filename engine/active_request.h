@@ -27,8 +27,8 @@ struct ActiveRequest {
 
   std::vector<int32_t> token_ids;    // prompt + generated so far
   int32_t num_prompt_tokens = 0;
-  int32_t max_total_tokens = 0;      // prompt + max_tokens (KV reserved for this many)
-  std::vector<float> score_logits;   // f32[rows so far, vocab_size] (Score)
+  std::vector<float> score_logits;   // f32[positions computed, vocab_size] (Score)
+  bool scheduled = false;            // has left the waiting queue at least once
 
   Clock::time_point arrival;
   Clock::time_point last_token_time;

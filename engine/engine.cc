@@ -2,6 +2,8 @@
 // Step -> Run -> commit loop (design.md §1).
 #include "engine/engine.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
@@ -10,6 +12,7 @@
 #include <filesystem>
 #include <mutex>
 #include <thread>
+#include <tuple>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -78,14 +81,22 @@ struct Engine::Impl {
   std::unordered_set<std::string> active_ids;
   bool stopping = false;
   std::thread thread;
+  bool draining = false;
   std::atomic<int64_t> num_running{0};
   std::atomic<int64_t> num_waiting{0};
+  mutable std::mutex status_mu;
+  Engine::Status_ status;  // published after every step, guarded by status_mu
 
   // Engine thread only.
   std::unordered_map<int64_t, std::unique_ptr<ActiveRequest>> requests;
   std::unordered_map<std::string, int64_t> seq_of_request;
   int64_t next_seq_id = 1;
   std::vector<float> row_scratch;
+  SchedulerStats reported;  // scheduler counters already passed to the observer
+  // (time, generation tokens total, prompt tokens total) samples for tokens/s over ~10 s.
+  std::deque<std::tuple<Clock::time_point, int64_t, int64_t>> throughput_samples;
+  int64_t generation_tokens_total = 0;
+  int64_t prompt_tokens_total = 0;
 
   absl::Status Enqueue(std::unique_ptr<ActiveRequest> request);
   void Loop();
@@ -96,6 +107,7 @@ struct Engine::Impl {
   void CommitScore(ActiveRequest& request, const ScheduledChunk& chunk, const StepOutput& out,
                    int64_t first_row);
   void PublishLoad();
+  void ExpireDeadlines();
 };
 
 absl::StatusOr<std::unique_ptr<Engine>> Engine::Load(const EngineOptions& options) {
@@ -131,23 +143,41 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Load(const EngineOptions& option
                  dir.c_str(), static_cast<long long>(*c.sliding_window));
     max_model_len = *c.sliding_window;
   }
-  const int64_t bytes_per_token = 2 * c.num_hidden_layers * c.kv_dim() * int64_t{sizeof(float)};
-  const int64_t kv_capacity_tokens = options.kv_cache_bytes / bytes_per_token;
-  if (kv_capacity_tokens < max_model_len) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--kv_cache_bytes=", options.kv_cache_bytes, " holds ", kv_capacity_tokens,
-        " tokens of KV cache for this model, fewer than the context length ", max_model_len,
-        "; raise it or lower --max_model_len"));
+  if (options.max_num_seqs < 1 || options.max_num_batched_tokens < 1 || options.block_size < 1) {
+    return absl::InvalidArgumentError(
+        "--max_num_seqs, --max_num_batched_tokens and --block_size must be >= 1");
   }
-  if (options.max_num_seqs < 1 || options.max_num_batched_tokens < 1) {
-    return absl::InvalidArgumentError("--max_num_seqs and --max_num_batched_tokens must be >= 1");
+  if (!(options.kv_cache_memory_fraction >= 0.0 && options.kv_cache_memory_fraction < 1.0)) {
+    return absl::InvalidArgumentError("--kv_cache_memory_fraction must be in [0, 1)");
+  }
+  int64_t kv_bytes = options.kv_cache_bytes;
+  std::string kv_source = absl::StrCat("--kv_cache_bytes=", kv_bytes);
+  if (options.kv_cache_memory_fraction > 0) {
+    const double ram = static_cast<double>(sysconf(_SC_PHYS_PAGES)) * sysconf(_SC_PAGE_SIZE);
+    kv_bytes = static_cast<int64_t>(options.kv_cache_memory_fraction * ram);
+    kv_source = absl::StrCat("--kv_cache_memory_fraction=", options.kv_cache_memory_fraction,
+                             " (", kv_bytes, " bytes)");
+  }
+  const int64_t block_bytes = options.block_size * PagedKvPool::BytesPerToken(c.num_hidden_layers, c.kv_dim());
+  const int64_t num_blocks = kv_bytes / block_bytes;
+  if (num_blocks * options.block_size < max_model_len) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        kv_source, " holds ", num_blocks, " KV blocks of ", options.block_size,
+        " tokens for this model, fewer than one full context of ", max_model_len,
+        " tokens; raise it or lower --max_model_len"));
+  }
+  if (num_blocks > int64_t{1} << 30) {
+    return absl::InvalidArgumentError(absl::StrCat(kv_source, " asks for too many KV blocks"));
   }
   SchedulerConfig sc;
   sc.max_num_seqs = options.max_num_seqs;
   sc.max_num_batched_tokens = options.max_num_batched_tokens;
-  sc.kv_capacity_tokens = kv_capacity_tokens;
+  sc.num_blocks = static_cast<int32_t>(num_blocks);
+  sc.block_size = options.block_size;
+  sc.enable_prefix_caching = options.enable_prefix_caching;
+  sc.cache_key = absl::StrCat(c.architecture, "|", std::filesystem::absolute(dir).string());
   impl->scheduler = std::make_unique<Scheduler>(sc);
-  impl->executor = std::make_unique<Executor>(*impl->model, *impl->backend);
+  impl->executor = std::make_unique<Executor>(*impl->model, *impl->backend, num_blocks, options.block_size);
   impl->limits.vocab_size = c.vocab_size;
   impl->limits.max_model_len = max_model_len;
   impl->info = DescribeModel(dir, c, *impl->weights, *impl->model, max_model_len, impl->backend->name());
@@ -200,6 +230,7 @@ absl::Status Engine::Impl::Enqueue(std::unique_ptr<ActiveRequest> request) {
   {
     std::lock_guard<std::mutex> lock(mu);
     if (stopping) return absl::UnavailableError("server is shutting down");
+    if (draining) return absl::UnavailableError("server is draining: not accepting new requests");
     const int64_t queued = static_cast<int64_t>(incoming.size()) + num_waiting.load();
     if (queued >= options.max_waiting_requests) {
       return absl::ResourceExhaustedError(absl::StrCat(
@@ -224,7 +255,6 @@ absl::Status Engine::SubmitGenerate(GenerateSpec spec, std::shared_ptr<GenerateS
   r->deadline = spec.deadline;
   r->token_ids = spec.prompt_token_ids;
   r->num_prompt_tokens = static_cast<int32_t>(spec.prompt_token_ids.size());
-  r->max_total_tokens = r->num_prompt_tokens + static_cast<int32_t>(spec.max_tokens);
   r->generate = std::move(spec);
   r->sink = std::move(sink);
   r->stream = std::make_unique<GenerationStream>(r->generate, *impl_->tokenizer, impl_->config.eos_token_ids);
@@ -241,7 +271,6 @@ absl::Status Engine::SubmitScore(ScoreSpec spec,
   r->deadline = spec.deadline;
   r->token_ids = spec.token_ids;
   r->num_prompt_tokens = static_cast<int32_t>(spec.token_ids.size());
-  r->max_total_tokens = r->num_prompt_tokens;
   r->score = std::move(spec);
   r->score_done = std::move(done);
   return impl_->Enqueue(std::move(r));
@@ -259,13 +288,30 @@ Engine::Load_ Engine::CurrentLoad() const {
   return {impl_->num_running.load(), impl_->num_waiting.load()};
 }
 
+Engine::Status_ Engine::CurrentStatus() const {
+  std::lock_guard<std::mutex> lock(impl_->status_mu);
+  Status_ s = impl_->status;
+  std::lock_guard<std::mutex> lock2(impl_->mu);
+  s.draining = impl_->draining;
+  return s;
+}
+
+void Engine::BeginDrain() {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  impl_->draining = true;
+}
+
+bool Engine::Idle() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->active_ids.empty();
+}
+
 void Engine::Impl::Admit(std::unique_ptr<ActiveRequest> request) {
   request->seq_id = next_seq_id++;
   SequenceInfo info;
   info.seq_id = request->seq_id;
   info.priority = request->is_score ? 0 : request->generate.priority;
-  info.num_tokens = static_cast<int32_t>(request->token_ids.size());
-  info.max_total_tokens = request->max_total_tokens;
+  info.tokens = &request->token_ids;
   info.all_logits = request->is_score;
   scheduler->Add(info);
   seq_of_request[request->request_id] = request->seq_id;
@@ -276,7 +322,6 @@ void Engine::Impl::Release(int64_t seq_id) {
   auto it = requests.find(seq_id);
   if (it == requests.end()) return;
   scheduler->Remove(seq_id);
-  executor->RemoveSequence(seq_id);
   seq_of_request.erase(it->second->request_id);
   {
     std::lock_guard<std::mutex> lock(mu);
@@ -298,7 +343,9 @@ void Engine::Impl::End(ActiveRequest& r, FinishReason reason, absl::Status error
 void Engine::Impl::CommitScore(ActiveRequest& r, const ScheduledChunk& chunk,
                                const StepOutput& out, int64_t first_row) {
   const int64_t V = out.vocab_size;
-  r.score_logits.insert(r.score_logits.end(), out.row(first_row), out.row(first_row + chunk.num_tokens));
+  // Rows land at their positions, so a recompute after preemption simply overwrites them.
+  r.score_logits.resize((chunk.start_pos + chunk.num_tokens) * V);
+  std::copy(out.row(first_row), out.row(first_row + chunk.num_tokens), r.score_logits.begin() + chunk.start_pos * V);
   if (chunk.start_pos + chunk.num_tokens < static_cast<int32_t>(r.token_ids.size())) return;
   ScoreResult result;
   result.vocab_size = static_cast<int32_t>(V);
@@ -321,9 +368,13 @@ void Engine::Impl::Commit(const BatchPlan& plan, const StepOutput& out) {
     auto it = requests.find(chunk.seq_id);
     if (it == requests.end()) continue;
     ActiveRequest& r = *it->second;
-    if (chunk.first_chunk && observer) {
-      observer->OnScheduled(Seconds(now - r.arrival));
-      observer->OnPromptTokens(r.num_prompt_tokens);
+    if (chunk.first_chunk) {
+      r.scheduled = true;
+      prompt_tokens_total += r.num_prompt_tokens;
+      if (observer) {
+        observer->OnScheduled(Seconds(now - r.arrival));
+        observer->OnPromptTokens(r.num_prompt_tokens);
+      }
     }
     if (r.is_score) {
       CommitScore(r, chunk, out, out.first_row[i]);
@@ -334,7 +385,7 @@ void Engine::Impl::Commit(const BatchPlan& plan, const StepOutput& out) {
     int32_t token = 0;
     GenerateDelta delta = r.stream->Advance(row_scratch, token);
     r.token_ids.push_back(token);
-    scheduler->AppendToken(r.seq_id);
+    ++generation_tokens_total;
     if (observer) {
       if (!r.has_first_token) observer->OnFirstToken(Seconds(now - r.arrival));
       else observer->OnInterTokenLatency(Seconds(now - r.last_token_time));
@@ -354,7 +405,64 @@ void Engine::Impl::Commit(const BatchPlan& plan, const StepOutput& out) {
 void Engine::Impl::PublishLoad() {
   num_running.store(scheduler->num_running());
   num_waiting.store(scheduler->num_waiting());
-  if (observer) observer->OnQueueState(scheduler->num_running(), scheduler->num_waiting());
+  const BlockPool& pool = scheduler->block_pool();
+  const SchedulerStats& st = scheduler->stats();
+  if (observer) {
+    observer->OnQueueState(scheduler->num_running(), scheduler->num_waiting());
+    observer->OnKvCacheUsage(pool.num_used(), pool.num_blocks());
+    for (int64_t i = reported.num_preemptions; i < st.num_preemptions; ++i) observer->OnPreemption();
+    if (st.prefix_queried_tokens != reported.prefix_queried_tokens) {
+      observer->OnPrefixCacheQuery(st.prefix_queried_tokens - reported.prefix_queried_tokens,
+                                   st.prefix_hit_tokens - reported.prefix_hit_tokens);
+    }
+  }
+  reported = st;
+  // Throughput over the last ~10 s.
+  const Clock::time_point now = Clock::now();
+  throughput_samples.emplace_back(now, generation_tokens_total, prompt_tokens_total);
+  while (throughput_samples.size() > 2 &&
+         now - std::get<0>(throughput_samples[1]) > std::chrono::seconds(10)) {
+    throughput_samples.pop_front();
+  }
+  Engine::Status_ s;
+  s.num_running = scheduler->num_running();
+  s.num_waiting = scheduler->num_waiting();
+  s.num_preemptions_total = st.num_preemptions;
+  s.kv_blocks_total = pool.num_blocks();
+  s.kv_blocks_used = pool.num_used();
+  s.kv_blocks_cached = pool.num_cached_free();
+  s.block_size = scheduler->config().block_size;
+  s.kv_tokens_stored = scheduler->num_tokens_in_blocks();
+  s.kv_usage_ratio = pool.num_blocks() ? double(pool.num_used()) / pool.num_blocks() : 0.0;
+  s.prefix_cache_queries_total = st.prefix_queried_tokens;
+  s.prefix_cache_hits_total = st.prefix_hit_tokens;
+  const auto& [t0, gen0, prompt0] = throughput_samples.front();
+  const double span = Seconds(now - t0);
+  if (span > 0) {
+    s.generation_tokens_per_second = (generation_tokens_total - gen0) / span;
+    s.prompt_tokens_per_second = (prompt_tokens_total - prompt0) / span;
+  }
+  std::lock_guard<std::mutex> lock(status_mu);
+  status = s;
+}
+
+void Engine::Impl::ExpireDeadlines() {
+  const Clock::time_point now = Clock::now();
+  const auto max_queue = std::chrono::duration_cast<Clock::duration>(
+      std::chrono::duration<double>(options.max_queue_time_s));
+  std::vector<std::pair<int64_t, absl::Status>> expired;
+  for (const auto& [seq_id, r] : requests) {
+    if (now >= r->deadline) {
+      expired.emplace_back(seq_id, absl::DeadlineExceededError(absl::StrCat(
+          "request ", r->request_id, " exceeded its deadline after ",
+          r->is_score ? 0 : r->stream->completion_tokens(), " generated tokens")));
+    } else if (options.max_queue_time_s > 0 && !r->scheduled && now - r->arrival >= max_queue) {
+      expired.emplace_back(seq_id, absl::DeadlineExceededError(absl::StrCat(
+          "request ", r->request_id, " waited ", Seconds(now - r->arrival),
+          " s in the queue without being scheduled (--max_queue_time=", options.max_queue_time_s, " s)")));
+    }
+  }
+  for (auto& [seq_id, status] : expired) End(*requests.at(seq_id), FinishReason::kError, status);
 }
 
 void Engine::Impl::Loop() {
@@ -375,22 +483,12 @@ void Engine::Impl::Loop() {
       auto it = seq_of_request.find(id);
       if (it != seq_of_request.end()) End(*requests.at(it->second), FinishReason::kCancelled, absl::OkStatus());
     }
-    const Clock::time_point now = Clock::now();
-    std::vector<int64_t> expired;
-    for (const auto& [seq_id, r] : requests)
-      if (now >= r->deadline) expired.push_back(seq_id);
-    for (int64_t seq_id : expired) {
-      ActiveRequest& r = *requests.at(seq_id);
-      End(r, FinishReason::kError, absl::DeadlineExceededError(absl::StrCat(
-          "request ", r.request_id, " exceeded its deadline after ",
-          r.is_score ? 0 : r.stream->completion_tokens(), " generated tokens")));
-    }
+    ExpireDeadlines();
     BatchPlan plan = scheduler->Step();
     PublishLoad();
     if (plan.empty()) continue;
-    StepOutput out = executor->Run(plan, [this](int64_t seq_id) {
-      const ActiveRequest& r = *requests.at(seq_id);
-      return ExecutorSequence{&r.token_ids, r.max_total_tokens};
+    StepOutput out = executor->Run(plan, [this](int64_t seq_id) -> const std::vector<int32_t>& {
+      return requests.at(seq_id)->token_ids;
     });
     scheduler->OnStepDone(plan);
     Commit(plan, out);

@@ -25,7 +25,11 @@ struct EngineOptions {
   int32_t max_waiting_requests = 1024;
   int32_t max_num_seqs = 8;              // sequences batched together per step
   int32_t max_num_batched_tokens = 512;  // token budget per step (prefill chunk size)
-  int64_t kv_cache_bytes = int64_t{2} << 30;  // KV memory reserved across running sequences
+  int64_t kv_cache_bytes = int64_t{2} << 30;  // paged KV pool size (used when fraction is 0)
+  double kv_cache_memory_fraction = 0.0;  // > 0: pool = this fraction of physical RAM
+  int32_t block_size = 16;               // tokens per KV block
+  bool enable_prefix_caching = true;
+  double max_queue_time_s = 0.0;         // > 0: waiting longer ends with DEADLINE_EXCEEDED
   RequestObserver* observer = nullptr;  // not owned; may be null
 };
 
@@ -68,6 +72,32 @@ class Engine {
 
   struct Load_ { int64_t num_running = 0; int64_t num_waiting = 0; };
   Load_ CurrentLoad() const;
+
+  // What a load-aware router needs (GetServerStatus). Thread-safe; a snapshot published by the
+  // engine thread after every step.
+  struct Status_ {
+    int64_t num_running = 0;
+    int64_t num_waiting = 0;
+    int64_t num_preemptions_total = 0;
+    int64_t kv_blocks_total = 0;
+    int64_t kv_blocks_used = 0;        // referenced by running sequences
+    int64_t kv_blocks_cached = 0;      // free but holding reusable prefix-cache content
+    int32_t block_size = 0;
+    int64_t kv_tokens_stored = 0;      // tokens held by running sequences' blocks
+    double kv_usage_ratio = 0.0;       // used / total
+    int64_t prefix_cache_queries_total = 0;  // prompt tokens looked up
+    int64_t prefix_cache_hits_total = 0;     // of which found cached
+    double generation_tokens_per_second = 0.0;  // over the last ~10 s
+    double prompt_tokens_per_second = 0.0;
+    bool draining = false;
+  };
+  Status_ CurrentStatus() const;
+
+  // Graceful drain: from now on Submit* return UNAVAILABLE; admitted and queued requests go on.
+  // Thread-safe.
+  void BeginDrain();
+  // True when no request is queued or running. Thread-safe.
+  bool Idle() const;
 
  private:
   struct Impl;

@@ -1,25 +1,18 @@
 // Executor: runs a BatchPlan on the model (design.md §1: the scheduler plans, the executor
-// executes). Owns each running sequence's KV cache: allocated on the sequence's first chunk,
-// freed by RemoveSequence. Engine-thread only.
+// executes). Owns the paged KV pool whose blocks the scheduler hands out. Engine-thread only.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <unordered_map>
 #include <vector>
 
 #include "engine/llama_model.h"
+#include "engine/paged_kv_pool.h"
 #include "kernels/backend.h"
 #include "scheduler/batch_plan.h"
 
 namespace attnserve {
-
-// What the executor needs to know of a sequence.
-struct ExecutorSequence {
-  const std::vector<int32_t>* token_ids = nullptr;  // prompt + generated so far
-  int32_t max_total_tokens = 0;                     // KV capacity to allocate
-};
 
 struct StepOutput {
   std::vector<float> logits;          // f32[num_rows, vocab_size]
@@ -30,16 +23,16 @@ struct StepOutput {
 
 class Executor {
  public:
-  Executor(LlamaModel& model, Backend& backend) : model_(model), backend_(backend) {}
+  Executor(LlamaModel& model, Backend& backend, int64_t num_blocks, int64_t block_size);
 
-  StepOutput Run(const BatchPlan& plan, const std::function<ExecutorSequence(int64_t)>& lookup);
-  void RemoveSequence(int64_t seq_id) { kv_.erase(seq_id); }
-  int64_t kv_bytes_in_use() const;
+  // `tokens_of(seq_id)` gives the sequence's tokens (prompt + generated).
+  StepOutput Run(const BatchPlan& plan,
+                 const std::function<const std::vector<int32_t>&(int64_t)>& tokens_of);
 
  private:
   LlamaModel& model_;
   Backend& backend_;
-  std::unordered_map<int64_t, std::unique_ptr<SequenceKvCache>> kv_;
+  PagedKvPool pool_;
 };
 
 }  // namespace attnserve

@@ -88,7 +88,7 @@ void LlamaModel::Resize(int64_t T) {
   grow(positions_, T);
 }
 
-int64_t LlamaModel::Forward(std::span<const ForwardChunk> chunks, Backend& be,
+int64_t LlamaModel::Forward(std::span<const ForwardChunk> chunks, PagedKvPool& kv, Backend& be,
                             std::vector<float>& logits) {
   const ModelConfig& c = config_;
   const int64_t H = c.hidden_size, I = c.intermediate_size, D = c.head_dim;
@@ -121,16 +121,18 @@ int64_t LlamaModel::Forward(std::span<const ForwardChunk> chunks, Backend& be,
     be.ApplyRope(k_.data(), cos_.data(), sin_.data(), T, c.num_key_value_heads, D);
     const int64_t layer_index = &L - layers_.data();
     int64_t t0 = 0;
+    float* k_pool = kv.k(layer_index);
+    float* v_pool = kv.v(layer_index);
     for (const ForwardChunk& ch : chunks) {
-      float* k_cache = ch.kv->k(layer_index);
-      float* v_cache = ch.kv->v(layer_index);
-      std::memcpy(k_cache + int64_t{ch.start_pos} * kv_dim, &k_[t0 * kv_dim],
-                  ch.num_tokens * kv_dim * sizeof(float));
-      std::memcpy(v_cache + int64_t{ch.start_pos} * kv_dim, &v_[t0 * kv_dim],
-                  ch.num_tokens * kv_dim * sizeof(float));
-      be.CausalAttention(&q_[t0 * q_dim], k_cache, v_cache, &attn_[t0 * q_dim], ch.num_tokens,
-                         ch.start_pos + ch.num_tokens, c.num_attention_heads,
-                         c.num_key_value_heads, D, kv_dim, scale);
+      for (int32_t i = 0; i < ch.num_tokens; ++i) {
+        const int64_t row = kv.RowOffset(ch.block_table, ch.start_pos + i);
+        std::memcpy(k_pool + row, &k_[(t0 + i) * kv_dim], kv_dim * sizeof(float));
+        std::memcpy(v_pool + row, &v_[(t0 + i) * kv_dim], kv_dim * sizeof(float));
+      }
+      const PagedKvView view{k_pool, v_pool, ch.block_table, kv.block_size()};
+      const AttentionShape shape{ch.num_tokens, ch.start_pos + ch.num_tokens, c.num_attention_heads,
+                                 c.num_key_value_heads, D, kv_dim, scale};
+      be.PagedAttention(&q_[t0 * q_dim], view, shape, &attn_[t0 * q_dim]);
       t0 += ch.num_tokens;
     }
     be.Linear(attn_.data(), L.o_proj.data, DataOrNull(L.o_bias), h_.data(), T, H, q_dim);

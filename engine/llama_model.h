@@ -2,7 +2,7 @@
 // Qwen2ForCausalLM (RMSNorm, RoPE, grouped-query attention with optional q/k/v bias, SiLU-gated
 // MLP, optionally tied embeddings), run in f32 on a Backend over a packed batch: the tokens of
 // every scheduled chunk go through each weight in ONE matmul; attention runs per sequence
-// against its own KV cache.
+// against its own blocks of the paged KV pool.
 #pragma once
 
 #include <cstdint>
@@ -14,7 +14,7 @@
 #include "engine/loader/weight_store.h"
 #include "engine/model_config.h"
 #include "engine/rope_table.h"
-#include "engine/sequence_kv_cache.h"
+#include "engine/paged_kv_pool.h"
 #include "kernels/backend.h"
 
 namespace attnserve {
@@ -22,9 +22,9 @@ namespace attnserve {
 // One sequence's slice of a forward batch.
 struct ForwardChunk {
   const int32_t* token_ids = nullptr;  // int32[num_tokens]: tokens at positions start_pos..
-  int32_t start_pos = 0;               // tokens before it are already in `kv`
+  int32_t start_pos = 0;               // tokens before it are already in the KV pool
   int32_t num_tokens = 0;
-  SequenceKvCache* kv = nullptr;       // capacity >= start_pos + num_tokens
+  const int32_t* block_table = nullptr;  // int32[>= ceil((start_pos + num_tokens) / block_size)]
   bool all_logits = false;             // logits for every token (else: last token only)
   bool want_logits = true;             // false: KV-only chunk (middle of a chunked prefill)
 };
@@ -37,8 +37,8 @@ class LlamaModel {
 
   // Runs the chunks and writes logits f32[num_logit_rows, vocab_size] into `logits`, rows in
   // chunk order (all rows of an all_logits chunk, the last row of a want_logits chunk).
-  // Writes the chunks' keys/values into their caches. Returns the number of rows written.
-  int64_t Forward(std::span<const ForwardChunk> chunks, Backend& backend,
+  // Writes the chunks' keys/values into their blocks of `kv`. Returns the number of rows written.
+  int64_t Forward(std::span<const ForwardChunk> chunks, PagedKvPool& kv, Backend& backend,
                   std::vector<float>& logits);
 
   const ModelConfig& config() const { return config_; }

@@ -22,6 +22,12 @@ class RequestObserver {
   virtual void OnFinished(FinishReason reason, double e2e_s) = 0;
   // Current scheduler occupancy.
   virtual void OnQueueState(int64_t num_running, int64_t num_waiting) = 0;
+  // A running sequence was preempted (its KV freed; it will be recomputed).
+  virtual void OnPreemption() = 0;
+  // Prefix-cache lookup at admission: `queried` prompt tokens looked up, `hit` found cached.
+  virtual void OnPrefixCacheQuery(uint64_t queried, uint64_t hit) = 0;
+  // KV pool occupancy after a step: blocks in use, total blocks.
+  virtual void OnKvCacheUsage(int64_t used_blocks, int64_t total_blocks) = 0;
 };
 
 }  // namespace attnserve

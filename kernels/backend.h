@@ -10,6 +10,30 @@
 
 namespace attnserve {
 
+// Shape of one sequence's attention call.
+struct AttentionShape {
+  int64_t num_q = 0;         // queries: the last num_q positions of num_kv
+  int64_t num_kv = 0;        // keys/values 0 .. num_kv-1
+  int64_t num_heads = 0;
+  int64_t num_kv_heads = 0;  // num_heads % num_kv_heads == 0 (grouped-query attention)
+  int64_t head_dim = 0;
+  int64_t kv_stride = 0;     // floats per key row (>= num_kv_heads * head_dim)
+  float scale = 1.0f;
+};
+
+// Keys and values of one sequence in a paged pool (design.md §3, PagedKv):
+//
+//   pool f32[num_blocks, block_size, kv_stride]; block_table int32[ceil(num_kv / block_size)]
+//   key t lives in row  block_table[t / block_size] * block_size + t % block_size
+//
+// A contiguous cache is the special case block_table = {0}, block_size >= num_kv.
+struct PagedKvView {
+  const float* k_pool = nullptr;
+  const float* v_pool = nullptr;
+  const int32_t* block_table = nullptr;
+  int64_t block_size = 0;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -47,6 +71,11 @@ class Backend {
                                int64_t num_q, int64_t num_kv, int64_t num_heads,
                                int64_t num_kv_heads, int64_t head_dim, int64_t kv_stride,
                                float scale) = 0;
+
+  // The same causal GQA attention with keys/values read through a block table.
+  // q f32[num_q, num_heads, head_dim]; out f32[num_q, num_heads, head_dim].
+  virtual void PagedAttention(const float* q, const PagedKvView& kv, const AttentionShape& shape,
+                              float* out) = 0;
 
   // Row-wise log-softmax: y f32[rows, n] = x - logsumexp(x). May alias.
   virtual void LogSoftmax(const float* x, float* y, int64_t rows, int64_t n) = 0;

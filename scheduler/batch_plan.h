@@ -1,6 +1,7 @@
 // BatchPlan: what one engine step computes — for each scheduled sequence, a contiguous chunk of
-// its tokens (prefill chunk or a single decode token). Plain data produced by Scheduler::Step()
-// and consumed by the engine's executor (design.md §1).
+// its tokens (a prefill chunk, a recompute after preemption, or one decode token) and the block
+// table that maps its positions to KV blocks. Plain data produced by Scheduler::Step() and
+// consumed by the engine's executor (design.md §1).
 #pragma once
 
 #include <cstdint>
@@ -15,10 +16,14 @@ struct ScheduledChunk {
   bool needs_sample = false; // chunk reaches the end of the sequence: sample the next token
   bool all_logits = false;   // return logits for every token of the chunk (Score)
   bool first_chunk = false;  // the sequence's first scheduling (queue time ends here)
+  // KV block of each position: position p lives in block_table[p / block_size]; covers at least
+  // start_pos + num_tokens positions.
+  std::vector<int32_t> block_table;
 };
 
 struct BatchPlan {
   std::vector<ScheduledChunk> chunks;
+  std::vector<int64_t> preempted;  // sequences preempted while planning this step
 
   bool empty() const { return chunks.empty(); }
   int32_t num_tokens() const {

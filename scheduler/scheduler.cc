@@ -4,92 +4,232 @@
 #include <algorithm>
 #include <cassert>
 
+#include "scheduler/prefix_hash.h"
+
 namespace attnserve {
 
-Scheduler::Scheduler(const SchedulerConfig& config) : config_(config) {}
+Scheduler::Scheduler(const SchedulerConfig& config)
+    : config_(config), pool_(config.num_blocks), seed_hash_(PrefixHashSeed(config.cache_key)) {}
+
+bool Scheduler::Before(const Entry& a, const Entry& b) const {
+  if (a.info.priority != b.info.priority) return a.info.priority < b.info.priority;
+  return a.arrival < b.arrival;
+}
+
+void Scheduler::InsertWaiting(int64_t seq_id) {
+  auto it = std::upper_bound(waiting_.begin(), waiting_.end(), seq_id, [this](int64_t a, int64_t b) {
+    return Before(seqs_.at(a), seqs_.at(b));
+  });
+  waiting_.insert(it, seq_id);
+}
 
 void Scheduler::Add(const SequenceInfo& info) {
-  assert(info.max_total_tokens <= config_.kv_capacity_tokens);
+  assert(info.tokens != nullptr && !info.tokens->empty());
   Entry e;
   e.info = info;
   e.arrival = next_arrival_++;
-  seqs_[info.seq_id] = e;
-  auto before = [this](int64_t a, int64_t b) {
-    const Entry& ea = seqs_.at(a);
-    const Entry& eb = seqs_.at(b);
-    if (ea.info.priority != eb.info.priority) return ea.info.priority < eb.info.priority;
-    return ea.arrival < eb.arrival;
-  };
-  waiting_.insert(std::upper_bound(waiting_.begin(), waiting_.end(), info.seq_id, before),
-                  info.seq_id);
+  seqs_[info.seq_id] = std::move(e);
+  InsertWaiting(info.seq_id);
 }
 
-int32_t Scheduler::ScheduleChunk(Entry& e, int32_t budget, BatchPlan& plan) {
-  const int32_t remaining = e.info.num_tokens - e.num_computed_tokens;
-  const int32_t take = std::min(remaining, budget);
-  if (take <= 0) return 0;
+bool Scheduler::EnsureBlocks(Entry& e, int32_t num_positions) {
+  const int32_t bs = config_.block_size;
+  const int32_t need = (num_positions + bs - 1) / bs - static_cast<int32_t>(e.blocks.size());
+  if (need <= 0) return true;
+  if (pool_.num_free() < need) return false;
+  for (int32_t i = 0; i < need; ++i) e.blocks.push_back(pool_.Allocate());
+  return true;
+}
+
+void Scheduler::ReleaseBlocks(Entry& e) {
+  // Tail first: the LRU then evicts a sequence's later blocks before its shared prefix.
+  for (auto it = e.blocks.rbegin(); it != e.blocks.rend(); ++it) pool_.Release(*it);
+  e.blocks.clear();
+  e.block_hashes.clear();
+}
+
+void Scheduler::Preempt(Entry& e, BatchPlan& plan) {
+  ReleaseBlocks(e);
+  e.num_computed_tokens = 0;
+  e.running = false;
+  running_.erase(std::find(running_.begin(), running_.end(), e.info.seq_id));
+  InsertWaiting(e.info.seq_id);
+  plan.preempted.push_back(e.info.seq_id);
+  ++stats_.num_preemptions;
+}
+
+Scheduler::Entry* Scheduler::PreemptionVictim(const Entry* candidate) {
+  Entry* worst = nullptr;
+  for (int64_t id : running_) {
+    Entry& r = seqs_.at(id);
+    if (r.scheduled_this_step && &r != candidate) continue;
+    if (worst == nullptr || Before(*worst, r)) worst = &r;
+  }
+  return worst;
+}
+
+uint64_t Scheduler::ParentHash(const Entry& e, size_t block_index) const {
+  return block_index == 0 ? seed_hash_ : e.block_hashes[block_index - 1];
+}
+
+void Scheduler::ReusePrefix(Entry& e) {
+  if (!config_.enable_prefix_caching || e.info.all_logits) return;
+  const int32_t bs = config_.block_size;
+  const std::vector<int32_t>& tokens = *e.info.tokens;
+  // At least the last token is computed, so its logits exist for sampling.
+  const int32_t max_blocks = (e.num_tokens() - 1) / bs;
+  for (int32_t i = 0; i < max_blocks; ++i) {
+    const uint64_t h = BlockHash(ParentHash(e, i), {tokens.data() + i * bs, static_cast<size_t>(bs)});
+    std::optional<int32_t> block = pool_.Lookup(h);
+    if (!block) break;
+    pool_.Ref(*block);
+    e.blocks.push_back(*block);
+    e.block_hashes.push_back(h);
+  }
+  e.num_computed_tokens = static_cast<int32_t>(e.blocks.size()) * bs;
+  stats_.prefix_queried_tokens += e.num_tokens();
+  stats_.prefix_hit_tokens += e.num_computed_tokens;
+}
+
+void Scheduler::AppendChunk(Entry& e, int32_t take, BatchPlan& plan) {
   ScheduledChunk chunk;
   chunk.seq_id = e.info.seq_id;
   chunk.start_pos = e.num_computed_tokens;
   chunk.num_tokens = take;
   chunk.all_logits = e.info.all_logits;
-  chunk.needs_sample = !e.info.all_logits && take == remaining;
+  chunk.needs_sample = !e.info.all_logits && e.num_computed_tokens + take == e.num_tokens();
   chunk.first_chunk = !e.scheduled_once;
+  chunk.block_table = e.blocks;
   e.scheduled_once = true;
-  plan.chunks.push_back(chunk);
-  return take;
+  e.scheduled_this_step = true;
+  plan.chunks.push_back(std::move(chunk));
 }
 
 BatchPlan Scheduler::Step() {
   BatchPlan plan;
+  for (int64_t id : running_) seqs_.at(id).scheduled_this_step = false;
   int32_t budget = config_.max_num_batched_tokens;
-  for (int64_t id : running_) {
-    if (budget <= 0) break;
-    budget -= ScheduleChunk(seqs_.at(id), budget, plan);
+
+  // 0. Priority preemption: the first waiting sequence takes the seat or the blocks it needs
+  // from running sequences of strictly lower priority (lowest first, latest arrival first).
+  while (!waiting_.empty()) {
+    Entry& w = seqs_.at(waiting_.front());
+    Entry* victim = PreemptionVictim(nullptr);
+    if (victim == nullptr || victim->info.priority <= w.info.priority) break;
+    const int32_t first_chunk = std::min(w.num_tokens() - w.num_computed_tokens, budget);
+    const int32_t blocks_needed = (first_chunk + config_.block_size - 1) / config_.block_size;
+    const bool has_seat = static_cast<int32_t>(running_.size()) < config_.max_num_seqs;
+    if (has_seat && pool_.num_free() >= blocks_needed) break;
+    Preempt(*victim, plan);
   }
-  // Admit waiting sequences in (priority, arrival) order; stop at the first that does not fit
-  // so that a large high-priority request is not starved by smaller ones behind it.
-  while (!waiting_.empty() && budget > 0 &&
-         static_cast<int32_t>(running_.size()) < config_.max_num_seqs) {
+
+  // 1. Running sequences, in admission order; preempt when blocks run out.
+  bool memory_pressure = false;
+  const std::vector<int64_t> order = running_;
+  for (int64_t id : order) {
+    if (budget <= 0) break;
+    Entry& e = seqs_.at(id);
+    if (!e.running) continue;  // preempted earlier in this step
+    const int32_t take = std::min(e.num_tokens() - e.num_computed_tokens, budget);
+    if (take <= 0) continue;
+    bool self_preempted = false;
+    while (!EnsureBlocks(e, e.num_computed_tokens + take)) {
+      memory_pressure = true;
+      Entry* victim = PreemptionVictim(&e);
+      Preempt(*victim, plan);
+      if (victim == &e) {
+        self_preempted = true;
+        break;
+      }
+    }
+    if (self_preempted) continue;
+    AppendChunk(e, take, plan);
+    budget -= take;
+  }
+
+  // 2. Waiting sequences by (priority, arrival). A newcomer may preempt strictly lower-priority
+  // running sequences; otherwise admission stops at the first one that does not fit, so a large
+  // high-priority request is not starved by smaller ones behind it.
+  while (!memory_pressure && !waiting_.empty() && budget > 0) {
     Entry& e = seqs_.at(waiting_.front());
-    if (reserved_tokens_ + e.info.max_total_tokens > config_.kv_capacity_tokens) break;
-    reserved_tokens_ += e.info.max_total_tokens;
+    auto preempt_lower = [&]() {
+      Entry* victim = PreemptionVictim(nullptr);
+      if (victim == nullptr || victim->info.priority <= e.info.priority) return false;
+      Preempt(*victim, plan);
+      return true;
+    };
+    if (static_cast<int32_t>(running_.size()) >= config_.max_num_seqs && !preempt_lower()) break;
+    if (e.blocks.empty()) ReusePrefix(e);
+    const int32_t take = std::min(e.num_tokens() - e.num_computed_tokens, budget);
+    bool fits = true;
+    while (!EnsureBlocks(e, e.num_computed_tokens + take)) {
+      if (!preempt_lower()) {
+        fits = false;
+        break;
+      }
+    }
+    if (!fits) {
+      ReleaseBlocks(e);  // give back prefix-cache references; retried next step
+      e.num_computed_tokens = 0;
+      break;
+    }
+    waiting_.erase(waiting_.begin());
     e.running = true;
     running_.push_back(e.info.seq_id);
-    waiting_.erase(waiting_.begin());
-    budget -= ScheduleChunk(e, budget, plan);
+    AppendChunk(e, take, plan);
+    budget -= take;
   }
   return plan;
 }
 
 void Scheduler::OnStepDone(const BatchPlan& plan) {
+  const int32_t bs = config_.block_size;
   for (const ScheduledChunk& c : plan.chunks) {
     auto it = seqs_.find(c.seq_id);
-    if (it == seqs_.end()) continue;  // removed meanwhile (cancelled)
-    it->second.num_computed_tokens = c.start_pos + c.num_tokens;
+    if (it == seqs_.end() || !it->second.running) continue;  // removed or preempted meanwhile
+    Entry& e = it->second;
+    e.num_computed_tokens = c.start_pos + c.num_tokens;
+    if (!config_.enable_prefix_caching) continue;
+    const std::vector<int32_t>& tokens = *e.info.tokens;
+    for (size_t i = e.block_hashes.size(); static_cast<int32_t>((i + 1) * bs) <= e.num_computed_tokens; ++i) {
+      const uint64_t h = BlockHash(ParentHash(e, i), {tokens.data() + i * bs, static_cast<size_t>(bs)});
+      pool_.SetHash(e.blocks[i], h);
+      e.block_hashes.push_back(h);
+    }
   }
-}
-
-void Scheduler::AppendToken(int64_t seq_id) {
-  auto it = seqs_.find(seq_id);
-  if (it != seqs_.end()) it->second.info.num_tokens += 1;
 }
 
 void Scheduler::Remove(int64_t seq_id) {
   auto it = seqs_.find(seq_id);
   if (it == seqs_.end()) return;
-  if (it->second.running) {
-    reserved_tokens_ -= it->second.info.max_total_tokens;
+  Entry& e = it->second;
+  if (e.running) {
     running_.erase(std::find(running_.begin(), running_.end(), seq_id));
   } else {
     waiting_.erase(std::find(waiting_.begin(), waiting_.end(), seq_id));
   }
+  ReleaseBlocks(e);
   seqs_.erase(it);
+}
+
+bool Scheduler::IsRunning(int64_t seq_id) const {
+  auto it = seqs_.find(seq_id);
+  return it != seqs_.end() && it->second.running;
 }
 
 int32_t Scheduler::num_computed_tokens(int64_t seq_id) const {
   auto it = seqs_.find(seq_id);
   return it == seqs_.end() ? 0 : it->second.num_computed_tokens;
+}
+
+const std::vector<int32_t>& Scheduler::block_table(int64_t seq_id) const {
+  return seqs_.at(seq_id).blocks;
+}
+
+int64_t Scheduler::num_tokens_in_blocks() const {
+  int64_t n = 0;
+  for (int64_t id : running_) n += seqs_.at(id).num_computed_tokens;
+  return n;
 }
 
 }  // namespace attnserve

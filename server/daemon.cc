@@ -31,9 +31,60 @@ std::unique_ptr<grpc::Server> StartGrpcServer(const ServerOptions& options,
   return builder.BuildAndStart();
 }
 
+EngineOptions ToEngineOptions(const ServerOptions& options, RequestObserver* observer) {
+  EngineOptions e;
+  e.model_dir = options.model_dir;
+  e.served_model_name = options.served_model_name;
+  e.num_threads = options.num_threads;
+  e.max_model_len = options.max_model_len;
+  e.max_waiting_requests = options.max_waiting_requests;
+  e.max_num_seqs = options.max_num_seqs;
+  e.max_num_batched_tokens = options.max_num_batched_tokens;
+  e.kv_cache_bytes = options.kv_cache_bytes;
+  e.kv_cache_memory_fraction = options.kv_cache_memory_fraction;
+  e.block_size = options.block_size;
+  e.enable_prefix_caching = options.enable_prefix_caching;
+  e.max_queue_time_s = options.max_queue_time_s;
+  e.observer = observer;
+  return e;
+}
+
+// The drain (see daemon.h): returns once the engine is idle, the timeout has passed or a second
+// stop request came. Polls Idle() every 20 ms while waiting for that second request.
+void Drain(Engine& engine, double timeout_s, const WaitForStop& wait_for_stop) {
+  engine.BeginDrain();
+  const auto start = std::chrono::steady_clock::now();
+  const auto end = start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                               std::chrono::duration<double>(timeout_s));
+  std::fprintf(stderr, "attnserve: draining: new requests are refused; waiting up to %.1f s for "
+               "%lld running and %lld waiting requests\n",
+               timeout_s, static_cast<long long>(engine.CurrentLoad().num_running),
+               static_cast<long long>(engine.CurrentLoad().num_waiting));
+  while (!engine.Idle()) {
+    if (std::chrono::steady_clock::now() >= end) {
+      const Engine::Load_ load = engine.CurrentLoad();
+      std::fprintf(stderr, "attnserve: drain timeout (--drain_timeout=%g) passed; cancelling %lld "
+                   "running and %lld waiting requests\n", timeout_s,
+                   static_cast<long long>(load.num_running),
+                   static_cast<long long>(load.num_waiting));
+      return;
+    }
+    if (wait_for_stop(std::chrono::milliseconds(20))) {
+      std::fprintf(stderr, "attnserve: second stop signal; cancelling what is left\n");
+      return;
+    }
+  }
+  std::fprintf(stderr, "attnserve: drained in %.2f s\n",
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+}
+
 }  // namespace
 
-int RunDaemon(const ServerOptions& options, const std::function<void()>& wait_for_stop) {
+int RunDaemon(const ServerOptions& options, const WaitForStop& wait_for_stop) {
+  if (absl::Status valid = ValidateServerOptions(options); !valid.ok()) {
+    std::fprintf(stderr, "attnserve: %s\n", std::string(valid.message()).c_str());
+    return 1;
+  }
   PrometheusRequestObserver metrics;
   std::unique_ptr<MetricsExposer> exposer;
   if (options.metrics_port != 0) {
@@ -45,16 +96,7 @@ int RunDaemon(const ServerOptions& options, const std::function<void()>& wait_fo
     exposer = *std::move(started);
   }
 
-  EngineOptions engine_options;
-  engine_options.model_dir = options.model_dir;
-  engine_options.num_threads = options.num_threads;
-  engine_options.max_model_len = options.max_model_len;
-  engine_options.max_waiting_requests = options.max_waiting_requests;
-  engine_options.max_num_seqs = options.max_num_seqs;
-  engine_options.max_num_batched_tokens = options.max_num_batched_tokens;
-  engine_options.kv_cache_bytes = options.kv_cache_bytes;
-  engine_options.served_model_name = options.served_model_name;
-  engine_options.observer = &metrics;
+  const EngineOptions engine_options = ToEngineOptions(options, &metrics);
   std::fprintf(stderr, "attnserve: loading model %s from %s\n", options.served_model_name.c_str(),
                options.model_dir.c_str());
   absl::StatusOr<std::unique_ptr<Engine>> loaded = Engine::Load(engine_options);
@@ -86,15 +128,17 @@ int RunDaemon(const ServerOptions& options, const std::function<void()>& wait_fo
                    : ("on http://" + HostPort(options.host, options.metrics_port) + "/metrics")
                          .c_str());
 
-  wait_for_stop();
+  while (!wait_for_stop(std::chrono::hours(1))) {
+  }
 
   std::fprintf(stderr, "attnserve: shutting down\n");
-  ShutdownHealth(*server);
+  ShutdownHealth(*server);  // NOT_SERVING at once: load balancers stop sending new work
+  Drain(*engine, options.drain_timeout_s, wait_for_stop);
+  engine->Stop();  // requests still running end CANCELLED; their streams finish below
   const auto grace = std::chrono::duration_cast<std::chrono::system_clock::duration>(
       std::chrono::duration<double>(options.shutdown_grace_seconds));
   server->Shutdown(std::chrono::system_clock::now() + grace);
   server.reset();
-  engine->Stop();
   engine.reset();
   std::fprintf(stderr, "attnserve: stopped\n");
   return 0;

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
 
 #ifndef ATTNSERVE_DEFAULT_MODEL_DIR
 #define ATTNSERVE_DEFAULT_MODEL_DIR ""
@@ -25,11 +26,28 @@ ABSL_FLAG(int32_t, max_num_seqs, 8, "Maximum sequences batched together in one e
 ABSL_FLAG(int32_t, max_num_batched_tokens, 512,
           "Token budget of one engine step; longer prompts are prefilled in chunks of this size.");
 ABSL_FLAG(int64_t, kv_cache_bytes, int64_t{2} << 30,
-          "Memory for the KV cache across running sequences (bytes); must hold one full context.");
+          "Size of the paged KV-cache pool in bytes, shared by all sequences; must hold one full "
+          "context. Used when --kv_cache_memory_fraction is 0.");
+ABSL_FLAG(double, kv_cache_memory_fraction, 0,
+          "Size the KV-cache pool as this fraction (0, 1) of the machine's physical memory, "
+          "instead of --kv_cache_bytes; 0 = use --kv_cache_bytes.");
+ABSL_FLAG(int32_t, block_size, 16,
+          "Tokens per KV-cache block: the unit of KV allocation and of prefix-cache reuse.");
+ABSL_FLAG(bool, enable_prefix_caching, true,
+          "Reuse the KV blocks of prompt prefixes seen before (whole blocks of identical tokens); "
+          "--enable_prefix_caching=false turns it off.");
+ABSL_FLAG(double, max_queue_time, 0,
+          "Seconds a request may wait for scheduling; longer waits end it with DEADLINE_EXCEEDED. "
+          "0 = no limit.");
 ABSL_FLAG(std::string, served_model_name, "",
           "Name the model is served under (GetModelInfo, logs; defaults to the model directory's name).");
+ABSL_FLAG(double, drain_timeout, 30,
+          "On SIGTERM/SIGINT, seconds to drain: health turns NOT_SERVING, new requests get "
+          "UNAVAILABLE, admitted and queued ones may finish; what is left after this is cancelled. "
+          "A second signal ends the drain at once.");
 ABSL_FLAG(double, shutdown_grace_seconds, 5,
-          "On SIGINT/SIGTERM, how long in-flight calls may continue before they are cancelled.");
+          "After the drain, seconds calls get to send their last messages before the gRPC server "
+          "cancels them.");
 
 namespace attnserve::server {
 
@@ -45,14 +63,44 @@ ServerOptions ServerOptionsFromFlags() {
   o.max_num_seqs = absl::GetFlag(FLAGS_max_num_seqs);
   o.max_num_batched_tokens = absl::GetFlag(FLAGS_max_num_batched_tokens);
   o.kv_cache_bytes = absl::GetFlag(FLAGS_kv_cache_bytes);
+  o.kv_cache_memory_fraction = absl::GetFlag(FLAGS_kv_cache_memory_fraction);
+  o.block_size = absl::GetFlag(FLAGS_block_size);
+  o.enable_prefix_caching = absl::GetFlag(FLAGS_enable_prefix_caching);
+  o.max_queue_time_s = absl::GetFlag(FLAGS_max_queue_time);
   o.served_model_name = absl::GetFlag(FLAGS_served_model_name);
   if (o.served_model_name.empty()) {
     std::filesystem::path p(o.model_dir);
     if (!p.has_filename()) p = p.parent_path();  // "models/foo/" -> "foo"
     o.served_model_name = p.filename().string();
   }
+  o.drain_timeout_s = absl::GetFlag(FLAGS_drain_timeout);
   o.shutdown_grace_seconds = absl::GetFlag(FLAGS_shutdown_grace_seconds);
   return o;
+}
+
+absl::Status ValidateServerOptions(const ServerOptions& o) {
+  auto bad = [](const std::string& flag, const std::string& value, const char* want) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", flag, "=", value, " is invalid: must be ", want));
+  };
+  // !(x >= 0) also rejects NaN.
+  if (!(o.kv_cache_memory_fraction >= 0 && o.kv_cache_memory_fraction < 1)) {
+    return bad("kv_cache_memory_fraction", absl::StrCat(o.kv_cache_memory_fraction),
+               "in [0, 1) (0 = use --kv_cache_bytes)");
+  }
+  if (o.block_size < 1 || o.block_size > 1024) {
+    return bad("block_size", absl::StrCat(o.block_size), "in [1, 1024] tokens");
+  }
+  if (!(o.max_queue_time_s >= 0)) {
+    return bad("max_queue_time", absl::StrCat(o.max_queue_time_s), ">= 0 seconds (0 = no limit)");
+  }
+  if (!(o.drain_timeout_s >= 0)) {
+    return bad("drain_timeout", absl::StrCat(o.drain_timeout_s), ">= 0 seconds");
+  }
+  if (!(o.shutdown_grace_seconds >= 0)) {
+    return bad("shutdown_grace_seconds", absl::StrCat(o.shutdown_grace_seconds), ">= 0 seconds");
+  }
+  return absl::OkStatus();
 }
 
 std::string HostPort(const std::string& host, int port) {

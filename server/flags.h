@@ -6,6 +6,7 @@
 #include <string>
 
 #include "absl/flags/declare.h"
+#include "absl/status/status.h"
 
 ABSL_DECLARE_FLAG(std::string, model);
 ABSL_DECLARE_FLAG(std::string, host);
@@ -18,6 +19,11 @@ ABSL_DECLARE_FLAG(std::string, served_model_name);
 ABSL_DECLARE_FLAG(int32_t, max_num_seqs);
 ABSL_DECLARE_FLAG(int32_t, max_num_batched_tokens);
 ABSL_DECLARE_FLAG(int64_t, kv_cache_bytes);
+ABSL_DECLARE_FLAG(double, kv_cache_memory_fraction);
+ABSL_DECLARE_FLAG(int32_t, block_size);
+ABSL_DECLARE_FLAG(bool, enable_prefix_caching);
+ABSL_DECLARE_FLAG(double, max_queue_time);
+ABSL_DECLARE_FLAG(double, drain_timeout);
 ABSL_DECLARE_FLAG(double, shutdown_grace_seconds);
 
 namespace attnserve::server {
@@ -32,10 +38,18 @@ struct ServerOptions {
   int32_t max_waiting_requests = 1024;
   int32_t max_num_seqs = 8;           // sequences batched per step
   int32_t max_num_batched_tokens = 512;  // tokens per step (prefill chunk size)
-  int64_t kv_cache_bytes = int64_t{2} << 30;  // KV memory across running sequences
+  int64_t kv_cache_bytes = int64_t{2} << 30;  // paged KV pool (when the fraction is 0)
+  double kv_cache_memory_fraction = 0;  // > 0: KV pool = this fraction of physical memory
+  int32_t block_size = 16;            // tokens per KV block
+  bool enable_prefix_caching = true;
+  double max_queue_time_s = 0;        // 0 = requests may wait for scheduling without limit
   std::string served_model_name;      // defaults to the model directory's name
-  double shutdown_grace_seconds = 5;  // in-flight calls get this long on SIGTERM, then are cancelled
+  double drain_timeout_s = 30;        // SIGTERM: admitted requests get this long to finish
+  double shutdown_grace_seconds = 5;  // then calls get this long to send their last messages
 };
+
+// Checks ranges the engine cannot (or should not) see: an INVALID_ARGUMENT naming the flag.
+absl::Status ValidateServerOptions(const ServerOptions& options);
 
 // Reads the flags (after absl::ParseCommandLine). Not thread-safe with flag mutation.
 ServerOptions ServerOptionsFromFlags();

@@ -116,4 +116,11 @@ grpc::ServerUnaryReactor* InferenceService::GetModelInfo(grpc::CallbackServerCon
   return FinishNow(context, grpc::Status::OK);
 }
 
+grpc::ServerUnaryReactor* InferenceService::GetServerStatus(
+    grpc::CallbackServerContext* context, const v1::GetServerStatusRequest* request,
+    v1::ServerStatus* response) {
+  ToProto(engine_.CurrentStatus(), response);
+  return FinishNow(context, grpc::Status::OK);
+}
+
 }  // namespace attnserve::server

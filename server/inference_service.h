@@ -1,6 +1,7 @@
 // InferenceService: attnserve.v1.Inference on the gRPC callback API. Generate gets a
 // GenerateReactor per call; Score finishes its unary reactor from the engine's callback;
-// Tokenize / Detokenize / GetModelInfo answer inline (the tokenizer is immutable, thread-safe).
+// Tokenize / Detokenize / GetModelInfo / GetServerStatus answer inline (the tokenizer is immutable,
+// the status a thread-safe snapshot).
 #pragma once
 
 #include <atomic>
@@ -34,6 +35,10 @@ class InferenceService final : public v1::Inference::CallbackService {
   grpc::ServerUnaryReactor* GetModelInfo(grpc::CallbackServerContext* context,
                                          const v1::GetModelInfoRequest* request,
                                          v1::ModelInfo* response) override;
+  // The engine's last published snapshot (Engine::CurrentStatus); answers inline, never blocks.
+  grpc::ServerUnaryReactor* GetServerStatus(grpc::CallbackServerContext* context,
+                                            const v1::GetServerStatusRequest* request,
+                                            v1::ServerStatus* response) override;
 
  private:
   // A process-unique id "<prefix>-<n>" for requests that came without one.

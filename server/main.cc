@@ -1,8 +1,11 @@
-// attnserve: the LLM-serving daemon. Parses flags, turns SIGINT/SIGTERM into a clean shutdown and
-// hands over to RunDaemon (server/daemon.h). `attnserve --help` lists the flags.
+// attnserve: the LLM-serving daemon. Parses flags, turns SIGINT/SIGTERM into stop requests (the
+// first starts a graceful drain, a second ends it) and hands over to RunDaemon (server/daemon.h).
+// `attnserve --help` lists the flags.
 #include <pthread.h>
 
+#include <chrono>
 #include <csignal>
+#include <ctime>
 #include <cstdio>
 #include <vector>
 
@@ -38,9 +41,17 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
-  return attnserve::server::RunDaemon(attnserve::server::ServerOptionsFromFlags(), [&] {
-    int signal_number = 0;
-    sigwait(&stop_signals, &signal_number);
-    std::fprintf(stderr, "attnserve: received signal %d\n", signal_number);
-  });
+  return attnserve::server::RunDaemon(
+      attnserve::server::ServerOptionsFromFlags(), [&](std::chrono::milliseconds timeout) {
+        const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(timeout);
+        const timespec wait = {
+            .tv_sec = static_cast<time_t>(seconds.count()),
+            .tv_nsec = static_cast<long>(
+                std::chrono::duration_cast<std::chrono::nanoseconds>(timeout - seconds).count())};
+        const int signal_number = sigtimedwait(&stop_signals, nullptr, &wait);
+        if (signal_number < 0) return false;  // EAGAIN (timeout) or EINTR
+        std::fprintf(stderr, "attnserve: received signal %d (%s)\n", signal_number,
+                     signal_number == SIGTERM ? "SIGTERM" : "SIGINT");
+        return true;
+      });
 }

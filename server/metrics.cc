@@ -68,6 +68,23 @@ PrometheusRequestObserver::PrometheusRequestObserver(std::shared_ptr<prometheus:
       generation_tokens_(AddCounterFamily(*registry_, "attnserve_generation_tokens_total",
                                           "Output tokens generated.")
                              .Add({})),
+      num_preemptions_(AddCounterFamily(*registry_, "attnserve_num_preemptions_total",
+                                        "Running sequences preempted for lack of KV blocks (their "
+                                        "KV is freed and recomputed later).")
+                           .Add({})),
+      prefix_cache_queries_(AddCounterFamily(*registry_, "attnserve_prefix_cache_queries_total",
+                                             "Prompt tokens looked up in the prefix cache.")
+                                .Add({})),
+      prefix_cache_hits_(AddCounterFamily(*registry_, "attnserve_prefix_cache_hits_total",
+                                          "Prompt tokens found in the prefix cache (not recomputed).")
+                             .Add({})),
+      kv_cache_usage_ratio_(AddGauge(*registry_, "attnserve_kv_cache_usage_ratio",
+                                     "Fraction of KV-cache blocks referenced by running sequences "
+                                     "(0 to 1).")),
+      kv_cache_blocks_total_(AddGauge(*registry_, "attnserve_kv_cache_blocks_total",
+                                      "KV-cache blocks in the pool.")),
+      kv_cache_blocks_used_(AddGauge(*registry_, "attnserve_kv_cache_blocks_used",
+                                     "KV-cache blocks referenced by running sequences.")),
       requests_(AddCounterFamily(*registry_, "attnserve_requests_total",
                                  "Finished requests by finish_reason.")),
       rejected_(AddCounterFamily(*registry_, "attnserve_requests_rejected_total",
@@ -104,6 +121,20 @@ void PrometheusRequestObserver::OnFinished(FinishReason reason, double e2e_s) {
 void PrometheusRequestObserver::OnQueueState(int64_t num_running, int64_t num_waiting) {
   num_requests_running_.Set(static_cast<double>(num_running));
   num_requests_waiting_.Set(static_cast<double>(num_waiting));
+}
+
+void PrometheusRequestObserver::OnPreemption() { num_preemptions_.Increment(); }
+
+void PrometheusRequestObserver::OnPrefixCacheQuery(uint64_t queried, uint64_t hit) {
+  prefix_cache_queries_.Increment(static_cast<double>(queried));
+  prefix_cache_hits_.Increment(static_cast<double>(hit));
+}
+
+void PrometheusRequestObserver::OnKvCacheUsage(int64_t used_blocks, int64_t total_blocks) {
+  kv_cache_blocks_used_.Set(static_cast<double>(used_blocks));
+  kv_cache_blocks_total_.Set(static_cast<double>(total_blocks));
+  kv_cache_usage_ratio_.Set(
+      total_blocks > 0 ? static_cast<double>(used_blocks) / static_cast<double>(total_blocks) : 0.0);
 }
 
 void PrometheusRequestObserver::OnRejected(const std::string& reason) {

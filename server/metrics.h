@@ -34,6 +34,9 @@ class PrometheusRequestObserver : public RequestObserver {
   void OnGenerationTokens(uint64_t n) override;
   void OnFinished(FinishReason reason, double e2e_s) override;
   void OnQueueState(int64_t num_running, int64_t num_waiting) override;
+  void OnPreemption() override;
+  void OnPrefixCacheQuery(uint64_t queried, uint64_t hit) override;
+  void OnKvCacheUsage(int64_t used_blocks, int64_t total_blocks) override;
 
   // A request the server refused before it reached the engine's queue. `reason` is a label value:
   // "invalid_argument" (failed validation), "queue_full", "unavailable", "other".
@@ -51,6 +54,12 @@ class PrometheusRequestObserver : public RequestObserver {
   prometheus::Gauge& num_requests_waiting_;
   prometheus::Counter& prompt_tokens_;
   prometheus::Counter& generation_tokens_;
+  prometheus::Counter& num_preemptions_;
+  prometheus::Counter& prefix_cache_queries_;  // tokens
+  prometheus::Counter& prefix_cache_hits_;     // tokens
+  prometheus::Gauge& kv_cache_usage_ratio_;
+  prometheus::Gauge& kv_cache_blocks_total_;
+  prometheus::Gauge& kv_cache_blocks_used_;
   prometheus::Family<prometheus::Counter>& requests_;
   prometheus::Family<prometheus::Counter>& rejected_;
 };

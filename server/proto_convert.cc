@@ -1,6 +1,7 @@
 // Proto <-> engine type translation (see proto_convert.h).
 #include "server/proto_convert.h"
 
+#include <algorithm>
 #include <utility>
 
 namespace attnserve::server {
@@ -147,6 +148,25 @@ void ToProto(const ModelInfo& info, v1::ModelInfo* out) {
   out->set_rope_theta(info.rope_theta);
   out->set_num_parameters(info.num_parameters);
   out->set_backend(info.backend);
+}
+
+void ToProto(const Engine::Status_& status, v1::ServerStatus* out) {
+  auto count = [](int64_t n) { return static_cast<uint64_t>(std::max<int64_t>(n, 0)); };
+  out->Clear();
+  out->set_num_requests_running(static_cast<uint32_t>(count(status.num_running)));
+  out->set_num_requests_waiting(static_cast<uint32_t>(count(status.num_waiting)));
+  out->set_kv_cache_usage_ratio(status.kv_usage_ratio);
+  out->set_kv_blocks_total(count(status.kv_blocks_total));
+  out->set_kv_blocks_free(count(status.kv_blocks_total - status.kv_blocks_used));
+  out->set_kv_blocks_cached(count(status.kv_blocks_cached));
+  out->set_block_size(static_cast<uint32_t>(std::max(status.block_size, 0)));
+  out->set_kv_tokens_stored(count(status.kv_tokens_stored));
+  out->set_generation_tokens_per_second(status.generation_tokens_per_second);
+  out->set_prompt_tokens_per_second(status.prompt_tokens_per_second);
+  out->set_num_preemptions_total(count(status.num_preemptions_total));
+  out->set_prefix_cache_queries_total(count(status.prefix_cache_queries_total));
+  out->set_prefix_cache_hits_total(count(status.prefix_cache_hits_total));
+  out->set_draining(status.draining);
 }
 
 grpc::Status ToGrpcStatus(const absl::Status& status) {

@@ -10,6 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "attnserve/v1/inference.pb.h"
+#include "engine/engine.h"
 #include "engine/model_info.h"
 #include "engine/request_types.h"
 #include "engine/tokenizer/tokenizer.h"
@@ -38,6 +39,8 @@ void ToProto(const GenerateDelta& delta, const std::string& request_id, const To
 void ToProto(const ScoreResult& result, std::span<const int32_t> token_ids,
              v1::ScoreResponse* out);
 void ToProto(const ModelInfo& info, v1::ModelInfo* out);
+// kv_blocks_free = total - used (blocks holding only cached prefixes count as free).
+void ToProto(const Engine::Status_& status, v1::ServerStatus* out);
 
 v1::FinishReason ToProto(FinishReason reason);
 

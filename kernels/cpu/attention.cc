@@ -13,31 +13,45 @@
 
 namespace attnserve::cpu {
 
-void CausalAttention(int num_threads, const float* q, const float* k, const float* v, float* out,
-                     int64_t num_q, int64_t num_kv, int64_t num_heads, int64_t num_kv_heads,
-                     int64_t head_dim, int64_t kv_stride, float scale) {
-  const int64_t group = num_heads / num_kv_heads;
+void PagedAttention(int num_threads, const float* q, const PagedKvView& kv,
+                    const AttentionShape& shape, float* out) {
+  const int64_t num_q = shape.num_q, num_kv = shape.num_kv, num_heads = shape.num_heads;
+  const int64_t head_dim = shape.head_dim, kv_stride = shape.kv_stride;
+  const int64_t group = num_heads / shape.num_kv_heads;
   const int64_t items = num_q * num_heads;
+  const int64_t bs = kv.block_size;
   // Tiny problems (one decode step of a short sequence) run on the calling thread.
   const int64_t work = items * num_kv * head_dim;
   const int threads = work < (int64_t{1} << 15) ? 1 : int(std::min<int64_t>(num_threads, items));
 
 #pragma omp parallel num_threads(threads)
   {
-    std::vector<float> probs(num_kv);  // f32[num_kv]: scores, then softmax probabilities
+    std::vector<float> probs(num_kv);         // f32[num_kv]: scores, then softmax probabilities
+    std::vector<int64_t> row_offset(num_kv);  // pool offset (floats) of key/value row t
+    for (int64_t t = 0; t < num_kv; ++t) row_offset[t] = (kv.block_table[t / bs] * bs + t % bs) * kv_stride;
 #pragma omp for schedule(dynamic, 1)
     for (int64_t item = 0; item < items; ++item) {
       const int64_t i = item / num_heads, h = item % num_heads;
       const int64_t visible = num_kv - num_q + i + 1;  // keys 0 .. position
       const int64_t col = (h / group) * head_dim;
       const float* qh = q + item * head_dim;
-      for (int64_t t = 0; t < visible; ++t) probs[t] = Dot(qh, k + t * kv_stride + col, head_dim) * scale;
+      for (int64_t t = 0; t < visible; ++t)
+        probs[t] = Dot(qh, kv.k_pool + row_offset[t] + col, head_dim) * shape.scale;
       SoftmaxInPlace(probs.data(), visible);
       float* o = out + item * head_dim;
       std::fill(o, o + head_dim, 0.0f);
-      for (int64_t t = 0; t < visible; ++t) Axpy(probs[t], v + t * kv_stride + col, o, head_dim);
+      for (int64_t t = 0; t < visible; ++t) Axpy(probs[t], kv.v_pool + row_offset[t] + col, o, head_dim);
     }
   }
+}
+
+void CausalAttention(int num_threads, const float* q, const float* k, const float* v, float* out,
+                     int64_t num_q, int64_t num_kv, int64_t num_heads, int64_t num_kv_heads,
+                     int64_t head_dim, int64_t kv_stride, float scale) {
+  const int32_t block0 = 0;
+  const PagedKvView contiguous{k, v, &block0, std::max<int64_t>(num_kv, 1)};
+  PagedAttention(num_threads, q, contiguous,
+                 {num_q, num_kv, num_heads, num_kv_heads, head_dim, kv_stride, scale}, out);
 }
 
 }  // namespace attnserve::cpu

@@ -5,6 +5,8 @@
 
 #include <cstdint>
 
+#include "kernels/backend.h"
+
 namespace attnserve::cpu {
 
 // Same contract as Backend::CausalAttention:
@@ -13,5 +15,9 @@ namespace attnserve::cpu {
 void CausalAttention(int num_threads, const float* q, const float* k, const float* v, float* out,
                      int64_t num_q, int64_t num_kv, int64_t num_heads, int64_t num_kv_heads,
                      int64_t head_dim, int64_t kv_stride, float scale);
+
+// Same contract as Backend::PagedAttention (keys/values through a block table).
+void PagedAttention(int num_threads, const float* q, const PagedKvView& kv,
+                    const AttentionShape& shape, float* out);
 
 }  // namespace attnserve::cpu

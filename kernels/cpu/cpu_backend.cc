@@ -55,6 +55,11 @@ class CpuBackend final : public Backend {
                          head_dim, kv_stride, scale);
   }
 
+  void PagedAttention(const float* q, const PagedKvView& kv, const AttentionShape& shape,
+                      float* out) override {
+    cpu::PagedAttention(num_threads_, q, kv, shape, out);
+  }
+
   void LogSoftmax(const float* x, float* y, int64_t rows, int64_t n) override {
     cpu::LogSoftmax(num_threads_, x, y, rows, n);
   }

@@ -18,6 +18,11 @@ void GemmAvx2(const float* x, const float* w, const float* bias, float* y, int64
 void GemvAvx2(const float* x, const float* w, const float* bias, float* y, int64_t m, int64_t n,
               int64_t k, int64_t ldy);
 
+// Own AVX2+FMA dot-tile kernel for batched decode (small m > 1): 4x3 register tiles of x rows ×
+// w rows straight from the HF layout (no packing), so w streams from memory once per call.
+void DotGemmAvx2(const float* x, const float* w, const float* bias, float* y, int64_t m, int64_t n,
+                 int64_t k, int64_t ldy);
+
 // OpenBLAS cblas_sgemm on the calling thread (OpenBLAS' own pool is kept at one thread).
 void GemmBlas(const float* x, const float* w, const float* bias, float* y, int64_t m, int64_t n,
               int64_t k, int64_t ldy);
@@ -25,7 +30,7 @@ void GemmBlas(const float* x, const float* w, const float* bias, float* y, int64
 // Sets OpenBLAS' internal thread count when the linked BLAS is OpenBLAS (no-op otherwise).
 void SetBlasThreads(int num_threads);
 
-enum class LinearKernel { kAuto, kOwnGemm, kOwnGemv, kBlas };
+enum class LinearKernel { kAuto, kOwnGemm, kOwnGemv, kOwnDot, kBlas };
 
 // The measured choice for a shape (what kAuto resolves to).
 LinearKernel ChooseLinearKernel(int64_t m, int64_t n, int64_t k);

@@ -12,7 +12,7 @@
 namespace attnserve::cpu {
 namespace {
 
-constexpr int64_t kMaxGemvRows = 8;
+constexpr int64_t kMaxGemvRows = 1;
 constexpr int64_t kMinBlasRows = 64;
 
 using KernelFn = void (*)(const float*, const float*, const float*, float*, int64_t, int64_t,
@@ -22,6 +22,7 @@ KernelFn KernelFor(LinearKernel kernel) {
   switch (kernel) {
     case LinearKernel::kOwnGemm: return &GemmAvx2;
     case LinearKernel::kOwnGemv: return &GemvAvx2;
+    case LinearKernel::kOwnDot: return &DotGemmAvx2;
     case LinearKernel::kBlas: return &GemmBlas;
     case LinearKernel::kAuto: break;
   }
@@ -37,7 +38,7 @@ LinearKernel ChooseLinearKernel(int64_t m, int64_t n, int64_t k) {
   //   m >= 64     prefill, FLOP-bound: OpenBLAS (AVX-512 "Cooperlake" kernels on Zen 4) is as fast
   //               or a little faster than the own AVX2 GEMM at large m.
   if (m <= kMaxGemvRows) return LinearKernel::kOwnGemv;
-  if (m < kMinBlasRows) return LinearKernel::kOwnGemm;
+  if (m < kMinBlasRows) return LinearKernel::kOwnDot;
   return LinearKernel::kBlas;
 }
 
@@ -54,7 +55,8 @@ void LinearParallel(LinearKernel kernel, int num_threads, const float* x, const 
   const KernelFn fn = KernelFor(kernel);
   // Below ~64K multiply-adds a team costs more than it saves.
   const int threads = m * n * k < (int64_t{1} << 16) ? 1 : num_threads;
-  if (n >= int64_t{128} * threads || kernel == LinearKernel::kOwnGemv) {
+  if (n >= int64_t{128} * threads || kernel == LinearKernel::kOwnGemv ||
+      kernel == LinearKernel::kOwnDot) {
     ParallelRanges(threads, n, /*align=*/16, /*min_chunk=*/16, [&](int64_t b, int64_t e) {
       fn(x, w + b * k, bias ? bias + b : nullptr, y + b, m, e - b, k, n);
     });

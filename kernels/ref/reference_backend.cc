@@ -74,7 +74,19 @@ class ReferenceBackend final : public Backend {
   void CausalAttention(const float* q, const float* k, const float* v, float* out, int64_t num_q,
                        int64_t num_kv, int64_t num_heads, int64_t num_kv_heads, int64_t head_dim,
                        int64_t kv_stride, float scale) override {
-    const int64_t group = num_heads / num_kv_heads;
+    const int32_t block0 = 0;
+    PagedAttention(q, {k, v, &block0, std::max<int64_t>(num_kv, 1)},
+                   {num_q, num_kv, num_heads, num_kv_heads, head_dim, kv_stride, scale}, out);
+  }
+
+  void PagedAttention(const float* q, const PagedKvView& kv, const AttentionShape& shape,
+                      float* out) override {
+    const int64_t num_q = shape.num_q, num_kv = shape.num_kv, num_heads = shape.num_heads;
+    const int64_t head_dim = shape.head_dim, bs = kv.block_size;
+    const int64_t group = num_heads / shape.num_kv_heads;
+    auto row = [&](const float* pool, int64_t t) {
+      return pool + (kv.block_table[t / bs] * bs + t % bs) * shape.kv_stride;
+    };
     std::vector<double> scores(num_kv);
     for (int64_t i = 0; i < num_q; ++i) {
       const int64_t pos = num_kv - num_q + i;
@@ -84,8 +96,8 @@ class ReferenceBackend final : public Backend {
         double mx = -std::numeric_limits<double>::infinity();
         for (int64_t t = 0; t <= pos; ++t) {
           double s = 0.0;
-          for (int64_t d = 0; d < head_dim; ++d) s += double(qh[d]) * double(k[t * kv_stride + koff + d]);
-          scores[t] = s * double(scale);
+          for (int64_t d = 0; d < head_dim; ++d) s += double(qh[d]) * double(row(kv.k_pool, t)[koff + d]);
+          scores[t] = s * double(shape.scale);
           mx = std::max(mx, scores[t]);
         }
         double sum = 0.0;
@@ -93,12 +105,13 @@ class ReferenceBackend final : public Backend {
         float* o = out + (i * num_heads + h) * head_dim;
         for (int64_t d = 0; d < head_dim; ++d) {
           double acc = 0.0;
-          for (int64_t t = 0; t <= pos; ++t) acc += scores[t] * double(v[t * kv_stride + koff + d]);
+          for (int64_t t = 0; t <= pos; ++t) acc += scores[t] * double(row(kv.v_pool, t)[koff + d]);
           o[d] = float(acc / sum);
         }
       }
     }
   }
+
 
   // x, y f32[rows, n].
   void LogSoftmax(const float* x, float* y, int64_t rows, int64_t n) override {

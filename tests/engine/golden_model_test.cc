@@ -40,10 +40,14 @@ TEST_P(GoldenModelTest, LogitsMatchTransformers) {
   for (const auto& c : golden["logits_cases"]) {
     std::vector<int32_t> ids = c["input_ids"].get<std::vector<int32_t>>();
     std::vector<float> expected = c["logits"].get<std::vector<float>>();
-    SequenceKvCache kv(config->num_hidden_layers, ids.size(), config->kv_dim());
-    ForwardChunk chunk{ids.data(), 0, static_cast<int32_t>(ids.size()), &kv, true, true};
+    // Blocks of 4 tokens in a scrambled order: positions reach the pool through the table.
+    const int64_t block_size = 4, num_blocks = (ids.size() + 3) / 4;
+    PagedKvPool kv(config->num_hidden_layers, 2 * num_blocks, block_size, config->kv_dim());
+    std::vector<int32_t> table;
+    for (int64_t b = 0; b < num_blocks; ++b) table.push_back(static_cast<int32_t>(2 * num_blocks - 1 - 2 * b));
+    ForwardChunk chunk{ids.data(), 0, static_cast<int32_t>(ids.size()), table.data(), true, true};
     std::vector<float> logits;
-    ASSERT_EQ((*model)->Forward({&chunk, 1}, *backend, logits), static_cast<int64_t>(ids.size()));
+    ASSERT_EQ((*model)->Forward({&chunk, 1}, kv, *backend, logits), static_cast<int64_t>(ids.size()));
     ASSERT_EQ(logits.size(), expected.size());
     float max_err = 0;
     for (size_t i = 0; i < expected.size(); ++i) {

@@ -1,118 +1,236 @@
-// Scheduler unit tests: scripted arrivals, assertions on BatchPlans and KV reservations.
+// Scheduler unit tests with a fake executor: scripted arrivals, assertions on BatchPlans, block
+// accounting, preemption by recompute and prefix-cache sharing.
 #include "scheduler/scheduler.h"
 
 #include <gtest/gtest.h>
 
+#include <map>
+#include <memory>
+#include <numeric>
+
 namespace attnserve {
 namespace {
 
-SequenceInfo Seq(int64_t id, int32_t prompt, int32_t max_new, int32_t priority = 0) {
-  SequenceInfo s;
-  s.seq_id = id;
-  s.num_tokens = prompt;
-  s.max_total_tokens = prompt + max_new;
-  s.priority = priority;
-  return s;
+// Owns the token vectors the scheduler reads and plays the executor: after each step every
+// chunk that asks for a sample gets one new token appended.
+class Harness {
+ public:
+  explicit Harness(SchedulerConfig config) : s(config) {}
+
+  void Add(int64_t id, int32_t prompt_len, int32_t priority = 0, int32_t first_token = 1000,
+           bool all_logits = false) {
+    auto& t = tokens[id];
+    t = std::make_unique<std::vector<int32_t>>(prompt_len);
+    std::iota(t->begin(), t->end(), first_token);
+    s.Add({.seq_id = id, .priority = priority, .tokens = t.get(), .all_logits = all_logits});
+  }
+  BatchPlan Step() {
+    BatchPlan plan = s.Step();
+    s.OnStepDone(plan);
+    for (const ScheduledChunk& c : plan.chunks)
+      if (c.needs_sample) tokens[c.seq_id]->push_back(7);
+    return plan;
+  }
+  const ScheduledChunk* ChunkOf(const BatchPlan& p, int64_t id) {
+    for (const ScheduledChunk& c : p.chunks)
+      if (c.seq_id == id) return &c;
+    return nullptr;
+  }
+
+  Scheduler s;
+  std::map<int64_t, std::unique_ptr<std::vector<int32_t>>> tokens;
+};
+
+SchedulerConfig Config(int32_t seqs, int32_t budget, int32_t blocks, int32_t block_size = 4) {
+  return {.max_num_seqs = seqs, .max_num_batched_tokens = budget, .num_blocks = blocks,
+          .block_size = block_size, .enable_prefix_caching = true, .cache_key = "test"};
 }
 
-// Runs a step and simulates the engine sampling one token for every chunk that asks for it.
-BatchPlan RunStep(Scheduler& s) {
-  BatchPlan plan = s.Step();
-  s.OnStepDone(plan);
-  for (const ScheduledChunk& c : plan.chunks)
-    if (c.needs_sample) s.AppendToken(c.seq_id);
-  return plan;
-}
-
-TEST(SchedulerTest, ChunkedPrefillThenDecode) {
-  Scheduler s({.max_num_seqs = 4, .max_num_batched_tokens = 8, .kv_capacity_tokens = 1000});
-  s.Add(Seq(1, 20, 5));
-  BatchPlan p1 = RunStep(s);
-  ASSERT_EQ(p1.chunks.size(), 1u);
-  EXPECT_EQ(p1.chunks[0].start_pos, 0);
-  EXPECT_EQ(p1.chunks[0].num_tokens, 8);
-  EXPECT_FALSE(p1.chunks[0].needs_sample);
-  EXPECT_TRUE(p1.chunks[0].first_chunk);
-  BatchPlan p2 = RunStep(s);
-  EXPECT_EQ(p2.chunks[0].start_pos, 8);
-  EXPECT_EQ(p2.chunks[0].num_tokens, 8);
-  EXPECT_FALSE(p2.chunks[0].first_chunk);
-  BatchPlan p3 = RunStep(s);
-  EXPECT_EQ(p3.chunks[0].start_pos, 16);
-  EXPECT_EQ(p3.chunks[0].num_tokens, 4);
-  EXPECT_TRUE(p3.chunks[0].needs_sample);
-  BatchPlan p4 = RunStep(s);  // decode: the sampled token
-  EXPECT_EQ(p4.chunks[0].start_pos, 20);
-  EXPECT_EQ(p4.chunks[0].num_tokens, 1);
-  EXPECT_TRUE(p4.chunks[0].needs_sample);
-  EXPECT_EQ(s.num_computed_tokens(1), 21);
-}
-
-TEST(SchedulerTest, DecodesAndPrefillShareOneStep) {
-  Scheduler s({.max_num_seqs = 4, .max_num_batched_tokens = 10, .kv_capacity_tokens = 1000});
-  s.Add(Seq(1, 3, 5));
-  RunStep(s);  // prefill of 1 (3 tokens)
-  s.Add(Seq(2, 30, 5));
-  BatchPlan p = RunStep(s);
-  ASSERT_EQ(p.chunks.size(), 2u);
-  EXPECT_EQ(p.chunks[0].seq_id, 1);  // running first: its decode token
+TEST(SchedulerTest, ChunkedPrefillThenDecodeWithBlocksGrowingStepByStep) {
+  Harness h(Config(4, 8, 100));
+  h.Add(1, 20);
+  BatchPlan p = h.Step();
+  ASSERT_EQ(p.chunks.size(), 1u);
+  EXPECT_EQ(p.chunks[0].start_pos, 0);
+  EXPECT_EQ(p.chunks[0].num_tokens, 8);
+  EXPECT_FALSE(p.chunks[0].needs_sample);
+  EXPECT_TRUE(p.chunks[0].first_chunk);
+  EXPECT_EQ(p.chunks[0].block_table.size(), 2u);  // 8 positions / 4
+  EXPECT_EQ(h.s.block_pool().num_used(), 2);
+  p = h.Step();
+  EXPECT_EQ(p.chunks[0].start_pos, 8);
+  EXPECT_FALSE(p.chunks[0].first_chunk);
+  p = h.Step();
+  EXPECT_EQ(p.chunks[0].start_pos, 16);
+  EXPECT_EQ(p.chunks[0].num_tokens, 4);
+  EXPECT_TRUE(p.chunks[0].needs_sample);
+  p = h.Step();  // decode of the sampled token at position 20: a 6th block
+  EXPECT_EQ(p.chunks[0].start_pos, 20);
   EXPECT_EQ(p.chunks[0].num_tokens, 1);
-  EXPECT_EQ(p.chunks[1].seq_id, 2);  // then the newcomer's chunk within the remaining budget
+  EXPECT_EQ(p.chunks[0].block_table.size(), 6u);
+  EXPECT_EQ(h.s.num_computed_tokens(1), 21);
+  EXPECT_EQ(h.s.num_tokens_in_blocks(), 21);  // 24 slots held: waste is the last block's tail
+  h.s.Remove(1);
+  EXPECT_EQ(h.s.block_pool().num_used(), 0);
+}
+
+TEST(SchedulerTest, DecodesAndPrefillChunkShareOneStep) {
+  Harness h(Config(4, 10, 100));
+  h.Add(1, 3);
+  h.Step();
+  h.Add(2, 30);
+  BatchPlan p = h.Step();
+  ASSERT_EQ(p.chunks.size(), 2u);
+  EXPECT_EQ(p.chunks[0].seq_id, 1);
+  EXPECT_EQ(p.chunks[0].num_tokens, 1);
+  EXPECT_EQ(p.chunks[1].seq_id, 2);
   EXPECT_EQ(p.chunks[1].num_tokens, 9);
   EXPECT_EQ(p.num_tokens(), 10);
 }
 
-TEST(SchedulerTest, MaxNumSeqsCapsRunningSet) {
-  Scheduler s({.max_num_seqs = 2, .max_num_batched_tokens = 100, .kv_capacity_tokens = 1000});
-  for (int i = 1; i <= 3; ++i) s.Add(Seq(i, 4, 4));
-  BatchPlan p = RunStep(s);
+TEST(SchedulerTest, MaxNumSeqsCapsTheRunningSet) {
+  Harness h(Config(2, 100, 100));
+  for (int i = 1; i <= 3; ++i) h.Add(i, 4);
+  BatchPlan p = h.Step();
   EXPECT_EQ(p.chunks.size(), 2u);
-  EXPECT_EQ(s.num_running(), 2);
-  EXPECT_EQ(s.num_waiting(), 1);
-  s.Remove(1);
-  p = RunStep(s);
-  EXPECT_EQ(p.chunks.size(), 2u);
+  EXPECT_EQ(h.s.num_running(), 2);
+  EXPECT_EQ(h.s.num_waiting(), 1);
+  h.s.Remove(1);
+  p = h.Step();
+  ASSERT_EQ(p.chunks.size(), 2u);
   EXPECT_EQ(p.chunks[1].seq_id, 3);
 }
 
-TEST(SchedulerTest, PriorityOrdersAdmissionThenArrival) {
-  Scheduler s({.max_num_seqs = 1, .max_num_batched_tokens = 100, .kv_capacity_tokens = 1000});
-  s.Add(Seq(1, 4, 4, /*priority=*/5));
-  s.Add(Seq(2, 4, 4, /*priority=*/0));
-  s.Add(Seq(3, 4, 4, /*priority=*/0));
-  EXPECT_EQ(RunStep(s).chunks[0].seq_id, 2);
-  s.Remove(2);
-  EXPECT_EQ(RunStep(s).chunks[0].seq_id, 3);
-  s.Remove(3);
-  EXPECT_EQ(RunStep(s).chunks[0].seq_id, 1);
+TEST(SchedulerTest, PriorityThenArrivalOrdersAdmission) {
+  Harness h(Config(1, 100, 100));
+  h.Add(1, 4, /*priority=*/5);
+  h.Add(2, 4, 1);
+  h.Add(3, 4, 1);
+  EXPECT_EQ(h.Step().chunks[0].seq_id, 2);
+  h.s.Remove(2);
+  EXPECT_EQ(h.Step().chunks[0].seq_id, 3);
+  h.s.Remove(3);
+  EXPECT_EQ(h.Step().chunks[0].seq_id, 1);
 }
 
-TEST(SchedulerTest, KvReservationLimitsAdmissionAndIsFreed) {
-  Scheduler s({.max_num_seqs = 8, .max_num_batched_tokens = 100, .kv_capacity_tokens = 30});
-  s.Add(Seq(1, 10, 10));  // reserves 20
-  s.Add(Seq(2, 10, 10));  // would need 40 in all: waits
-  RunStep(s);
-  EXPECT_EQ(s.reserved_tokens(), 20);
-  EXPECT_EQ(s.num_running(), 1);
-  EXPECT_EQ(s.num_waiting(), 1);
-  s.Remove(1);
-  EXPECT_EQ(s.reserved_tokens(), 0);
-  RunStep(s);
-  EXPECT_EQ(s.num_running(), 1);
-  EXPECT_EQ(s.reserved_tokens(), 20);
-  s.Remove(2);
-  EXPECT_EQ(s.reserved_tokens(), 0);
-  EXPECT_EQ(s.num_running() + s.num_waiting(), 0);
+TEST(SchedulerTest, PreemptsLowestPriorityLatestWhenBlocksRunOut) {
+  // 6 blocks of 4 tokens. Three sequences of 8 tokens take 2 blocks each; the first decode
+  // needs a 3rd block for one of them: the latest-arrived (3) is preempted.
+  Harness h(Config(8, 100, 6));
+  h.Add(1, 8);
+  h.Add(2, 8);
+  h.Add(3, 8);
+  BatchPlan p = h.Step();
+  EXPECT_EQ(p.chunks.size(), 3u);
+  EXPECT_EQ(h.s.block_pool().num_free(), 0);
+  p = h.Step();
+  ASSERT_EQ(p.preempted, std::vector<int64_t>{3});
+  EXPECT_FALSE(h.s.IsRunning(3));
+  EXPECT_EQ(h.s.num_waiting(), 1);
+  ASSERT_NE(h.ChunkOf(p, 1), nullptr);  // 3's two blocks serve the decodes of 1 and 2
+  ASSERT_NE(h.ChunkOf(p, 2), nullptr);
+  EXPECT_EQ(h.s.stats().num_preemptions, 1);
+  // When 1 finishes, 3 comes back and recomputes prompt + its generated token from position 0.
+  h.s.Remove(1);
+  h.s.Remove(2);
+  p = h.Step();
+  const ScheduledChunk* c3 = h.ChunkOf(p, 3);
+  ASSERT_NE(c3, nullptr);
+  EXPECT_EQ(c3->start_pos + c3->num_tokens, 9);
+  EXPECT_TRUE(c3->needs_sample);
+  EXPECT_FALSE(c3->first_chunk);
 }
 
-TEST(SchedulerTest, ScoreSequencesGetAllLogitsAndNoSampling) {
-  Scheduler s({.max_num_seqs = 2, .max_num_batched_tokens = 5, .kv_capacity_tokens = 100});
-  SequenceInfo score = Seq(7, 12, 0);
-  score.all_logits = true;
-  s.Add(score);
+TEST(SchedulerTest, PreemptedSequenceKeepsItsPlaceInLine) {
+  Harness h(Config(2, 100, 4));
+  h.Add(1, 8);   // 2 blocks
+  h.Add(2, 8);   // 2 blocks
+  h.Add(3, 4);   // waits: max_num_seqs
+  h.Step();
+  BatchPlan p = h.Step();  // 1's decode needs a block: 2 (latest running) is preempted
+  ASSERT_EQ(p.preempted, std::vector<int64_t>{2});
+  h.s.Remove(1);
+  p = h.Step();  // 2 arrived before 3: it is admitted first
+  ASSERT_FALSE(p.chunks.empty());
+  EXPECT_EQ(p.chunks[0].seq_id, 2);
+}
+
+TEST(SchedulerTest, HigherPriorityArrivalPreemptsLowerPriorityRunning) {
+  Harness h(Config(1, 100, 100));
+  h.Add(1, 4, /*priority=*/10);
+  h.Step();
+  h.Add(2, 4, /*priority=*/0);
+  BatchPlan p = h.Step();
+  EXPECT_EQ(p.preempted, std::vector<int64_t>{1});
+  ASSERT_EQ(p.chunks.size(), 1u);
+  EXPECT_EQ(p.chunks[0].seq_id, 2);
+  // Equal priority never preempts.
+  h.Add(3, 4, /*priority=*/0);
+  p = h.Step();
+  EXPECT_TRUE(p.preempted.empty());
+  EXPECT_EQ(p.chunks[0].seq_id, 2);
+}
+
+TEST(SchedulerTest, SharedPrefixReusesFullBlocks) {
+  Harness h(Config(4, 100, 100));
+  h.Add(1, 10);  // tokens 1000..1009: blocks [1000..1003], [1004..1007] become full
+  BatchPlan p = h.Step();
+  const std::vector<int32_t> table1 = p.chunks[0].block_table;
+  // Same first 8 tokens, then different ones.
+  h.tokens[2] = std::make_unique<std::vector<int32_t>>(*h.tokens[1]);
+  h.tokens[2]->resize(8);
+  for (int32_t t : {5, 6, 7, 8, 9}) h.tokens[2]->push_back(t);
+  h.s.Add({.seq_id = 2, .tokens = h.tokens[2].get()});
+  p = h.Step();
+  const ScheduledChunk* c2 = h.ChunkOf(p, 2);
+  ASSERT_NE(c2, nullptr);
+  EXPECT_EQ(c2->start_pos, 8);  // only the suffix is computed
+  EXPECT_EQ(c2->num_tokens, 5);
+  EXPECT_EQ(c2->block_table[0], table1[0]);
+  EXPECT_EQ(c2->block_table[1], table1[1]);
+  EXPECT_EQ(h.s.block_pool().ref_count(table1[0]), 2);
+  EXPECT_EQ(h.s.stats().prefix_hit_tokens, 8);
+  EXPECT_EQ(h.s.stats().prefix_queried_tokens, 10 + 13);
+}
+
+TEST(SchedulerTest, FullyCachedPromptStillComputesItsLastToken) {
+  Harness h(Config(4, 100, 100));
+  h.Add(1, 8);
+  h.Step();
+  h.s.Remove(1);  // its 2 full blocks stay cached
+  EXPECT_EQ(h.s.block_pool().num_cached_free(), 2);
+  h.Add(2, 8);    // identical prompt
+  BatchPlan p = h.Step();
+  EXPECT_EQ(p.chunks[0].start_pos, 4);  // 1 block reused; the last block recomputed
+  EXPECT_EQ(p.chunks[0].num_tokens, 4);
+  EXPECT_TRUE(p.chunks[0].needs_sample);
+}
+
+TEST(SchedulerTest, CachedBlocksAreEvictedLeastRecentlyUsedFirst) {
+  Harness h(Config(4, 100, 4));
+  h.Add(1, 9);  // 3 blocks, 2 full (hashed)
+  h.Step();
+  h.s.Remove(1);
+  EXPECT_EQ(h.s.block_pool().num_free(), 4);
+  EXPECT_EQ(h.s.block_pool().num_cached_free(), 2);
+  h.Add(2, 13, 0, /*first_token=*/5000);  // needs 4 blocks: evicts both cached ones
+  h.Step();
+  EXPECT_EQ(h.s.block_pool().num_cached_free(), 0);
+  h.s.Remove(2);
+  h.Add(3, 9);  // same as 1: nothing left to reuse from 1, but 2's blocks are now cached
+  BatchPlan p = h.Step();
+  EXPECT_EQ(p.chunks[0].start_pos, 0);
+}
+
+TEST(SchedulerTest, ScoreSequencesGetAllLogitsAndNoPrefixReuse) {
+  Harness h(Config(2, 5, 100));
+  h.Add(1, 12);
+  h.Step(); h.Step(); h.Step();
+  h.s.Remove(1);
+  h.Add(7, 12, 0, 1000, /*all_logits=*/true);
   int32_t covered = 0;
   for (int step = 0; step < 3; ++step) {
-    BatchPlan p = RunStep(s);
+    BatchPlan p = h.Step();
     ASSERT_EQ(p.chunks.size(), 1u);
     EXPECT_TRUE(p.chunks[0].all_logits);
     EXPECT_FALSE(p.chunks[0].needs_sample);
@@ -120,18 +238,31 @@ TEST(SchedulerTest, ScoreSequencesGetAllLogitsAndNoSampling) {
     covered += p.chunks[0].num_tokens;
   }
   EXPECT_EQ(covered, 12);
-  EXPECT_TRUE(s.Step().empty());
+  EXPECT_TRUE(h.s.Step().empty());
 }
 
-TEST(SchedulerTest, RemovingWaitingSequence) {
-  Scheduler s({.max_num_seqs = 1, .max_num_batched_tokens = 100, .kv_capacity_tokens = 100});
-  s.Add(Seq(1, 4, 4));
-  s.Add(Seq(2, 4, 4));
-  RunStep(s);
-  s.Remove(2);
-  EXPECT_EQ(s.num_waiting(), 0);
-  EXPECT_FALSE(s.Contains(2));
-  EXPECT_TRUE(s.Contains(1));
+TEST(SchedulerTest, RemovingWaitingAndRunningSequencesFreesEverything) {
+  Harness h(Config(1, 100, 100));
+  h.Add(1, 6);
+  h.Add(2, 6);
+  h.Step();
+  h.s.Remove(2);
+  EXPECT_EQ(h.s.num_waiting(), 0);
+  h.s.Remove(1);
+  EXPECT_EQ(h.s.num_running(), 0);
+  EXPECT_EQ(h.s.block_pool().num_used(), 0);
+}
+
+TEST(SchedulerTest, PrefixCachingCanBeDisabled) {
+  SchedulerConfig c = Config(4, 100, 100);
+  c.enable_prefix_caching = false;
+  Harness h(c);
+  h.Add(1, 8);
+  h.Step();
+  h.Add(2, 8);
+  BatchPlan p = h.Step();
+  EXPECT_EQ(h.ChunkOf(p, 2)->start_pos, 0);
+  EXPECT_EQ(h.s.stats().prefix_hit_tokens, 0);
 }
 
 }  // namespace

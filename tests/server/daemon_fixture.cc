@@ -1,4 +1,4 @@
-// DaemonTest fixture (see daemon_fixture.h).
+// DaemonTest fixture and StartedDaemon (see daemon_fixture.h).
 #include "tests/server/daemon_fixture.h"
 
 #ifndef ATTNSERVE_DEFAULT_MODEL_DIR
@@ -8,11 +8,10 @@
 namespace attnserve::testing {
 namespace {
 
+constexpr auto kStartTimeout = std::chrono::seconds(120);  // model load on a busy 2-core box
+
 struct Shared {
-  std::unique_ptr<DaemonProcess> daemon;
-  std::shared_ptr<grpc::Channel> channel;
-  std::unique_ptr<v1::Inference::Stub> stub;
-  v1::ModelInfo info;
+  std::unique_ptr<StartedDaemon> daemon;
   std::string start_error;
 };
 
@@ -21,47 +20,11 @@ Shared& shared() {
   return s;
 }
 
-constexpr auto kStartTimeout = std::chrono::seconds(120);  // model load on a busy 2-core box
-
 }  // namespace
 
 std::string DefaultModelDir() { return ATTNSERVE_DEFAULT_MODEL_DIR; }
 
-void DaemonTest::SetUpTestSuite() {
-  Shared& s = shared();
-  s.daemon = std::make_unique<DaemonProcess>();
-  s.start_error.clear();
-  if (!s.daemon->Start(DefaultModelDir(), {}, kStartTimeout, &s.start_error)) return;
-  s.channel = MakeChannel(s.daemon->address());
-  s.stub = v1::Inference::NewStub(s.channel);
-  grpc::ClientContext context;
-  const grpc::Status status = s.stub->GetModelInfo(&context, v1::GetModelInfoRequest(), &s.info);
-  if (!status.ok()) s.start_error = "GetModelInfo failed: " + status.error_message();
-}
-
-void DaemonTest::TearDownTestSuite() {
-  Shared& s = shared();
-  s.stub.reset();
-  s.channel.reset();
-  if (s.daemon != nullptr && s.daemon->running()) {
-    const ExitResult exit = s.daemon->Stop(std::chrono::seconds(20));
-    EXPECT_TRUE(exit.exited && exit.exit_code == 0)
-        << "daemon did not shut down cleanly on SIGTERM:\n" << exit.stderr_text;
-  }
-  s.daemon.reset();
-}
-
-void DaemonTest::SetUp() {
-  ASSERT_TRUE(shared().start_error.empty()) << shared().start_error;
-  ASSERT_TRUE(shared().daemon != nullptr && shared().daemon->running());
-}
-
-DaemonProcess& DaemonTest::daemon() { return *shared().daemon; }
-const std::shared_ptr<grpc::Channel>& DaemonTest::channel() { return shared().channel; }
-v1::Inference::Stub& DaemonTest::stub() { return *shared().stub; }
-const v1::ModelInfo& DaemonTest::model_info() { return shared().info; }
-
-v1::GenerateRequest DaemonTest::GreedyRequest(const std::string& prompt, uint32_t max_tokens) {
+v1::GenerateRequest GreedyRequest(const std::string& prompt, uint32_t max_tokens) {
   v1::GenerateRequest request;
   request.set_prompt(prompt);
   request.set_max_tokens(max_tokens);
@@ -70,14 +33,56 @@ v1::GenerateRequest DaemonTest::GreedyRequest(const std::string& prompt, uint32_
   return request;
 }
 
-v1::GenerateRequest DaemonTest::LongRequest() {
+v1::GenerateRequest LongRequest(const v1::ModelInfo& info) {
   v1::GenerateRequest request;
-  request.add_prompt_token_ids(model_info().bos_token_id() >= 0 ? model_info().bos_token_id() : 1);
+  request.add_prompt_token_ids(info.bos_token_id() >= 0 ? info.bos_token_id() : 1);
   request.add_prompt_token_ids(5);
-  request.set_max_tokens(model_info().max_context() - 2);
+  request.set_max_tokens(info.max_context() - 2);
   request.set_ignore_eos(true);
+  request.mutable_sampling()->set_temperature(0);
   return request;
 }
+
+std::unique_ptr<StartedDaemon> StartedDaemon::Start(const std::vector<std::string>& extra_args,
+                                                    std::string* error) {
+  auto d = std::make_unique<StartedDaemon>();
+  if (!d->process.Start(DefaultModelDir(), extra_args, kStartTimeout, error)) return nullptr;
+  d->channel = MakeChannel(d->process.address());
+  d->stub = v1::Inference::NewStub(d->channel);
+  grpc::ClientContext context;
+  const grpc::Status status = d->stub->GetModelInfo(&context, v1::GetModelInfoRequest(), &d->info);
+  if (!status.ok()) {
+    *error = "GetModelInfo failed: " + status.error_message();
+    return nullptr;
+  }
+  return d;
+}
+
+void DaemonTest::SetUpTestSuite() {
+  Shared& s = shared();
+  s.start_error.clear();
+  s.daemon = StartedDaemon::Start({}, &s.start_error);
+}
+
+void DaemonTest::TearDownTestSuite() {
+  Shared& s = shared();
+  if (s.daemon != nullptr && s.daemon->process.running()) {
+    const ExitResult exit = s.daemon->process.Stop(std::chrono::seconds(20));
+    EXPECT_TRUE(exit.exited && exit.exit_code == 0)
+        << "daemon did not shut down cleanly on SIGTERM:\n" << exit.stderr_text;
+  }
+  s.daemon.reset();
+}
+
+void DaemonTest::SetUp() {
+  ASSERT_TRUE(shared().start_error.empty()) << shared().start_error;
+  ASSERT_TRUE(shared().daemon != nullptr && shared().daemon->process.running());
+}
+
+DaemonProcess& DaemonTest::daemon() { return shared().daemon->process; }
+const std::shared_ptr<grpc::Channel>& DaemonTest::channel() { return shared().daemon->channel; }
+v1::Inference::Stub& DaemonTest::stub() { return *shared().daemon->stub; }
+const v1::ModelInfo& DaemonTest::model_info() { return shared().daemon->info; }
 
 void DaemonTest::ExpectStillServing() {
   EXPECT_EQ(HealthStatus(channel(), "attnserve.v1.Inference"), "SERVING");

@@ -1,10 +1,14 @@
-// DaemonTest: gtest fixture sharing one real attnserve daemon per test suite (started in
-// SetUpTestSuite on free ports with the default model, ATTNSERVE_DEFAULT_MODEL_DIR), plus request
-// builders the end-to-end tests share.
+// Fixtures for the end-to-end tests:
+// * DaemonTest: a gtest fixture sharing one real attnserve daemon per test suite (started in
+//   SetUpTestSuite on free ports with the default model, ATTNSERVE_DEFAULT_MODEL_DIR, default flags);
+// * StartedDaemon: a daemon of a test's own, with extra flags (admission limits, small KV pools,
+//   drain) — for settings the shared one lacks and for tests that stop it;
+// plus the request builders the tests share.
 #pragma once
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "attnserve/v1/inference.grpc.pb.h"
 #include "gtest/gtest.h"
@@ -12,6 +16,28 @@
 #include "tests/server/test_client.h"
 
 namespace attnserve::testing {
+
+// The model the daemon serves by default.
+std::string DefaultModelDir();
+
+// Greedy, ignore_eos, `max_tokens` tokens from a text prompt.
+v1::GenerateRequest GreedyRequest(const std::string& prompt, uint32_t max_tokens);
+// Greedy generation that runs to the end of the context (seconds of work: for deadline, cancel,
+// queueing and drain tests).
+v1::GenerateRequest LongRequest(const v1::ModelInfo& info);
+
+// A running daemon on the default model with a channel, stub and its ModelInfo.
+struct StartedDaemon {
+  DaemonProcess process;
+  std::shared_ptr<grpc::Channel> channel;
+  std::unique_ptr<v1::Inference::Stub> stub;
+  v1::ModelInfo info;
+
+  // Starts one with `extra_args` (e.g. {"--max_num_seqs=1"}); null with *error set on failure.
+  static std::unique_ptr<StartedDaemon> Start(const std::vector<std::string>& extra_args,
+                                              std::string* error);
+  std::string MetricsText() const { return HttpGet(process.metrics_port(), "/metrics"); }
+};
 
 class DaemonTest : public ::testing::Test {
  protected:
@@ -24,17 +50,14 @@ class DaemonTest : public ::testing::Test {
   static v1::Inference::Stub& stub();
   static const v1::ModelInfo& model_info();  // fetched once after start-up
 
-  // Greedy, ignore_eos, `max_tokens` tokens from a text prompt.
-  static v1::GenerateRequest GreedyRequest(const std::string& prompt, uint32_t max_tokens);
-  // Generation that runs to the end of the context (for deadline / cancel tests).
-  static v1::GenerateRequest LongRequest();
+  static v1::GenerateRequest GreedyRequest(const std::string& prompt, uint32_t max_tokens) {
+    return testing::GreedyRequest(prompt, max_tokens);
+  }
+  static v1::GenerateRequest LongRequest() { return testing::LongRequest(model_info()); }
 
   // The daemon still answers health SERVING and a small greedy Generate succeeds.
   static void ExpectStillServing();
   static std::string MetricsText() { return HttpGet(daemon().metrics_port(), "/metrics"); }
 };
-
-// The model the daemon serves by default.
-std::string DefaultModelDir();
 
 }  // namespace attnserve::testing

@@ -145,9 +145,17 @@ bool DaemonProcess::Start(const std::string& model_dir, const std::vector<std::s
 }
 
 ExitResult DaemonProcess::Stop(std::chrono::seconds timeout) {
+  Signal(SIGTERM);
+  return WaitForExit(timeout);
+}
+
+void DaemonProcess::Signal(int signal_number) {
+  if (pid_ > 0) kill(pid_, signal_number);
+}
+
+ExitResult DaemonProcess::WaitForExit(std::chrono::seconds timeout) {
   ExitResult result;
   if (pid_ <= 0) return result;
-  kill(pid_, SIGTERM);
   if (!WaitFor(pid_, timeout, &result)) {
     kill(pid_, SIGKILL);
     waitpid(pid_, nullptr, 0);

@@ -40,6 +40,11 @@ class DaemonProcess {
   // SIGTERM, then waits up to `timeout` for the exit (SIGKILL after). Returns the exit result.
   ExitResult Stop(std::chrono::seconds timeout);
 
+  // Sends `signal_number` (e.g. SIGTERM) and returns at once.
+  void Signal(int signal_number);
+  // Waits up to `timeout` for the exit; SIGKILL when it has not exited by then (exited = false).
+  ExitResult WaitForExit(std::chrono::seconds timeout);
+
   bool running() const { return pid_ > 0; }
   int port() const { return port_; }
   int metrics_port() const { return metrics_port_; }

@@ -1,8 +1,7 @@
 // Operations through the real daemon: health, reflection, /metrics, client deadlines and
-// cancellation (the engine frees the request; the daemon stays healthy), and SIGTERM shutdown.
+// cancellation (the engine frees the request; the daemon stays healthy). SIGTERM: drain_test.cc.
 #include <algorithm>
 #include <functional>
-#include <iostream>
 #include <thread>
 
 #include "tests/server/daemon_fixture.h"
@@ -140,22 +139,6 @@ TEST_F(LifecycleTest, ClientCancelMidStream) {
   EXPECT_TRUE(WaitForMetric("attnserve_num_requests_running", "",
                             [](double v) { return v == 0; }, &value));
   ExpectStillServing();
-}
-
-TEST_F(LifecycleTest, SigtermShutsDownCleanlyDuringAStream) {
-  grpc::ClientContext context;
-  auto reader = stub().Generate(&context, LongRequest());
-  v1::GenerateResponse response;
-  ASSERT_TRUE(reader->Read(&response));
-  const ExitResult exit = daemon().Stop(std::chrono::seconds(30));
-  EXPECT_TRUE(exit.exited) << exit.stderr_text;
-  EXPECT_EQ(exit.exit_code, 0) << exit.stderr_text;
-  while (reader->Read(&response)) {
-  }
-  // The stream ends (cancelled at the grace deadline, or finished within it); it never hangs.
-  const grpc::Status status = reader->Finish();
-  std::cout << "stream ended with status " << status.error_code() << " "
-            << status.error_message() << "\n";
 }
 
 }  // namespace

@@ -160,9 +160,29 @@ TEST_F(StartupErrorTest, UnknownFlagIsRejected) {
 TEST_F(StartupErrorTest, HelpListsTheFlags) {
   const ExitResult result = RunToExit({"--help"}, kExitTimeout);
   ASSERT_TRUE(result.exited);
-  for (const char* flag : {"--model", "--host", "--port", "--metrics_port", "--num_threads",
-                           "--max_model_len", "--max_waiting_requests", "--served_model_name"}) {
+  for (const char* flag :
+       {"--model", "--host", "--port", "--metrics_port", "--num_threads", "--max_model_len",
+        "--max_waiting_requests", "--served_model_name", "--max_num_seqs",
+        "--max_num_batched_tokens", "--kv_cache_bytes", "--kv_cache_memory_fraction",
+        "--block_size", "--enable_prefix_caching", "--max_queue_time", "--drain_timeout",
+        "--shutdown_grace_seconds"}) {
     EXPECT_NE(result.stderr_text.find(flag), std::string::npos) << flag;
+  }
+}
+
+TEST_F(StartupErrorTest, OutOfRangeFlagsAreNamed) {
+  const std::pair<const char*, const char*> bad_flags[] = {
+      {"block_size", "0"}, {"kv_cache_memory_fraction", "1.5"}, {"max_queue_time", "-1"},
+      {"drain_timeout", "-2"}};
+  for (const auto& [flag, value] : bad_flags) {
+    const std::string arg = std::string("--") + flag + "=" + value;
+    const ExitResult result =
+        RunToExit({"--model=" + model_dir_, "--host=127.0.0.1",
+                   "--port=" + std::to_string(FreePort()), "--metrics_port=0", arg},
+                  kExitTimeout);
+    ExpectFailedStartup(result);
+    EXPECT_NE(result.stderr_text.find(std::string("--") + flag), std::string::npos)
+        << arg << ":\n" << result.stderr_text;
   }
 }
 

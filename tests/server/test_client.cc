@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <sstream>
+#include <thread>
 
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "reflection_subset.grpc.pb.h"
@@ -75,6 +76,40 @@ GenerateResult Generate(v1::Inference::Stub& stub, const v1::GenerateRequest& re
                        timeout.value_or(std::chrono::milliseconds(120000)));
   GenerateResult result;
   auto reader = stub.Generate(&context, request);
+  v1::GenerateResponse response;
+  while (reader->Read(&response)) result.responses.push_back(response);
+  result.status = reader->Finish();
+  return result;
+}
+
+grpc::Status GetServerStatus(v1::Inference::Stub& stub, v1::ServerStatus* out) {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  return stub.GetServerStatus(&context, v1::GetServerStatusRequest(), out);
+}
+
+bool WaitForServerStatus(v1::Inference::Stub& stub,
+                         const std::function<bool(const v1::ServerStatus&)>& predicate,
+                         std::chrono::milliseconds timeout, v1::ServerStatus* last) {
+  const auto end = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    v1::ServerStatus status;
+    if (GetServerStatus(stub, &status).ok()) {
+      *last = status;
+      if (predicate(status)) return true;
+    }
+    if (std::chrono::steady_clock::now() >= end) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+OpenStream::OpenStream(v1::Inference::Stub& stub, const v1::GenerateRequest& request) {
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(120));
+  reader = stub.Generate(&context, request);
+}
+
+GenerateResult OpenStream::Finish() {
+  GenerateResult result;
   v1::GenerateResponse response;
   while (reader->Read(&response)) result.responses.push_back(response);
   result.status = reader->Finish();

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -33,6 +34,25 @@ struct GenerateResult {
 // Runs one Generate call to completion (optionally with a client deadline).
 GenerateResult Generate(v1::Inference::Stub& stub, const v1::GenerateRequest& request,
                         std::optional<std::chrono::milliseconds> timeout = std::nullopt);
+
+// GetServerStatus with a 5 s deadline; `*out` is filled when the status is OK.
+grpc::Status GetServerStatus(v1::Inference::Stub& stub, v1::ServerStatus* out);
+
+// Polls GetServerStatus (every 20 ms, up to `timeout`) until `predicate` holds. Returns whether it
+// did; *last is the last status read.
+bool WaitForServerStatus(v1::Inference::Stub& stub,
+                         const std::function<bool(const v1::ServerStatus&)>& predicate,
+                         std::chrono::milliseconds timeout, v1::ServerStatus* last);
+
+// A Generate stream started now and read later (the call is sent before this returns).
+struct OpenStream {
+  grpc::ClientContext context;
+  std::unique_ptr<grpc::ClientReader<v1::GenerateResponse>> reader;
+
+  OpenStream(v1::Inference::Stub& stub, const v1::GenerateRequest& request);
+  // Reads the rest of the stream (all of it when nothing was read yet) and its final status.
+  GenerateResult Finish();
+};
 
 // The body of GET http://127.0.0.1:<port><path> ("" when the connection fails).
 std::string HttpGet(int port, const std::string& path);
