@@ -97,6 +97,7 @@ struct Engine::Impl {
   std::deque<std::tuple<Clock::time_point, int64_t, int64_t>> throughput_samples;
   int64_t generation_tokens_total = 0;
   int64_t prompt_tokens_total = 0;
+  int64_t tokens_computed_total = 0;
 
   absl::Status Enqueue(std::unique_ptr<ActiveRequest> request);
   void Loop();
@@ -436,6 +437,7 @@ void Engine::Impl::PublishLoad() {
   s.kv_usage_ratio = pool.num_blocks() ? double(pool.num_used()) / pool.num_blocks() : 0.0;
   s.prefix_cache_queries_total = st.prefix_queried_tokens;
   s.prefix_cache_hits_total = st.prefix_hit_tokens;
+  s.tokens_computed_total = tokens_computed_total;
   const auto& [t0, gen0, prompt0] = throughput_samples.front();
   const double span = Seconds(now - t0);
   if (span > 0) {
@@ -491,6 +493,7 @@ void Engine::Impl::Loop() {
       return requests.at(seq_id)->token_ids;
     });
     scheduler->OnStepDone(plan);
+    tokens_computed_total += plan.num_tokens();
     Commit(plan, out);
     PublishLoad();
   }

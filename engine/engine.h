@@ -89,6 +89,7 @@ class Engine {
     int64_t prefix_cache_hits_total = 0;     // of which found cached
     double generation_tokens_per_second = 0.0;  // over the last ~10 s
     double prompt_tokens_per_second = 0.0;
+    int64_t tokens_computed_total = 0;       // token positions run through the model (work done)
     bool draining = false;
   };
   Status_ CurrentStatus() const;

@@ -45,8 +45,7 @@ std::optional<LengthDistribution> LengthDistribution::Parse(const std::string& t
     }
     return d;
   }
-  *error = absl::StrCat("'", text, "': unknown distribution '", parts[0],
-                        "' (uniform or normal)");
+  *error = absl::StrCat("'", text, "': unknown distribution '", parts[0], "' (uniform or normal)");
   return std::nullopt;
 }
 
@@ -59,8 +58,7 @@ uint32_t LengthDistribution::Sample(std::mt19937_64& rng) const {
                                                      static_cast<uint32_t>(b_))(rng);
     case Kind::kNormal: {
       const double x = std::normal_distribution<double>(a_, b_)(rng);
-      return static_cast<uint32_t>(std::clamp(std::llround(x), 1LL,
-                                              static_cast<long long>(Max())));
+      return static_cast<uint32_t>(std::clamp(std::llround(x), 1LL, static_cast<long long>(Max())));
     }
   }
   return 1;

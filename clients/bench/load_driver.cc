@@ -50,9 +50,8 @@ RunResult RunLoad(v1::Inference::Stub& stub, const std::vector<v1::GenerateReque
     record.scheduled = release;
     {
       std::unique_lock<std::mutex> lock(mu);
-      cv.wait(lock, [&] {
-        return options.max_concurrency == 0 || in_flight < options.max_concurrency;
-      });
+      cv.wait(lock,
+              [&] { return options.max_concurrency == 0 || in_flight < options.max_concurrency; });
       ++in_flight;
     }
     GenerateCall::Start(stub, requests[i], options.timeout, &record, on_done);

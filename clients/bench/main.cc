@@ -1,7 +1,7 @@
 // attnserve-bench: serving load generator for an attnserve daemon (vLLM benchmark_serving's
 // measurements over the public gRPC API).
-//   closed loop: attnserve-bench --concurrency 8 --num_requests 200 --input_len 128 --output_len 128
-//   open loop:   attnserve-bench --request_rate 4 [--max_concurrency 16] --num_requests 200
+//   closed loop: attnserve-bench --concurrency 8 --num_requests 200 --input_len 128 --output_len
+//   128 open loop:   attnserve-bench --request_rate 4 [--max_concurrency 16] --num_requests 200
 // Prints a table (throughput; TTFT / TPOT / ITL / E2E mean p50 p90 p99) and, with --json, writes
 // the same numbers plus the configuration. Exit 0 when at least one request succeeded, 1 when none
 // did or the server is unreachable, 2 on bad flags.
@@ -34,14 +34,16 @@ ABSL_FLAG(uint32_t, input_len, 128, "Random prompt tokens per request (after any
 ABSL_FLAG(std::string, input_len_dist, "",
           "Draw --input_len per request instead: uniform:LO:HI or normal:MEAN:STD.");
 ABSL_FLAG(uint32_t, output_len, 128, "Output tokens per request (max_tokens, ignore_eos).");
-ABSL_FLAG(std::string, output_len_dist, "", "Draw --output_len per request instead: uniform:LO:HI or normal:MEAN:STD.");
+ABSL_FLAG(std::string, output_len_dist, "",
+          "Draw --output_len per request instead: uniform:LO:HI or normal:MEAN:STD.");
 ABSL_FLAG(uint32_t, shared_prefix_len, 0,
           "Tokens of a shared prefix in front of each random prompt (prefix caching); 0 = none.");
 ABSL_FLAG(uint32_t, num_prefixes, 1, "Distinct shared prefixes; each request uses one at random.");
 ABSL_FLAG(std::string, prompt_file, "",
           "Text prompts, one per line (picked at random), instead of random token ids.");
-ABSL_FLAG(std::string, token_id_range, "",
-          "Random prompt ids from LO:HI (HI exclusive); default min(100, V/10):V*9/10 for vocab V.");
+ABSL_FLAG(
+    std::string, token_id_range, "",
+    "Random prompt ids from LO:HI (HI exclusive); default min(100, V/10):V*9/10 for vocab V.");
 ABSL_FLAG(double, temperature, 0.0, "Sampling temperature (0 = greedy).");
 ABSL_FLAG(uint64_t, seed, 0, "Seeds the workload, the arrivals and each request's sampling.");
 ABSL_FLAG(uint32_t, warmup, 0, "Requests sent (and waited for) before the measured run.");
@@ -96,7 +98,8 @@ std::string MakeWorkloadOptions(const v1::ModelInfo& info, WorkloadOptions* opti
   options->temperature = static_cast<float>(absl::GetFlag(FLAGS_temperature));
   options->seed = absl::GetFlag(FLAGS_seed);
   if (const std::string path = absl::GetFlag(FLAGS_prompt_file); !path.empty()) {
-    if (options->shared_prefix_len > 0) return "--prompt_file and --shared_prefix_len exclude each other";
+    if (options->shared_prefix_len > 0)
+      return "--prompt_file and --shared_prefix_len exclude each other";
     auto lines = ReadPromptLines(path);
     if (!lines) return "cannot read --prompt_file " + path;
     if (lines->empty()) return "--prompt_file " + path + " has no non-empty line";
@@ -126,7 +129,8 @@ std::string MakeLoadOptions(LoadOptions* options) {
   if (!(options->request_rate > 0)) return "--request_rate must be > 0 (or inf)";
   if (concurrency > 0) {
     if (std::isfinite(options->request_rate)) {
-      return "--concurrency (closed loop) and a finite --request_rate (open loop) exclude each other";
+      return "--concurrency (closed loop) and a finite --request_rate (open loop) exclude each "
+             "other";
     }
     if (options->max_concurrency != 0 && options->max_concurrency != concurrency) {
       return "--concurrency and --max_concurrency disagree";
@@ -192,9 +196,9 @@ int Run() {
   {
     grpc::ClientContext context;
     context.set_wait_for_ready(true);
-    context.set_deadline(std::chrono::system_clock::now() +
-                         std::chrono::milliseconds(static_cast<int64_t>(
-                             absl::GetFlag(FLAGS_wait_ready_s) * 1000)));
+    context.set_deadline(
+        std::chrono::system_clock::now() +
+        std::chrono::milliseconds(static_cast<int64_t>(absl::GetFlag(FLAGS_wait_ready_s) * 1000)));
     const grpc::Status status = stub->GetModelInfo(&context, v1::GetModelInfoRequest(), &info);
     if (!status.ok()) {
       std::fprintf(stderr, "attnserve-bench: GetModelInfo on %s: %s: %s (is the daemon up?)\n",
@@ -204,8 +208,7 @@ int Run() {
     }
   }
   if (std::string error = MakeWorkloadOptions(info, &workload); !error.empty()) return Usage(error);
-  const std::vector<v1::GenerateRequest> requests =
-      BuildWorkload(workload, num_requests, "bench-");
+  const std::vector<v1::GenerateRequest> requests = BuildWorkload(workload, num_requests, "bench-");
   if (std::string error = CheckContext(requests, info.max_context()); !error.empty()) {
     return Usage(error);
   }
@@ -217,7 +220,8 @@ int Run() {
     LoadOptions warmup_load = load;
     warmup_load.request_rate = std::numeric_limits<double>::infinity();
     std::fprintf(stderr, "attnserve-bench: %u warm-up requests...\n", warmup);
-    const BenchReport warm = MakeReport(RunLoad(*stub, warmup_requests, warmup_load), warmup_requests);
+    const BenchReport warm =
+        MakeReport(RunLoad(*stub, warmup_requests, warmup_load), warmup_requests);
     if (warm.num_failed > 0) {
       std::fprintf(stderr, "attnserve-bench: %u warm-up requests failed\n", warm.num_failed);
     }
@@ -262,6 +266,7 @@ int main(int argc, char** argv) {
   absl::SetFlagsUsageConfig(usage_config);
   absl::SetProgramUsageMessage(attnserve::bench::kUsage);
   const std::vector<char*> args = absl::ParseCommandLine(argc, argv);
-  if (args.size() > 1) return attnserve::bench::Usage("unexpected argument '" + std::string(args[1]) + "'");
+  if (args.size() > 1)
+    return attnserve::bench::Usage("unexpected argument '" + std::string(args[1]) + "'");
   return attnserve::bench::Run();
 }

@@ -27,7 +27,7 @@ uint32_t MaxInFlight(const RunResult& run) {
 }
 
 nlohmann::json SummaryJson(const Summary& s) {
-  return {{"mean", s.mean}, {"p50", s.p50}, {"p90", s.p90}, {"p99", s.p99},
+  return {{"mean", s.mean}, {"p50", s.p50}, {"p90", s.p90},    {"p99", s.p99},
           {"min", s.min},   {"max", s.max}, {"count", s.count}};
 }
 
@@ -99,7 +99,8 @@ std::string FormatTable(const BenchReport& r) {
   absl::StrAppend(&out, "================ attnserve-bench result ================\n");
   line("Successful requests:", absl::StrCat(r.num_ok));
   line("Failed requests:", absl::StrCat(r.num_failed));
-  for (const auto& [code, count] : r.failed_by_code) line(absl::StrCat("  ", code, ":"), absl::StrCat(count));
+  for (const auto& [code, count] : r.failed_by_code)
+    line(absl::StrCat("  ", code, ":"), absl::StrCat(count));
   line("Benchmark duration (s):", absl::StrFormat("%.2f", r.duration_s));
   line("Max requests in flight:", absl::StrCat(r.max_in_flight));
   line("Total input tokens:", absl::StrCat(r.total_input_tokens));

@@ -18,15 +18,15 @@ namespace attnserve::bench {
 struct BenchReport {
   uint32_t num_ok = 0;
   uint32_t num_failed = 0;
-  std::map<std::string, uint32_t> failed_by_code;    // "UNAVAILABLE" -> count
-  std::map<std::string, uint32_t> finish_reasons;    // of successful requests: "LENGTH" -> count
+  std::map<std::string, uint32_t> failed_by_code;  // "UNAVAILABLE" -> count
+  std::map<std::string, uint32_t> finish_reasons;  // of successful requests: "LENGTH" -> count
   double duration_s = 0;
-  uint64_t total_input_tokens = 0;   // usage.prompt_tokens (the request's own count if absent)
-  uint64_t total_output_tokens = 0;  // token ids received
-  double request_throughput = 0;     // ok requests / s
-  double output_throughput = 0;      // output tokens / s
-  double total_token_throughput = 0; // (input + output) tokens / s
-  uint32_t max_in_flight = 0;        // most requests in flight at once (sent, not done)
+  uint64_t total_input_tokens = 0;    // usage.prompt_tokens (the request's own count if absent)
+  uint64_t total_output_tokens = 0;   // token ids received
+  double request_throughput = 0;      // ok requests / s
+  double output_throughput = 0;       // output tokens / s
+  double total_token_throughput = 0;  // (input + output) tokens / s
+  uint32_t max_in_flight = 0;         // most requests in flight at once (sent, not done)
   Summary ttft_ms, tpot_ms, itl_ms, e2e_ms, queue_ms;
 };
 

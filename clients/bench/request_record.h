@@ -30,9 +30,9 @@ struct RequestRecord {
   uint32_t num_messages = 0;      // messages received (with or without tokens)
   uint32_t prompt_tokens = 0;     // from the final message's usage (0 when none came)
   v1::FinishReason finish_reason = v1::FINISH_REASON_UNSPECIFIED;
-  std::vector<double> itl_s;      // inter-token latencies, one per token after the first message
+  std::vector<double> itl_s;  // inter-token latencies, one per token after the first message
   grpc::Status status;
-  bool completed = false;         // status received
+  bool completed = false;  // status received
 
   bool ok() const { return completed && status.ok(); }
   double ttft_s() const { return std::chrono::duration<double>(first_token - sent).count(); }

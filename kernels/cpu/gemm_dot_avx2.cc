@@ -20,7 +20,7 @@
 #include "kernels/cpu/gemm.h"
 
 namespace attnserve::cpu {
-extern int g_dot_pf_hint, g_dot_m1_nr;  // EXPERIMENT
+extern int g_dot_pf_hint, g_dot_m1_nr, g_dot_pf_ahead;  // EXPERIMENT
 namespace {
 
 // m >= 2: 4 x rows × 3 w rows = 12 accumulators + 3 w vectors + 1 x vector = 16 ymm registers.
@@ -134,7 +134,12 @@ void DotPanel(const float* x, const float* w, const float* bias, float* y, int64
   pf.lines = (tile_lines + steps - 1) / steps;
   int64_t j = 0;
   for (; j + NR <= n; j += NR) {
-    pf.next = reinterpret_cast<const char*>(w + (j + NR) * k);
+    if (j == 0) {  // warm-up: the first ahead-1 tiles right away
+      for (const char* q = reinterpret_cast<const char*>(w + NR * k);
+           q < std::min(w_end, reinterpret_cast<const char*>(w + g_dot_pf_ahead * NR * k)); q += 64)
+        _mm_prefetch(q, _MM_HINT_T1);
+    }
+    pf.next = reinterpret_cast<const char*>(w + (j + g_dot_pf_ahead * NR) * k);
     pf.end = std::min(w_end, pf.next + NR * k * 4);
     DotRows<MR, NR>(x, w + j * k, bias ? bias + j : nullptr, y + j, m, k, ldy, pf);
   }
@@ -144,7 +149,7 @@ void DotPanel(const float* x, const float* w, const float* bias, float* y, int64
 
 }  // namespace
 
-int g_dot_pf_hint = 1, g_dot_m1_nr = 8;  // EXPERIMENT
+int g_dot_pf_hint = 1, g_dot_m1_nr = 8, g_dot_pf_ahead = 1;  // EXPERIMENT
 
 void DotGemmAvx2(const float* x, const float* w, const float* bias, float* y, int64_t m,
                  int64_t n, int64_t k, int64_t ldy) {

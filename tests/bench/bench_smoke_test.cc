@@ -147,8 +147,8 @@ TEST_F(BenchSmokeTest, OpenLoopWithDistributionsPrefixesAndWarmup) {
 
 TEST_F(BenchSmokeTest, FailuresAreCountedByCode) {
   // A 1 ms deadline on 500-token generations: every request ends DEADLINE_EXCEEDED.
-  const BenchRun run = RunBench({AddrFlag(), "--num_requests=4", "--concurrency=2",
-                                 "--input_len=8", "--output_len=500", "--timeout_s=0.001"});
+  const BenchRun run = RunBench({AddrFlag(), "--num_requests=4", "--concurrency=2", "--input_len=8",
+                                 "--output_len=500", "--timeout_s=0.001"});
   EXPECT_EQ(run.exit_code, 1) << run.output;  // no request succeeded
   ASSERT_TRUE(run.json.is_object()) << run.output;
   EXPECT_EQ(run.json["num_requests_ok"], 0);

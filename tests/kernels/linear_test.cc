@@ -1,9 +1,12 @@
-// Linear: the CPU backend and each of its kernels (own GEMM, own GEMV, OpenBLAS) against the
-// double-accumulating reference, on odd and serving-sized shapes, with and without bias.
+// Linear: the CPU backend and each of its kernels (own GEMM, own GEMV, own dot-tile, OpenBLAS)
+// against the double-accumulating reference, on odd and serving-sized shapes, with and without
+// bias; and every batch size m = 1..70 (continuous-batching decode) on odd shapes.
 // Bound per element: |y - ref| <= 1e-6 + 1e-5 * sum_p |x_ip * w_jp|  (f32 accumulation over k).
 #include <cmath>
 #include <sstream>
+#include <string>
 #include <tuple>
+#include <vector>
 
 #include "kernels/backend.h"
 #include "kernels/cpu/gemm.h"
@@ -65,6 +68,7 @@ TEST_P(LinearTest, EveryKernelMatchesReference) {
   const std::pair<cpu::LinearKernel, const char*> kernels[] = {
       {cpu::LinearKernel::kOwnGemm, "own gemm"},
       {cpu::LinearKernel::kOwnGemv, "own gemv"},
+      {cpu::LinearKernel::kOwnDot, "own dot"},
       {cpu::LinearKernel::kBlas, "openblas"}};
   for (const auto& [kernel, label] : kernels) {
     for (int threads : {1, 3}) {  // 3: uneven partitions
@@ -85,6 +89,34 @@ INSTANTIATE_TEST_SUITE_P(Shapes, LinearTest,
                                 << (std::get<1>(info.param) ? "_bias" : "");
                            return name.str();
                          });
+
+// Batched decode: every m in 1..70 (all register-tile edges of the dot-tile kernel: m % 4, n % 3,
+// n % 8 at m = 1, k % 8; and the kernel switches of ChooseLinearKernel) on shapes whose n and k are
+// not multiples of 8, k from 1 to 1031. Same bound as above.
+TEST(LinearBatchedDecodeTest, EveryBatchSizeMatchesReference) {
+  const int64_t nk[][2] = {{1, 1}, {7, 3}, {13, 9}, {29, 67}, {50, 129}, {19, 300}, {35, 1031}};
+  for (const auto& [n, k] : nk) {
+    constexpr int64_t kMaxM = 70;
+    const auto x_all = RandomVector(kMaxM * k, 7), w = RandomVector(n * k, 8), b = RandomVector(n, 9);
+    for (int64_t m = 1; m <= kMaxM; ++m) {
+      const Shape s{m, n, k};
+      const std::vector<float> x(x_all.begin(), x_all.begin() + m * k);
+      for (const float* bias : {static_cast<const float*>(nullptr), b.data()}) {
+        const Expected want = ReferenceLinear(x, w, bias, s);
+        const std::string what = "m=" + std::to_string(m) + " n=" + std::to_string(n) +
+                                 " k=" + std::to_string(k) + (bias ? " bias" : "");
+        for (int threads : {1, 3}) {
+          std::vector<float> y(m * n, -7.0f);
+          cpu::LinearParallel(cpu::LinearKernel::kOwnDot, threads, x.data(), w.data(), bias, y.data(), m, n, k);
+          ExpectClose(y, want.y, 1e-6, 1e-5, &want.magnitude, "own dot " + what + " threads=" + std::to_string(threads));
+        }
+        std::vector<float> y(m * n, -7.0f);
+        MakeCpuBackend(2)->Linear(x.data(), w.data(), bias, y.data(), m, n, k);
+        ExpectClose(y, want.y, 1e-6, 1e-5, &want.magnitude, "backend " + what);
+      }
+    }
+  }
+}
 
 TEST(LinearEdgeTest, EmptyReductionGivesBias) {
   const std::vector<float> bias = {1.0f, -2.0f, 3.0f};

@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include <chrono>
+#include <thread>
 
 #include "tests/server/daemon_fixture.h"
 
