@@ -231,7 +231,7 @@ int Run() {
                absl::GetFlag(FLAGS_addr).c_str(), info.served_model_name().c_str());
   const RunResult run = RunLoad(*stub, requests, load);
   const BenchReport report = MakeReport(run, requests);
-  std::fputs(FormatTable(report).c_str(), stdout);
+  std::fputs(FormatTable(report, absl::GetFlag(FLAGS_concurrency) == 0).c_str(), stdout);
   std::fflush(stdout);
   for (const RequestRecord& r : run.records) {
     if (!r.ok()) {  // one example error per run is enough to diagnose

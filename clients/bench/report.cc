@@ -56,7 +56,7 @@ std::string StatusCodeName(int code) {
 
 BenchReport MakeReport(const RunResult& run, const std::vector<v1::GenerateRequest>& requests) {
   BenchReport report;
-  std::vector<double> ttft, tpot, itl, e2e, queue;
+  std::vector<double> ttft, tpot, itl, e2e, client_wait;
   for (size_t i = 0; i < run.records.size(); ++i) {
     const RequestRecord& r = run.records[i];
     if (!r.ok()) {
@@ -73,7 +73,7 @@ BenchReport MakeReport(const RunResult& run, const std::vector<v1::GenerateReque
     if (r.output_tokens > 1) tpot.push_back(Ms(r.tpot_s()));
     for (double s : r.itl_s) itl.push_back(Ms(s));
     e2e.push_back(Ms(r.e2e_s()));
-    queue.push_back(Ms(r.queue_s()));
+    client_wait.push_back(Ms(r.client_wait_s()));
   }
   report.duration_s = run.duration_s();
   if (report.duration_s > 0) {
@@ -87,11 +87,11 @@ BenchReport MakeReport(const RunResult& run, const std::vector<v1::GenerateReque
   report.tpot_ms = Summarize(std::move(tpot));
   report.itl_ms = Summarize(std::move(itl));
   report.e2e_ms = Summarize(std::move(e2e));
-  report.queue_ms = Summarize(std::move(queue));
+  report.client_wait_ms = Summarize(std::move(client_wait));
   return report;
 }
 
-std::string FormatTable(const BenchReport& r) {
+std::string FormatTable(const BenchReport& r, bool open_loop) {
   std::string out;
   auto line = [&](const std::string& name, const std::string& value) {
     absl::StrAppendFormat(&out, "%-36s %14s\n", name, value);
@@ -118,7 +118,7 @@ std::string FormatTable(const BenchReport& r) {
   row("TPOT", r.tpot_ms);
   row("ITL (per token)", r.itl_ms);
   row("E2E", r.e2e_ms);
-  row("Queue (client)", r.queue_ms);
+  if (open_loop) row("Client wait for a slot", r.client_wait_ms);
   absl::StrAppend(&out, "========================================================\n");
   return out;
 }
@@ -141,7 +141,7 @@ nlohmann::json ToJson(const BenchReport& r, const nlohmann::json& config) {
   j["tpot_ms"] = SummaryJson(r.tpot_ms);
   j["itl_ms"] = SummaryJson(r.itl_ms);
   j["e2e_ms"] = SummaryJson(r.e2e_ms);
-  j["queue_ms"] = SummaryJson(r.queue_ms);
+  j["client_wait_ms"] = SummaryJson(r.client_wait_ms);
   return j;
 }
 
@@ -158,7 +158,7 @@ nlohmann::json RecordsJson(const RunResult& run) {
     row["start_ms"] = Ms(std::chrono::duration<double>(r.sent - run.start).count());
     row["ttft_ms"] = r.output_tokens > 0 ? Ms(r.ttft_s()) : 0.0;
     row["e2e_ms"] = Ms(r.e2e_s());
-    row["queue_ms"] = Ms(r.queue_s());
+    row["client_wait_ms"] = Ms(r.client_wait_s());
     rows.push_back(std::move(row));
   }
   return rows;

@@ -27,14 +27,18 @@ struct BenchReport {
   double output_throughput = 0;       // output tokens / s
   double total_token_throughput = 0;  // (input + output) tokens / s
   uint32_t max_in_flight = 0;         // most requests in flight at once (sent, not done)
-  Summary ttft_ms, tpot_ms, itl_ms, e2e_ms, queue_ms;
+  Summary ttft_ms, tpot_ms, itl_ms, e2e_ms;
+  // Open loop: release -> send, the time a released request waited for a --max_concurrency slot.
+  // (In closed loop every request is "released" at t = 0, so this is just its start offset.)
+  Summary client_wait_ms;
 };
 
 // `requests` are the ones the run sent (for prompt lengths when the server sent no usage).
 BenchReport MakeReport(const RunResult& run, const std::vector<v1::GenerateRequest>& requests);
 
-// Human-readable table (vLLM's layout, with mean / p50 / p90 / p99 per latency).
-std::string FormatTable(const BenchReport& report);
+// Human-readable table (vLLM's layout, with mean / p50 / p90 / p99 per latency); the client-wait
+// row only when `open_loop`.
+std::string FormatTable(const BenchReport& report, bool open_loop);
 
 // {"config": config, "num_requests_ok": …, "ttft_ms": {"mean", "p50", …}, …}
 nlohmann::json ToJson(const BenchReport& report, const nlohmann::json& config);

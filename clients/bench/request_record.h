@@ -37,7 +37,7 @@ struct RequestRecord {
   bool ok() const { return completed && status.ok(); }
   double ttft_s() const { return std::chrono::duration<double>(first_token - sent).count(); }
   double e2e_s() const { return std::chrono::duration<double>(done - sent).count(); }
-  double queue_s() const { return std::chrono::duration<double>(sent - scheduled).count(); }
+  double client_wait_s() const { return std::chrono::duration<double>(sent - scheduled).count(); }
   // Mean time per output token after the first ((last - first) / (tokens - 1)); 0 if < 2 tokens.
   double tpot_s() const {
     return output_tokens < 2 ? 0.0

@@ -16,11 +16,11 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cstdint>
 
 #include "kernels/cpu/gemm.h"
 
 namespace attnserve::cpu {
-extern int g_dot_pf_hint, g_dot_m1_nr, g_dot_pf_ahead;  // EXPERIMENT
 namespace {
 
 // m >= 2: 4 x rows × 3 w rows = 12 accumulators + 3 w vectors + 1 x vector = 16 ymm registers.
@@ -42,16 +42,19 @@ inline __m128 Sum4(__m256 a, __m256 b, __m256 c, __m256 d) {
   return _mm_add_ps(_mm256_castps256_ps128(abcd), _mm256_extractf128_ps(abcd, 1));
 }
 
-// Software prefetch of the next w tile into L2: `lines` cache lines per k step from [next, end).
+// Software prefetch of the next w tile into L2, spread evenly over the k steps of this tile:
+// `rate` cache lines per k step in 16.16 fixed point, from [next, end).
 struct Prefetch {
   const char* next = nullptr;
   const char* end = nullptr;
-  int64_t lines = 0;
+  uint32_t rate = 0, credit = 0;
 
   inline void Step() {
-    for (int64_t l = 0; l < lines && next < end; ++l, next += 64) {
-      if (g_dot_pf_hint == 1) _mm_prefetch(next, _MM_HINT_T1);
-      else if (g_dot_pf_hint == 0) _mm_prefetch(next, _MM_HINT_T0);
+    credit += rate;
+    while (credit >= (1u << 16) && next < end) {
+      _mm_prefetch(next, _MM_HINT_T1);
+      next += 64;
+      credit -= 1u << 16;
     }
   }
 };
@@ -122,46 +125,42 @@ void DotRows(const float* x, const float* w, const float* bias, float* y, int64_
   }
 }
 
-// The whole block: n in tiles of NR w rows (the last n % NR rows one at a time), each tile
-// prefetching the next one.
+// The whole block: n in tiles of NR w rows, each prefetching the next one while it is applied to
+// all m x rows; the last n % NR rows in tiles of 2 and 1.
 template <int MR, int NR>
 void DotPanel(const float* x, const float* w, const float* bias, float* y, int64_t m, int64_t n,
               int64_t k, int64_t ldy) {
-  const char* w_end = reinterpret_cast<const char*>(w + n * k);
-  const int64_t steps = (m + MR - 1) / MR * ((k + 7) / 8);  // prefetch slots per tile
+  const char* const w_end = reinterpret_cast<const char*>(w + n * k);
+  const int64_t steps = (m + MR - 1) / MR * ((k + 7) / 8);  // k steps per w tile
   const int64_t tile_lines = (NR * k * 4 + 63) / 64;
   Prefetch pf;
-  pf.lines = (tile_lines + steps - 1) / steps;
+  pf.rate = uint32_t(std::min<int64_t>((tile_lines << 16) / steps + 1, int64_t{64} << 16));
   int64_t j = 0;
   for (; j + NR <= n; j += NR) {
-    if (j == 0) {  // warm-up: the first ahead-1 tiles right away
-      for (const char* q = reinterpret_cast<const char*>(w + NR * k);
-           q < std::min(w_end, reinterpret_cast<const char*>(w + g_dot_pf_ahead * NR * k)); q += 64)
-        _mm_prefetch(q, _MM_HINT_T1);
-    }
-    pf.next = reinterpret_cast<const char*>(w + (j + g_dot_pf_ahead * NR) * k);
-    pf.end = std::min(w_end, pf.next + NR * k * 4);
+    const float* next = w + (j + NR) * k;
+    pf.next = reinterpret_cast<const char*>(next);
+    pf.end = j + 2 * NR <= n ? reinterpret_cast<const char*>(next + NR * k) : w_end;
+    pf.credit = 0;
     DotRows<MR, NR>(x, w + j * k, bias ? bias + j : nullptr, y + j, m, k, ldy, pf);
   }
   Prefetch none;
-  for (; j < n; ++j) DotRows<MR, 1>(x, w + j * k, bias ? bias + j : nullptr, y + j, m, k, ldy, none);
+  for (; j + 2 <= n; j += 2) {
+    DotRows<MR, 2>(x, w + j * k, bias ? bias + j : nullptr, y + j, m, k, ldy, none);
+  }
+  if (j < n) DotRows<MR, 1>(x, w + j * k, bias ? bias + j : nullptr, y + j, m, k, ldy, none);
 }
 
 }  // namespace
 
-int g_dot_pf_hint = 1, g_dot_m1_nr = 8, g_dot_pf_ahead = 1;  // EXPERIMENT
-
 void DotGemmAvx2(const float* x, const float* w, const float* bias, float* y, int64_t m,
                  int64_t n, int64_t k, int64_t ldy) {
-  if (m == 1) {
-    switch (g_dot_m1_nr) {
-      case 3: return DotPanel<1, 3>(x, w, bias, y, m, n, k, ldy);
-      case 4: return DotPanel<1, 4>(x, w, bias, y, m, n, k, ldy);
-      case 6: return DotPanel<1, 6>(x, w, bias, y, m, n, k, ldy);
-      default: return DotPanel<1, kNR1>(x, w, bias, y, m, n, k, ldy);
-    }
+  if (m == 1) return DotPanel<1, kNR1>(x, w, bias, y, m, n, k, ldy);
+  // Large m: blocks of x rows that stay in L2 (~512 KiB of x; w is then re-read once per block,
+  // which is why OpenBLAS takes over past the measured cut-off).
+  const int64_t rows_in_l2 = std::max<int64_t>(kMR, (int64_t{128} << 10) / k / kMR * kMR);
+  for (int64_t i = 0; i < m; i += rows_in_l2) {
+    DotPanel<kMR, kNR>(x + i * k, w, bias, y + i * ldy, std::min(rows_in_l2, m - i), n, k, ldy);
   }
-  DotPanel<kMR, kNR>(x, w, bias, y, m, n, k, ldy);
 }
 
 }  // namespace attnserve::cpu

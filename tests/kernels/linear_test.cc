@@ -25,7 +25,7 @@ struct Shape {
 const Shape kShapes[] = {
     {1, 1, 1},     {1, 7, 9},     {1, 33, 65},   {1, 768, 768}, {2, 100, 77},  {3, 17, 31},
     {5, 24, 768},  {8, 50, 129},  {9, 40, 33},   {16, 130, 257}, {17, 19, 300}, {13, 800, 300},
-    {64, 768, 768}, {100, 250, 513}, {150, 40, 20}, {7, 3, 5},
+    {64, 768, 768}, {100, 250, 513}, {150, 40, 20}, {7, 3, 5}, {100, 21, 2100},
 };
 
 // Reference output and per-element magnitude sum_p |x w| for the bound.
@@ -97,7 +97,8 @@ TEST(LinearBatchedDecodeTest, EveryBatchSizeMatchesReference) {
   const int64_t nk[][2] = {{1, 1}, {7, 3}, {13, 9}, {29, 67}, {50, 129}, {19, 300}, {35, 1031}};
   for (const auto& [n, k] : nk) {
     constexpr int64_t kMaxM = 70;
-    const auto x_all = RandomVector(kMaxM * k, 7), w = RandomVector(n * k, 8), b = RandomVector(n, 9);
+    const auto x_all = RandomVector(kMaxM * k, 7), w = RandomVector(n * k, 8),
+               b = RandomVector(n, 9);
     for (int64_t m = 1; m <= kMaxM; ++m) {
       const Shape s{m, n, k};
       const std::vector<float> x(x_all.begin(), x_all.begin() + m * k);
@@ -107,8 +108,10 @@ TEST(LinearBatchedDecodeTest, EveryBatchSizeMatchesReference) {
                                  " k=" + std::to_string(k) + (bias ? " bias" : "");
         for (int threads : {1, 3}) {
           std::vector<float> y(m * n, -7.0f);
-          cpu::LinearParallel(cpu::LinearKernel::kOwnDot, threads, x.data(), w.data(), bias, y.data(), m, n, k);
-          ExpectClose(y, want.y, 1e-6, 1e-5, &want.magnitude, "own dot " + what + " threads=" + std::to_string(threads));
+          cpu::LinearParallel(cpu::LinearKernel::kOwnDot, threads, x.data(), w.data(), bias,
+                              y.data(), m, n, k);
+          ExpectClose(y, want.y, 1e-6, 1e-5, &want.magnitude,
+                      "own dot " + what + " threads=" + std::to_string(threads));
         }
         std::vector<float> y(m * n, -7.0f);
         MakeCpuBackend(2)->Linear(x.data(), w.data(), bias, y.data(), m, n, k);
