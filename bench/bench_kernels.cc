@@ -3,8 +3,12 @@
 //      threads; read bandwidth (streaming sum over a 1 GiB buffer) on 1 and all threads.
 //   2. Linear at prefill shapes: own AVX2 GEMM vs OpenBLAS (single-threaded BLAS inside our OpenMP
 //      split, and BLAS' own threading), as GFLOP/s and frac_peak (of the FMA peak measured at start).
-//   3. Decode Linear (m = 1..16): own GEMV vs OpenBLAS, as GB/s and frac_bw of the measured read
-//      bandwidth. Weights rotate through >= 256 MiB of copies so they come from DRAM, as in serving.
+//   3. Decode Linear (m = 1, 4): own dot-tile kernel and GEMV vs OpenBLAS, as GB/s and frac_bw of
+//      the measured read bandwidth. Weights rotate through a 320 MiB pool so they come from DRAM.
+//   4. Batched decode (continuous batching, m = 1..64) over the ~100M model's Linear shapes: the
+//      chosen path ("auto") and the choice before the dot-tile kernel ("before"), as time and as
+//      the ratio to the m = 1 time measured alternately in the same benchmark; then the dot-tile
+//      kernel and OpenBLAS at m = 64..384 (the crossover), weights from DRAM.
 // Linear counters come from the fastest iteration and peaks from the best of several tries, so a
 // neighbour stealing a core for a moment does not skew a ratio.
 // Results and the kernel decision live in docs/benchmarks.md. Usage: attnserve-bench-kernels
@@ -115,7 +119,7 @@ void BM_ReadBandwidth(benchmark::State& st) {
 }
 
 // ---- 2./3. Linear ---------------------------------------------------------------------------
-enum class Impl { kOwnGemm, kOwnGemv, kBlasInOmp, kBlasThreads, kBlasSgemv, kAuto };
+enum class Impl { kOwnGemm, kOwnGemv, kOwnDot, kBlasInOmp, kBlasThreads, kBlasSgemv, kAuto };
 
 std::vector<float> Random(int64_t n, uint32_t seed) {
   std::mt19937 gen(seed);
@@ -131,6 +135,7 @@ void RunLinear(Impl impl, int threads, const float* x, const float* w, float* y,
   switch (impl) {
     case Impl::kOwnGemm: return cpu::LinearParallel(cpu::LinearKernel::kOwnGemm, threads, x, w, nullptr, y, m, n, k);
     case Impl::kOwnGemv: return cpu::LinearParallel(cpu::LinearKernel::kOwnGemv, threads, x, w, nullptr, y, m, n, k);
+    case Impl::kOwnDot: return cpu::LinearParallel(cpu::LinearKernel::kOwnDot, threads, x, w, nullptr, y, m, n, k);
     case Impl::kBlasInOmp: return cpu::LinearParallel(cpu::LinearKernel::kBlas, threads, x, w, nullptr, y, m, n, k);
     case Impl::kAuto: return cpu::LinearParallel(cpu::LinearKernel::kAuto, threads, x, w, nullptr, y, m, n, k);
     case Impl::kBlasThreads:
@@ -168,30 +173,9 @@ void BM_LinearPrefill(benchmark::State& st, Impl impl) {
   st.counters["frac_peak"] = gflops / g_peak_gflops[threads == 1 ? 0 : 1];
 }
 
-// Args: m, n, k. Decode shapes: memory-bound; weights rotate over >= 256 MiB so they are cold.
-void BM_LinearDecode(benchmark::State& st, Impl impl) {
-  const int64_t m = st.range(0), n = st.range(1), k = st.range(2);
-  const int64_t copies = std::max<int64_t>(1, ((int64_t{256} << 20) + n * k * 4 - 1) / (n * k * 4));
-  std::vector<std::vector<float>> ws;
-  for (int64_t c = 0; c < copies; ++c) ws.push_back(Random(n * k, 2 + c));
-  const auto x = Random(m * k, 1);
-  std::vector<float> y(m * n);
-  cpu::SetBlasThreads(impl == Impl::kBlasThreads || impl == Impl::kBlasSgemv ? g_threads : 1);
-  int64_t c = 0;
-  double best = 1e30;
-  for (auto _ : st) {
-    best = std::min(best, TimeOnce([&] { RunLinear(impl, g_threads, x.data(), ws[c].data(), y.data(), m, n, k); }));
-    c = (c + 1) % copies;
-  }
-  cpu::SetBlasThreads(1);
-  const double gbs = (n * k + m * k + m * n) * 4e-9 / best;
-  st.counters["GBs"] = gbs;
-  st.counters["frac_bw"] = gbs / g_bandwidth_gbs[g_threads == 1 ? 0 : 1];
-}
-
-// ---- 4. Batched decode (continuous batching: m = 1..64 rows per step) ------------------------
-// One pool of >= 320 MiB of random floats; a call on shape (n, k) takes the next n·k-float window
-// of it, so weights always come from DRAM (as in serving, where a step reads ~300 MB of weights).
+// Decode weights: one pool of 320 MiB of random floats; a call on shape (n, k) takes the next
+// n·k-float window of it, so weights always come from DRAM (as in serving, where a decode step
+// reads ~300 MB of weights), and no benchmark pays for allocating its own copies.
 const float* WeightPool(int64_t* floats) {
   static const int64_t n = (int64_t{320} << 20) / 4;
   static const float* pool = [] {
@@ -209,6 +193,28 @@ const float* WeightPool(int64_t* floats) {
   return pool;
 }
 
+// Args: m, n, k. Decode shapes: memory-bound; weights rotate through the pool so they are cold.
+void BM_LinearDecode(benchmark::State& st, Impl impl) {
+  const int64_t m = st.range(0), n = st.range(1), k = st.range(2);
+  int64_t pool_floats;
+  const float* pool = WeightPool(&pool_floats);
+  const int64_t windows = pool_floats / (n * k);
+  const auto x = Random(m * k, 1);
+  std::vector<float> y(m * n);
+  cpu::SetBlasThreads(impl == Impl::kBlasThreads || impl == Impl::kBlasSgemv ? g_threads : 1);
+  int64_t c = 0;
+  double best = 1e30;
+  for (auto _ : st) {
+    best = std::min(best, TimeOnce([&] { RunLinear(impl, g_threads, x.data(), pool + c * n * k, y.data(), m, n, k); }));
+    c = (c + 1) % windows;
+  }
+  cpu::SetBlasThreads(1);
+  const double gbs = (n * k + m * k + m * n) * 4e-9 / best;
+  st.counters["GBs"] = gbs;
+  st.counters["frac_bw"] = gbs / g_bandwidth_gbs[g_threads == 1 ? 0 : 1];
+}
+
+// ---- 4. Batched decode (continuous batching: m = 1..64 rows per step) ------------------------
 // What the backend chose for each m before the dot-tile kernel (GEMV m <= 8, own GEMM < 64, BLAS).
 cpu::LinearKernel BeforeKernel(int64_t m) {
   if (m <= 8) return cpu::LinearKernel::kOwnGemv;
@@ -227,6 +233,7 @@ void BM_BatchedDecode(benchmark::State& st, int kernel_id) {
   std::vector<float> y(m * n);
   const cpu::LinearKernel kernel =
       kernel_id < 0 ? BeforeKernel(m) : static_cast<cpu::LinearKernel>(kernel_id);
+  cpu::SetBlasThreads(1);  // as in the backend: OpenMP is the only thread pool
   int64_t c = 0;
   double best1 = 1e30, best = 1e30;
   for (auto _ : st) {
@@ -256,7 +263,8 @@ void RegisterAll() {
     benchmark::RegisterBenchmark("ReadBandwidth", BM_ReadBandwidth)->Arg(t)->UseRealTime();
   }
   const std::pair<Impl, const char*> prefill_impls[] = {
-      {Impl::kOwnGemm, "own_gemm"}, {Impl::kBlasInOmp, "blas_in_omp"}, {Impl::kBlasThreads, "blas_threads"}};
+      {Impl::kOwnGemm, "own_gemm"}, {Impl::kBlasInOmp, "blas_in_omp"}, {Impl::kBlasThreads, "blas_threads"},
+      {Impl::kOwnDot, "own_dot"}};  // the dot-tile kernel at m = 64 only (chosen below m = 128)
   const int64_t nk[][2] = {{768, 768}, {3072, 768}, {768, 3072}, {32000, 768}};
   for (const auto& [impl, label] : prefill_impls) {
     auto* b = benchmark::RegisterBenchmark((std::string("LinearPrefill/") + label).c_str(),
@@ -264,22 +272,22 @@ void RegisterAll() {
     b->ArgNames({"m", "n", "k", "threads"})->UseRealTime()->Unit(benchmark::kMillisecond)->MinTime(0.2);
     for (const auto& [n, k] : nk) {
       for (int64_t m : {64, 512, 2048}) {
-        if (n * m <= int64_t{32000} * 512) b->Args({m, n, k, 0});
+        if (n * m <= int64_t{32000} * 512 && (impl != Impl::kOwnDot || m == 64)) b->Args({m, n, k, 0});
       }
     }
-    b->Args({512, 3072, 768, 1});  // one core, against the one-core peak
+    if (impl != Impl::kOwnDot) b->Args({512, 3072, 768, 1});  // one core, against the one-core peak
   }
+  // m = 1 and 4 here; m = 1..64 on the ~100M model's shapes in the batched-decode series below.
   const std::pair<Impl, const char*> decode_impls[] = {
-      {Impl::kOwnGemv, "own_gemv"}, {Impl::kOwnGemm, "own_gemm"}, {Impl::kBlasInOmp, "blas_in_omp"},
+      {Impl::kOwnDot, "own_dot"}, {Impl::kOwnGemv, "own_gemv"}, {Impl::kBlasInOmp, "blas_in_omp"},
       {Impl::kBlasThreads, "blas_threads"}, {Impl::kBlasSgemv, "blas_sgemv"}};
   for (const auto& [impl, label] : decode_impls) {
     auto* b = benchmark::RegisterBenchmark((std::string("LinearDecode/") + label).c_str(),
                                            BM_LinearDecode, impl);
     b->ArgNames({"m", "n", "k"})->UseRealTime()->Unit(benchmark::kMicrosecond)->MinTime(0.1);
     for (const auto& [n, k] : nk) {
-      for (int64_t m : {1, 4, 16, 32}) {
-        const bool skip = (impl == Impl::kBlasSgemv && m != 1) || (impl == Impl::kOwnGemm && m < 16);
-        if (!skip) b->Args({m, n, k});
+      for (int64_t m : {1, 4}) {
+        if (impl != Impl::kBlasSgemv || m == 1) b->Args({m, n, k});
       }
     }
   }
@@ -287,17 +295,24 @@ void RegisterAll() {
   // every m; the dot-tile kernel and OpenBLAS around the crossover.
   const int64_t model_nk[][2] = {{768, 768}, {256, 768}, {1280, 768}, {768, 1280}, {32000, 768}};
   const std::pair<int, const char*> batched_impls[] = {
-      {int(cpu::LinearKernel::kAuto), "auto"}, {-1, "before"},
-      {int(cpu::LinearKernel::kOwnDot), "own_dot"}, {int(cpu::LinearKernel::kBlas), "blas_in_omp"}};
+      {int(cpu::LinearKernel::kAuto), "auto"}, {-1, "before"}};
   for (const auto& [id, label] : batched_impls) {
     auto* b = benchmark::RegisterBenchmark((std::string("BatchedDecode/") + label).c_str(),
                                            BM_BatchedDecode, id);
     b->ArgNames({"m", "n", "k"})->UseRealTime()->Unit(benchmark::kMicrosecond)->MinTime(0.15);
     for (const auto& [n, k] : model_nk) {
-      const bool crossover_only = id == int(cpu::LinearKernel::kOwnDot) || id == int(cpu::LinearKernel::kBlas);
-      const std::vector<int64_t> ms = crossover_only ? std::vector<int64_t>{32, 64, 96, 128}
-                                                     : std::vector<int64_t>{1, 2, 4, 8, 16, 32, 64};
-      for (int64_t m : ms) b->Args({m, n, k});
+      for (int64_t m : {1, 2, 4, 8, 16, 32, 64}) b->Args({m, n, k});
+    }
+  }
+  const std::pair<int, const char*> crossover_impls[] = {
+      {int(cpu::LinearKernel::kOwnDot), "own_dot"}, {int(cpu::LinearKernel::kBlas), "blas_in_omp"}};
+  for (const auto& [id, label] : crossover_impls) {
+    auto* b = benchmark::RegisterBenchmark((std::string("BatchedCrossover/") + label).c_str(),
+                                           BM_BatchedDecode, id);
+    b->ArgNames({"m", "n", "k"})->UseRealTime()->Unit(benchmark::kMicrosecond)->MinTime(0.15);
+    for (const auto& [n, k] : model_nk) {
+      if (n > 1280) continue;  // the 32000-row lm_head takes ~0.1 s per call here
+      for (int64_t m : {64, 128, 192, 256, 384}) b->Args({m, n, k});
     }
   }
 }

@@ -179,6 +179,7 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Load(const EngineOptions& option
   sc.cache_key = absl::StrCat(c.architecture, "|", std::filesystem::absolute(dir).string());
   impl->scheduler = std::make_unique<Scheduler>(sc);
   impl->executor = std::make_unique<Executor>(*impl->model, *impl->backend, num_blocks, options.block_size);
+  impl->PublishLoad();  // GetServerStatus is complete before the first step
   impl->limits.vocab_size = c.vocab_size;
   impl->limits.max_model_len = max_model_len;
   impl->info = DescribeModel(dir, c, *impl->weights, *impl->model, max_model_len, impl->backend->name());

@@ -78,6 +78,20 @@ void Drain(Engine& engine, double timeout_s, const WaitForStop& wait_for_stop) {
                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
 }
 
+// Waits up to `grace_s` for open Generate/Score calls to write their last messages, then shuts the
+// server down. gRPC's own Shutdown(deadline) would also wait out the deadline for idle client
+// connections, so it gets only a short tail for calls that are not counted (quick unary ones).
+void StopGrpcServer(grpc::Server& server, OpenCalls& open_calls, double grace_s) {
+  constexpr auto kTail = std::chrono::milliseconds(100);
+  const auto grace = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+      std::chrono::duration<double>(grace_s));
+  if (!open_calls.WaitForNone(std::chrono::steady_clock::now() + grace)) {
+    std::fprintf(stderr, "attnserve: %lld calls still open after --shutdown_grace_seconds=%g; "
+                 "cancelling them\n", static_cast<long long>(open_calls.count()), grace_s);
+  }
+  server.Shutdown(std::chrono::system_clock::now() + kTail);
+}
+
 }  // namespace
 
 int RunDaemon(const ServerOptions& options, const WaitForStop& wait_for_stop) {
@@ -135,11 +149,10 @@ int RunDaemon(const ServerOptions& options, const WaitForStop& wait_for_stop) {
   ShutdownHealth(*server);  // NOT_SERVING at once: load balancers stop sending new work
   Drain(*engine, options.drain_timeout_s, wait_for_stop);
   engine->Stop();  // requests still running end CANCELLED; their streams finish below
-  const auto grace = std::chrono::duration_cast<std::chrono::system_clock::duration>(
-      std::chrono::duration<double>(options.shutdown_grace_seconds));
-  server->Shutdown(std::chrono::system_clock::now() + grace);
+  StopGrpcServer(*server, service.open_calls(), options.shutdown_grace_seconds);
   server.reset();
   engine.reset();
+  exposer.reset();
   std::fprintf(stderr, "attnserve: stopped\n");
   return 0;
 }

@@ -8,8 +8,8 @@
 //
 //   signal ─▶ health NOT_SERVING ─▶ Engine::BeginDrain (new Generate/Score: UNAVAILABLE)
 //          ─▶ wait until Engine::Idle(), --drain_timeout passes, or a second signal
-//          ─▶ Engine::Stop (what is left ends CANCELLED) ─▶ gRPC Shutdown with
-//             --shutdown_grace_seconds for the last writes ─▶ exit 0
+//          ─▶ Engine::Stop (what is left ends CANCELLED) ─▶ open calls get up to
+//             --shutdown_grace_seconds to write their last messages ─▶ gRPC Shutdown ─▶ exit 0
 //
 // The gRPC server keeps accepting calls during the drain, so clients get a retryable UNAVAILABLE
 // rather than a refused connection while load balancers catch up with NOT_SERVING.

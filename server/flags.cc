@@ -42,12 +42,12 @@ ABSL_FLAG(double, max_queue_time, 0,
 ABSL_FLAG(std::string, served_model_name, "",
           "Name the model is served under (GetModelInfo, logs; defaults to the model directory's name).");
 ABSL_FLAG(double, drain_timeout, 30,
-          "On SIGTERM/SIGINT, seconds to drain: health turns NOT_SERVING, new requests get "
-          "UNAVAILABLE, admitted and queued ones may finish; what is left after this is cancelled. "
-          "A second signal ends the drain at once.");
+          "On SIGTERM/SIGINT, seconds to drain: health turns NOT_SERVING at once and new "
+          "Generate/Score calls get UNAVAILABLE, while admitted and queued requests finish; what "
+          "is still running after this is cancelled. A second signal ends the drain at once.");
 ABSL_FLAG(double, shutdown_grace_seconds, 5,
-          "After the drain, seconds calls get to send their last messages before the gRPC server "
-          "cancels them.");
+          "After the drain, seconds open streams get to send their last messages before they are "
+          "cancelled.");
 
 namespace attnserve::server {
 

@@ -151,10 +151,12 @@ class GenerateStream : public GenerateSink {
 
 GenerateReactor::GenerateReactor(Engine& engine, PrometheusRequestObserver* metrics,
                                  const v1::GenerateRequest& request, std::string request_id,
-                                 std::chrono::system_clock::time_point deadline)
+                                 std::chrono::system_clock::time_point deadline,
+                                 OpenCalls::Guard open_call)
     : engine_(engine),
       metrics_(metrics),
-      stream_(std::make_shared<GenerateStream>(this, engine.tokenizer(), request_id)) {
+      stream_(std::make_shared<GenerateStream>(this, engine.tokenizer(), request_id)),
+      open_call_(open_call) {
   absl::StatusOr<GenerateSpec> spec = ToGenerateSpec(request, engine.tokenizer());
   if (!spec.ok()) {
     Reject(spec.status());

@@ -6,7 +6,7 @@
 //   whichever thread finds no write in flight: StartWrite(next) ... OnWriteDone → next ...
 //   final delta written → Finish(OK) (kError: Finish(delta.error))
 //   OnCancel (client cancel / disconnect / deadline) → Finish(CANCELLED) now, Engine::Cancel(id)
-//   OnDone → detach from the stream, delete this
+//   OnDone → detach from the stream, delete this (the call stops counting in OpenCalls)
 //
 // The engine holds only a shared_ptr to the stream state (GenerateStream), never to the reactor;
 // the stream's reactor pointer is cleared in OnDone under its mutex, so late deltas are dropped.
@@ -18,6 +18,7 @@
 #include "attnserve/v1/inference.grpc.pb.h"
 #include "engine/engine.h"
 #include "grpcpp/support/server_callback.h"
+#include "server/open_calls.h"
 
 namespace attnserve::server {
 
@@ -29,9 +30,10 @@ class GenerateReactor : public grpc::ServerWriteReactor<v1::GenerateResponse> {
   // Starts the request (or finishes the call at once with the validation / submit error).
   // `request_id` is the id to use (the request's own or one the service assigned). `engine` must
   // outlive the reactor; `metrics` may be null. Deletes itself in OnDone.
+  // `open_call` counts the call as open until the reactor is deleted.
   GenerateReactor(Engine& engine, PrometheusRequestObserver* metrics,
                   const v1::GenerateRequest& request, std::string request_id,
-                  std::chrono::system_clock::time_point deadline);
+                  std::chrono::system_clock::time_point deadline, OpenCalls::Guard open_call);
 
   void OnWriteDone(bool ok) override;
   void OnCancel() override;
@@ -44,6 +46,7 @@ class GenerateReactor : public grpc::ServerWriteReactor<v1::GenerateResponse> {
   Engine& engine_;
   PrometheusRequestObserver* metrics_;
   std::shared_ptr<GenerateStream> stream_;
+  const OpenCalls::Guard open_call_;
 };
 
 }  // namespace attnserve::server

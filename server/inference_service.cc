@@ -39,7 +39,7 @@ grpc::ServerWriteReactor<v1::GenerateResponse>* InferenceService::Generate(
   std::string request_id =
       request->request_id().empty() ? NextRequestId("gen") : request->request_id();
   return new GenerateReactor(engine_, metrics_, *request, std::move(request_id),
-                             context->deadline());
+                             context->deadline(), open_calls_.Track());
 }
 
 grpc::ServerUnaryReactor* InferenceService::Score(grpc::CallbackServerContext* context,
@@ -60,8 +60,8 @@ grpc::ServerUnaryReactor* InferenceService::Score(grpc::CallbackServerContext* c
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   std::vector<int32_t> token_ids = spec->token_ids;
   status = engine_.SubmitScore(
-      *std::move(spec),
-      [reactor, response, token_ids = std::move(token_ids)](absl::StatusOr<ScoreResult> result) {
+      *std::move(spec), [reactor, response, token_ids = std::move(token_ids),
+                         open_call = open_calls_.Track()](absl::StatusOr<ScoreResult> result) {
         if (!result.ok()) {
           reactor->Finish(ToGrpcStatus(result.status()));
           return;

@@ -10,6 +10,7 @@
 
 #include "attnserve/v1/inference.grpc.pb.h"
 #include "engine/engine.h"
+#include "server/open_calls.h"
 
 namespace attnserve::server {
 
@@ -40,6 +41,9 @@ class InferenceService final : public v1::Inference::CallbackService {
                                             const v1::GetServerStatusRequest* request,
                                             v1::ServerStatus* response) override;
 
+  // Generate streams and Score calls in progress (for shutdown).
+  OpenCalls& open_calls() { return open_calls_; }
+
  private:
   // A process-unique id "<prefix>-<n>" for requests that came without one.
   std::string NextRequestId(const char* prefix);
@@ -48,6 +52,7 @@ class InferenceService final : public v1::Inference::CallbackService {
   PrometheusRequestObserver* metrics_;
   const std::string id_salt_;  // random per process, so ids differ across restarts/replicas
   std::atomic<uint64_t> next_id_{0};
+  OpenCalls open_calls_;
 };
 
 }  // namespace attnserve::server

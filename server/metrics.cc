@@ -1,7 +1,15 @@
 // Prometheus metrics: PrometheusRequestObserver and MetricsExposer (see metrics.h).
 #include "server/metrics.h"
 
+#include <netdb.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
 #include <exception>
+#include <thread>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "prometheus/exposer.h"
@@ -37,6 +45,26 @@ prometheus::Family<prometheus::Counter>& AddCounterFamily(prometheus::Registry& 
                                                           const std::string& name,
                                                           const std::string& help) {
   return prometheus::BuildCounter().Name(name).Help(help).Register(registry);
+}
+
+// Opens and closes a TCP connection to host:port (wildcard hosts: loopback). Errors are ignored.
+void KnockOn(const std::string& host, int port) {
+  std::string target = host;
+  if (target.empty() || target == "0.0.0.0") target = "127.0.0.1";
+  if (target == "::" || target == "[::]") target = "::1";
+  if (target.size() > 2 && target.front() == '[') target = target.substr(1, target.size() - 2);
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (getaddrinfo(target.c_str(), std::to_string(port).c_str(), &hints, &found) != 0) return;
+  if (found != nullptr) {
+    const int fd = socket(found->ai_family, found->ai_socktype, found->ai_protocol);
+    if (fd >= 0) {
+      (void)connect(fd, found->ai_addr, found->ai_addrlen);
+      close(fd);
+    }
+  }
+  freeaddrinfo(found);
 }
 
 }  // namespace
@@ -160,12 +188,26 @@ absl::StatusOr<std::unique_ptr<MetricsExposer>> MetricsExposer::Start(
     return absl::UnavailableError("metrics: cannot listen on " + address + ": " + e.what());
   }
   exposer->RegisterCollectable(registry);
-  return std::unique_ptr<MetricsExposer>(new MetricsExposer(std::move(exposer)));
+  return std::unique_ptr<MetricsExposer>(new MetricsExposer(std::move(exposer), host));
 }
 
-MetricsExposer::MetricsExposer(std::unique_ptr<prometheus::Exposer> exposer)
-    : exposer_(std::move(exposer)) {}
+MetricsExposer::MetricsExposer(std::unique_ptr<prometheus::Exposer> exposer, std::string host)
+    : exposer_(std::move(exposer)), host_(std::move(host)) {}
 
-MetricsExposer::~MetricsExposer() = default;
+MetricsExposer::~MetricsExposer() {
+  // civetweb's listener thread polls its socket in 2 s slices and notices the stop only between
+  // them; knocking on the port wakes it, so shutdown does not wait out the slice.
+  const std::vector<int> ports = exposer_->GetListeningPorts();
+  std::atomic<bool> stopped{false};
+  std::thread knock([&] {
+    while (!stopped.load() && !ports.empty()) {
+      KnockOn(host_, ports.front());
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  });
+  exposer_.reset();
+  stopped = true;
+  knock.join();
+}
 
 }  // namespace attnserve::server

@@ -67,7 +67,8 @@ class PrometheusRequestObserver : public RequestObserver {
 // The `reason` label of attnserve_requests_rejected_total for a status that refused a request.
 const char* RejectionReason(const absl::Status& status);
 
-// Serves a registry at http://<host>:<port>/metrics until destroyed.
+// Serves a registry at http://<host>:<port>/metrics until destroyed (the destructor returns once
+// the listener has stopped, within milliseconds).
 class MetricsExposer {
  public:
   // Binds the port; an error names the address when it cannot (e.g. already in use).
@@ -76,8 +77,9 @@ class MetricsExposer {
   ~MetricsExposer();
 
  private:
-  explicit MetricsExposer(std::unique_ptr<prometheus::Exposer> exposer);
+  MetricsExposer(std::unique_ptr<prometheus::Exposer> exposer, std::string host);
   std::unique_ptr<prometheus::Exposer> exposer_;
+  std::string host_;  // as configured (--host), to reach the listener again when stopping
 };
 
 }  // namespace attnserve::server

@@ -166,6 +166,7 @@ void ToProto(const Engine::Status_& status, v1::ServerStatus* out) {
   out->set_num_preemptions_total(count(status.num_preemptions_total));
   out->set_prefix_cache_queries_total(count(status.prefix_cache_queries_total));
   out->set_prefix_cache_hits_total(count(status.prefix_cache_hits_total));
+  out->set_tokens_computed_total(count(status.tokens_computed_total));
   out->set_draining(status.draining);
 }
 

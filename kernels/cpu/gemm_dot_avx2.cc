@@ -155,8 +155,8 @@ void DotPanel(const float* x, const float* w, const float* bias, float* y, int64
 void DotGemmAvx2(const float* x, const float* w, const float* bias, float* y, int64_t m,
                  int64_t n, int64_t k, int64_t ldy) {
   if (m == 1) return DotPanel<1, kNR1>(x, w, bias, y, m, n, k, ldy);
-  // Large m: blocks of x rows that stay in L2 (~512 KiB of x; w is then re-read once per block,
-  // which is why OpenBLAS takes over past the measured cut-off).
+  // Large m (only when called directly: kAuto hands m >= 128 to OpenBLAS): blocks of x rows that
+  // stay in L2 (~512 KiB of x); w is then re-read once per block.
   const int64_t rows_in_l2 = std::max<int64_t>(kMR, (int64_t{128} << 10) / k / kMR * kMR);
   for (int64_t i = 0; i < m; i += rows_in_l2) {
     DotPanel<kMR, kNR>(x + i * k, w, bias, y + i * ldy, std::min(rows_in_l2, m - i), n, k, ldy);

@@ -12,8 +12,7 @@
 namespace attnserve::cpu {
 namespace {
 
-constexpr int64_t kMaxGemvRows = 1;
-constexpr int64_t kMinBlasRows = 64;
+constexpr int64_t kMinBlasRows = 128;
 
 using KernelFn = void (*)(const float*, const float*, const float*, float*, int64_t, int64_t,
                           int64_t, int64_t);
@@ -31,15 +30,13 @@ KernelFn KernelFor(LinearKernel kernel) {
 
 }  // namespace
 
-LinearKernel ChooseLinearKernel(int64_t m, int64_t n, int64_t k) {
-  // Measured in bench/bench_kernels.cc, see docs/benchmarks.md:
-  //   m <= 8      decode, memory-bound: the own GEMV streams w once (2-3x OpenBLAS sgemm at m = 4);
-  //   8 < m < 64  the own GEMM (OpenBLAS is slowest here: small panels, per-call overhead);
-  //   m >= 64     prefill, FLOP-bound: OpenBLAS (AVX-512 "Cooperlake" kernels on Zen 4) is as fast
-  //               or a little faster than the own AVX2 GEMM at large m.
-  if (m <= kMaxGemvRows) return LinearKernel::kOwnGemv;
-  if (m < kMinBlasRows) return LinearKernel::kOwnDot;
-  return LinearKernel::kBlas;
+LinearKernel ChooseLinearKernel(int64_t m, int64_t /*n*/, int64_t /*k*/) {
+  // Measured in bench/bench_kernels.cc with weights coming from DRAM, see docs/benchmarks.md
+  // ("Batched decode Linear"):
+  //   m < 64   decode and batched decode: the own dot-tile kernel streams w once, unpacked, with the
+  //            next tile prefetched, so m = 16 costs ~2x m = 1 (GEMV, own GEMM: 3-4x; OpenBLAS more);
+  //   m >= 64  prefill, FLOP-bound: OpenBLAS (AVX-512 "Cooperlake" kernels on Zen 4).
+  return m < kMinBlasRows ? LinearKernel::kOwnDot : LinearKernel::kBlas;
 }
 
 void LinearParallel(LinearKernel kernel, int num_threads, const float* x, const float* w,
