@@ -75,7 +75,7 @@ TEST(BatchingTest, PreemptionByRecomputeKeepsResultsAndFreesMemory) {
   auto engine = MakeEngine({.max_model_len = 128, .max_num_seqs = 6, .kv_cache_bytes = 160 * per_token,
                             .block_size = 16});
   EXPECT_EQ(RunTogether(*engine, prompts, 60), alone);
-  const Engine::Status_ s = engine->CurrentStatus();
+  const Engine::Status_ s = testing::SettledStatus(*engine);
   EXPECT_GT(s.num_preemptions_total, 0);
   EXPECT_EQ(s.kv_blocks_total, 10);
   EXPECT_EQ(s.kv_blocks_used, 0);
@@ -94,10 +94,10 @@ TEST(BatchingTest, SharedPrefixIsComputedOnce) {
     sink->Wait();
   };
   run("first", {11, 12, 13});
-  const Engine::Status_ before = engine->CurrentStatus();
+  const Engine::Status_ before = testing::SettledStatus(*engine);
   EXPECT_EQ(before.prefix_cache_hits_total, 0);
   run("second", {21, 22, 23, 24, 25});
-  const Engine::Status_ after = engine->CurrentStatus();
+  const Engine::Status_ after = testing::SettledStatus(*engine);
   // 1000 shared tokens = 62 full blocks of 16 (992 tokens) reused.
   EXPECT_EQ(after.prefix_cache_hits_total - before.prefix_cache_hits_total, 992);
   EXPECT_EQ(after.prefix_cache_queries_total - before.prefix_cache_queries_total, 1005);
@@ -116,12 +116,7 @@ TEST(BatchingTest, CancelledRequestsReturnEveryBlock) {
   while (sinks[0]->token_ids.size() < 3) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   for (int i = 0; i < 6; ++i) engine->Cancel("c" + std::to_string(i));
   for (auto& s : sinks) ASSERT_TRUE(s->WaitFor(std::chrono::seconds(10)));
-  Engine::Status_ s;
-  for (int i = 0; i < 200; ++i) {
-    s = engine->CurrentStatus();
-    if (s.num_running == 0 && s.num_waiting == 0) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  const Engine::Status_ s = testing::SettledStatus(*engine);
   EXPECT_EQ(s.num_running, 0);
   EXPECT_EQ(s.num_waiting, 0);
   EXPECT_EQ(s.kv_blocks_used, 0);

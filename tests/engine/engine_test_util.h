@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "engine/engine.h"
@@ -51,6 +52,17 @@ class CollectingSink : public GenerateSink {
   std::promise<void> done_;
   std::future<void> done_future_ = done_.get_future();
 };
+
+// The engine's status once it has published a snapshot with nothing running or waiting (the
+// snapshot is taken after each step, so it can trail the requests' last deltas briefly).
+inline Engine::Status_ SettledStatus(const Engine& engine) {
+  Engine::Status_ s = engine.CurrentStatus();
+  for (int i = 0; i < 400 && (s.num_running != 0 || s.num_waiting != 0 || !engine.Idle()); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    s = engine.CurrentStatus();
+  }
+  return s;
+}
 
 inline GenerateSpec GreedySpec(const std::string& id, std::vector<int32_t> prompt, uint32_t n) {
   GenerateSpec spec;
