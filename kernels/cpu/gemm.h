@@ -18,8 +18,9 @@ void GemmAvx2(const float* x, const float* w, const float* bias, float* y, int64
 void GemvAvx2(const float* x, const float* w, const float* bias, float* y, int64_t m, int64_t n,
               int64_t k, int64_t ldy);
 
-// Own AVX2+FMA dot-tile kernel for batched decode (small m > 1): 4x3 register tiles of x rows ×
-// w rows straight from the HF layout (no packing), so w streams from memory once per call.
+// Own AVX2+FMA dot-tile kernel for decode and batched decode (m = 1..~128): 4x3 register tiles of
+// x rows × w rows (1x8 at m = 1) straight from the HF layout, no packing; w streams from memory once
+// per call with the next tile prefetched. See kernels/cpu/gemm_dot_avx2.cc.
 void DotGemmAvx2(const float* x, const float* w, const float* bias, float* y, int64_t m, int64_t n,
                  int64_t k, int64_t ldy);
 

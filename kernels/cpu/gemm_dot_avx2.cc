@@ -13,6 +13,10 @@
 // from memory exactly once per call whatever m is. The prefetch makes the DRAM stream of the next
 // tile overlap the FMAs of this one; without it a thread alternates between waiting for memory and
 // computing, and m = 16 costs the sum of the two instead of the larger.
+//
+// Every y element is accumulated in the same order (8 lanes over k in steps of 8, masked tail, one
+// fixed horizontal reduction) whichever tile, m or thread split it falls in, so a row computed alone
+// and inside a batch are bitwise equal (batch invariance, design.md §5).
 #include <immintrin.h>
 
 #include <algorithm>

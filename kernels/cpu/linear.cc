@@ -4,6 +4,7 @@
 //                     weights are read exactly once in total and no two threads write one cache line
 //                     except at block edges (blocks are 16-column aligned);
 //   otherwise      -> each thread owns a block of rows of x / y.
+//   (GEMV and the dot-tile kernel always split n: their whole point is reading w once.)
 #include <algorithm>
 
 #include "kernels/cpu/gemm.h"
@@ -33,9 +34,10 @@ KernelFn KernelFor(LinearKernel kernel) {
 LinearKernel ChooseLinearKernel(int64_t m, int64_t /*n*/, int64_t /*k*/) {
   // Measured in bench/bench_kernels.cc with weights coming from DRAM, see docs/benchmarks.md
   // ("Batched decode Linear"):
-  //   m < 64   decode and batched decode: the own dot-tile kernel streams w once, unpacked, with the
-  //            next tile prefetched, so m = 16 costs ~2x m = 1 (GEMV, own GEMM: 3-4x; OpenBLAS more);
-  //   m >= 64  prefill, FLOP-bound: OpenBLAS (AVX-512 "Cooperlake" kernels on Zen 4).
+  //   m < 128   decode and batched decode: the own dot-tile kernel streams w once, unpacked, with
+  //             the next tile prefetched: m = 16 costs 1.5-2.3x m = 1 (before: GEMV / own GEMM 3-4x),
+  //             and at m = 64..128 it beats OpenBLAS, which repacks the cold weights every call;
+  //   m >= 128  prefill, FLOP-bound: OpenBLAS (AVX-512 "Cooperlake" kernels on Zen 4).
   return m < kMinBlasRows ? LinearKernel::kOwnDot : LinearKernel::kBlas;
 }
 

@@ -121,6 +121,25 @@ TEST(LinearBatchedDecodeTest, EveryBatchSizeMatchesReference) {
   }
 }
 
+// The dot-tile kernel computes every y element in the same order (8 lanes over k, one fixed
+// horizontal reduction) whatever tile, m or thread split it lands in, so a row decoded alone and the
+// same row inside a batch are bitwise equal (batch invariance, design.md §5) for all m it serves.
+TEST(LinearBatchedDecodeTest, DotTileRowsAreBitwiseIndependentOfBatch) {
+  const int64_t n = 203, k = 389, m = 37;
+  const auto x = RandomVector(m * k, 10), w = RandomVector(n * k, 11), b = RandomVector(n, 12);
+  std::vector<float> batched(m * n);
+  cpu::LinearParallel(cpu::LinearKernel::kOwnDot, 2, x.data(), w.data(), b.data(), batched.data(), m,
+                      n, k);
+  for (int64_t i = 0; i < m; ++i) {
+    std::vector<float> alone(n);
+    cpu::LinearParallel(cpu::LinearKernel::kOwnDot, 1, x.data() + i * k, w.data(), b.data(),
+                        alone.data(), 1, n, k);
+    for (int64_t j = 0; j < n; ++j) {
+      ASSERT_EQ(alone[j], batched[i * n + j]) << "row " << i << " col " << j;
+    }
+  }
+}
+
 TEST(LinearEdgeTest, EmptyReductionGivesBias) {
   const std::vector<float> bias = {1.0f, -2.0f, 3.0f};
   std::vector<float> y(6, 99.0f);
