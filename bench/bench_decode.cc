@@ -28,6 +28,7 @@ ABSL_FLAG(int, prompt_tokens, 32, "prompt length before decoding");
 ABSL_FLAG(int, decode_tokens, 128, "tokens decoded (timed)");
 ABSL_FLAG(int, num_threads, 0, "compute threads (0 = all cores)");
 ABSL_FLAG(int, repeats, 3, "timed repetitions; the best is reported");
+ABSL_FLAG(int, batch, 1, "sequences decoded together in each step (continuous-batching decode)");
 
 namespace {
 
@@ -56,19 +57,25 @@ int main(int argc, char** argv) {
 
   double best_prefill = 1e30, best_decode = 1e30;
   std::vector<float> logits;
+  const int B = absl::GetFlag(FLAGS_batch);
   for (int rep = 0; rep < absl::GetFlag(FLAGS_repeats); ++rep) {
-    const int64_t block_size = 16, num_blocks = (P + N + block_size - 1) / block_size;
-    PagedKvPool kv(config->num_hidden_layers, num_blocks, block_size, config->kv_dim());
-    std::vector<int32_t> table(num_blocks);
-    for (int64_t b = 0; b < num_blocks; ++b) table[b] = static_cast<int32_t>(b);
-    ForwardChunk prefill{tokens.data(), 0, P, table.data(), false, true};
+    // Sequence s owns blocks [s * blocks_per_seq, (s + 1) * blocks_per_seq) of one pool.
+    const int64_t block_size = 16, blocks_per_seq = (P + N + block_size - 1) / block_size;
+    PagedKvPool kv(config->num_hidden_layers, blocks_per_seq * B, block_size, config->kv_dim());
+    std::vector<std::vector<int32_t>> tables(B, std::vector<int32_t>(blocks_per_seq));
+    for (int s = 0; s < B; ++s)
+      for (int64_t b = 0; b < blocks_per_seq; ++b) tables[s][b] = static_cast<int32_t>(s * blocks_per_seq + b);
+    for (int s = 0; s < B; ++s) {
+      ForwardChunk prefill{tokens.data(), 0, P, tables[s].data(), false, true};
+      auto t = Clock::now();
+      (*model)->Forward({&prefill, 1}, kv, *backend, logits);
+      if (s == 0) best_prefill = std::min(best_prefill, Since(t));
+    }
     auto t = Clock::now();
-    (*model)->Forward({&prefill, 1}, kv, *backend, logits);
-    best_prefill = std::min(best_prefill, Since(t));
-    t = Clock::now();
+    std::vector<ForwardChunk> step(B);
     for (int i = 0; i < N; ++i) {
-      ForwardChunk step{tokens.data() + P + i, P + i, 1, table.data(), false, true};
-      (*model)->Forward({&step, 1}, kv, *backend, logits);
+      for (int s = 0; s < B; ++s) step[s] = {tokens.data() + P + i, P + i, 1, tables[s].data(), false, true};
+      (*model)->Forward(step, kv, *backend, logits);
     }
     best_decode = std::min(best_decode, Since(t));
   }
@@ -77,10 +84,12 @@ int main(int argc, char** argv) {
   // the embedding read is one row. Bytes per step: every matrix once + mean KV length read.
   const double weight_bytes = 4.0 * (params - (config->tie_word_embeddings ? 0 : vocab * config->hidden_size));
   const double mean_ctx = P + N / 2.0;
-  const double kv_bytes = 2.0 * 4.0 * config->num_hidden_layers * config->kv_dim() * mean_ctx;
+  const double kv_bytes = 2.0 * 4.0 * config->num_hidden_layers * config->kv_dim() * mean_ctx * B;
   const double bytes_per_step = weight_bytes + kv_bytes;
-  const double tok_s = N / best_decode;
-  const double roofline = bandwidth * 1e9 / bytes_per_step;
+  const double tok_s = double(N) * B / best_decode;
+  // Bandwidth roofline of a step (all B sequences share one read of the weights), and the FMA
+  // roofline (2 FLOP per weight per token) — whichever is lower bounds tokens/s.
+  const double roofline = B * bandwidth * 1e9 / bytes_per_step;
   // Prefill FLOPs: every decoder-layer projection for all P tokens, lm_head for the last one,
   // and causal attention (QK^T and PV over P(P+1)/2 query-key pairs per head).
   const double embed = double(vocab) * config->hidden_size;
@@ -93,7 +102,7 @@ int main(int argc, char** argv) {
   std::printf("model            %s\n", dir.c_str());
   std::printf("parameters       %.1f M (f32 weights read per step: %.1f MB, KV: %.2f MB)\n",
               params / 1e6, weight_bytes / 1e6, kv_bytes / 1e6);
-  std::printf("threads          %d\n", omp_get_max_threads());
+  std::printf("threads          %d, batch %d\n", omp_get_max_threads(), B);
   std::printf("read bandwidth   %.1f GB/s (measured now)\n", bandwidth);
   std::printf("prefill          %d tokens in %.2f ms: %.0f tokens/s, %.1f GFLOP/s\n", P,
               best_prefill * 1e3, P / best_prefill, prefill_gflops);
