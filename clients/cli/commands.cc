@@ -213,4 +213,17 @@ int Info(v1::Inference::Stub& stub, const CallOptions& call) {
   return 0;
 }
 
+int Status(v1::Inference::Stub& stub, const CallOptions& call) {
+  grpc::ClientContext context;
+  PrepareContext(context, call);
+  v1::ServerStatus server_status;
+  const grpc::Status status =
+      stub.GetServerStatus(&context, v1::GetServerStatusRequest(), &server_status);
+  if (!status.ok()) return Fail(status);
+  std::string text;
+  google::protobuf::TextFormat::PrintToString(server_status, &text);
+  std::fputs(text.c_str(), stdout);
+  return 0;
+}
+
 }  // namespace attnserve::cli

@@ -37,6 +37,8 @@ int Score(v1::Inference::Stub& stub, const CallOptions& call, const std::string&
 int Tokenize(v1::Inference::Stub& stub, const CallOptions& call, const std::string& text);
 int Detokenize(v1::Inference::Stub& stub, const CallOptions& call, const std::vector<int32_t>& ids);
 int Info(v1::Inference::Stub& stub, const CallOptions& call);
+// Prints GetServerStatus (load, KV usage, prefix cache, throughput).
+int Status(v1::Inference::Stub& stub, const CallOptions& call);
 
 // "1,2, 3" -> {1, 2, 3}; nullopt on anything that is not a comma-separated int32 list.
 std::optional<std::vector<int32_t>> ParseIds(const std::string& text);

@@ -2,7 +2,7 @@
 //   attnserve-cli generate "<prompt>" [--max_tokens --temperature --top_p --top_k --seed --stop
 //                 --stop_token_ids --ignore_eos --logprobs N]
 //   attnserve-cli score "<text>" | score --ids 1,2,3
-//   attnserve-cli tokenize "<text>" | detokenize 1,2,3 | info
+//   attnserve-cli tokenize "<text>" | detokenize 1,2,3 | info | status
 // Common: --addr (default localhost:50051), --timeout_s. Exit 1 on a non-OK status.
 #include <cstdio>
 #include <string>
@@ -42,7 +42,7 @@ constexpr char kUsage[] =
     "                --seed=S --stop=a,b --stop_token_ids=1,2 --ignore_eos --logprobs=N]\n"
     "  attnserve-cli score \"<text>\"        attnserve-cli score --ids=1,2,3\n"
     "  attnserve-cli tokenize \"<text>\"     attnserve-cli detokenize 1,2,3\n"
-    "  attnserve-cli info\n"
+    "  attnserve-cli info                   attnserve-cli status\n"
     "Common flags: --addr=host:port (default localhost:50051) --timeout_s=S";
 
 int Usage(const char* problem) {
@@ -111,5 +111,6 @@ int main(int argc, char** argv) {
     return attnserve::cli::Detokenize(*stub, call, *ids);
   }
   if (command == "info") return attnserve::cli::Info(*stub, call);
+  if (command == "status") return attnserve::cli::Status(*stub, call);
   return Usage(("unknown command '" + command + "'").c_str());
 }

@@ -164,6 +164,10 @@ class AttnserveClient:
     def model_info(self, timeout: Optional[float] = None) -> "pb2.ModelInfo":
         return self._stub.GetModelInfo(pb2.GetModelInfoRequest(), timeout=self._timeout(timeout))
 
+    def server_status(self, timeout: Optional[float] = None) -> "pb2.ServerStatus":
+        """Load report: running/waiting requests, KV usage, prefix-cache counters, tokens/s."""
+        return self._stub.GetServerStatus(pb2.GetServerStatusRequest(), timeout=self._timeout(timeout))
+
     def health(self, service: str = "", timeout: float = 2.0) -> str:
         """grpc.health.v1 status: "SERVING", "NOT_SERVING", ... (raises grpc.RpcError)."""
         return _HEALTH_STATUS.get(self._health_check(service.encode(), timeout=timeout), "UNKNOWN")

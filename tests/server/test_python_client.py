@@ -69,6 +69,10 @@ def check(client: AttnserveClient) -> None:
     assert all(lp <= 1e-5 and math.isfinite(lp) for lp in scored.token_logprobs)
     assert len(scored.logits) == n * info.vocab_size
 
+    status = client.server_status()
+    assert status.kv_blocks_total > 0 and status.block_size > 0, status
+    assert status.tokens_computed_total > 0, status
+
     tokens = client.tokenize("Hello world", add_special_tokens=False)
     assert client.detokenize(tokens) == "Hello world"
 
