@@ -97,9 +97,11 @@ void ExpectStreamCancelledAndCleanExit(const std::vector<std::string>& flags,
   ASSERT_TRUE(running.reader->Read(&first));
 
   const auto start = std::chrono::steady_clock::now();
-  for (int signal_number : signals) {
-    daemon->process.Signal(signal_number);
-    EXPECT_EQ(WaitForNotServing(daemon->channel, kSettleTimeout), "NOT_SERVING");
+  for (size_t i = 0; i < signals.size(); ++i) {
+    daemon->process.Signal(signals[i]);
+    // After the first signal the daemon drains (NOT_SERVING); a later one may end it at once,
+    // so only the first is checked over the wire.
+    if (i == 0) EXPECT_EQ(WaitForNotServing(daemon->channel, kSettleTimeout), "NOT_SERVING");
   }
   const GenerateResult result = running.Finish();
   const ExitResult exit = daemon->process.WaitForExit(kExitTimeout);
