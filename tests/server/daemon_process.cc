@@ -119,9 +119,12 @@ bool DaemonProcess::Start(const std::string& model_dir, const std::vector<std::s
   port_ = FreePort();
   metrics_port_ = FreePort();
   while (metrics_port_ == port_) metrics_port_ = FreePort();
+  // One compute thread: ctest runs several daemons at once on few cores, and spinning OpenMP
+  // barriers of oversubscribed daemons can stall for a scheduler tick each (later flags win).
   std::vector<std::string> args = {"--model=" + model_dir, "--host=127.0.0.1",
                                    "--port=" + std::to_string(port_),
-                                   "--metrics_port=" + std::to_string(metrics_port_)};
+                                   "--metrics_port=" + std::to_string(metrics_port_),
+                                   "--num_threads=1"};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   stderr_path_ = MakeTempFile("attnserve-daemon-");
   pid_ = Spawn(args, stderr_path_);
