@@ -160,7 +160,7 @@ int64_t LlamaModel::Forward(std::span<const ForwardChunk> chunks, PagedKvPool& k
     for (const ForwardChunk& ch : chunks) {
       const int64_t first = ch.all_logits ? t0 : t0 + ch.num_tokens - 1;
       const int64_t count = ch.all_logits ? ch.num_tokens : (ch.want_logits ? 1 : 0);
-      std::memcpy(&logit_rows_[r * H], &x_[first * H], count * H * sizeof(float));
+      if (count > 0) std::memcpy(&logit_rows_[r * H], &x_[first * H], count * H * sizeof(float));
       r += count;
       t0 += ch.num_tokens;
     }
