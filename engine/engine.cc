@@ -43,12 +43,16 @@ ModelInfo DescribeModel(const std::string& dir, const ModelConfig& c, const Weig
   info.num_attention_heads = c.num_attention_heads;
   info.num_key_value_heads = c.num_key_value_heads;
   info.head_dim = c.head_dim;
+  info.attention_backends = {"full", "sliding_window"};
   for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
     LayerDescription layer;
     layer.index = l;
+    if (c.layers[l].sliding_window > 0) {
+      layer.attention_backend = "sliding_window";
+      layer.sliding_window = static_cast<uint32_t>(c.layers[l].sliding_window);
+    }
     info.layers.push_back(layer);
   }
-  info.attention_backends = {"full"};
   info.weights_dtype = w.PredominantDType();
   info.bos_token_id = c.bos_token_id.value_or(-1);
   info.eos_token_ids = c.eos_token_ids;
@@ -137,13 +141,6 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Load(const EngineOptions& option
   const ModelConfig& c = impl->config;
   int64_t max_model_len = c.max_position_embeddings;
   if (options.max_model_len > 0) max_model_len = std::min<int64_t>(max_model_len, options.max_model_len);
-  if (c.sliding_window && *c.sliding_window < max_model_len) {
-    // Within the window, sliding-window attention equals full attention: serve exactly.
-    std::fprintf(stderr, "attnserve: %s/config.json: sliding_window=%lld; context capped to it "
-                 "(windowed attention arrives with the attention-backends work)\n",
-                 dir.c_str(), static_cast<long long>(*c.sliding_window));
-    max_model_len = *c.sliding_window;
-  }
   if (options.max_num_seqs < 1 || options.max_num_batched_tokens < 1 || options.block_size < 1) {
     return absl::InvalidArgumentError(
         "--max_num_seqs, --max_num_batched_tokens and --block_size must be >= 1");

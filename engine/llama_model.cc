@@ -130,8 +130,9 @@ int64_t LlamaModel::Forward(std::span<const ForwardChunk> chunks, PagedKvPool& k
         std::memcpy(v_pool + row, &v_[(t0 + i) * kv_dim], kv_dim * sizeof(float));
       }
       const PagedKvView view{k_pool, v_pool, ch.block_table, kv.block_size()};
-      const AttentionShape shape{ch.num_tokens, ch.start_pos + ch.num_tokens, c.num_attention_heads,
-                                 c.num_key_value_heads, D, kv_dim, scale};
+      AttentionShape shape{ch.num_tokens, ch.start_pos + ch.num_tokens, c.num_attention_heads,
+                           c.num_key_value_heads, D, kv_dim, scale};
+      shape.window = c.layers[layer_index].sliding_window;
       be.PagedAttention(&q_[t0 * q_dim], view, shape, &attn_[t0 * q_dim]);
       t0 += ch.num_tokens;
     }

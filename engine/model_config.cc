@@ -143,11 +143,29 @@ absl::StatusOr<ModelConfig> ModelConfig::FromJson(const std::string& text,
   if (j.contains("sliding_window") && j["sliding_window"].is_number_integer()) {
     bool used = c.architecture != "Qwen2ForCausalLM" || j.value("use_sliding_window", false);
     if (used) c.sliding_window = j["sliding_window"].get<int64_t>();
+    if (c.sliding_window && *c.sliding_window < 1) {
+      return absl::InvalidArgumentError(absl::StrCat(origin, ": sliding_window must be >= 1"));
+    }
   }
   if (j.contains("bos_token_id") && j["bos_token_id"].is_number_integer())
     c.bos_token_id = j["bos_token_id"].get<int32_t>();
   if (j.contains("eos_token_id")) c.eos_token_ids = TokenIdList(j["eos_token_id"]);
   c.layers.assign(c.num_hidden_layers, LayerSpec{});
+  // Which layers slide: HF `layer_types` when given ("sliding_attention" / "full_attention");
+  // else Qwen2's use_sliding_window from layer max_window_layers on; else (Mistral) every layer.
+  if (c.sliding_window) {
+    const bool has_layer_types = j.contains("layer_types") && j["layer_types"].is_array();
+    if (has_layer_types && static_cast<int64_t>(j["layer_types"].size()) != c.num_hidden_layers) {
+      return absl::InvalidArgumentError(absl::StrCat(origin, ": layer_types has ", j["layer_types"].size(),
+                                                     " entries for ", c.num_hidden_layers, " layers"));
+    }
+    const int64_t first_sliding =
+        c.architecture == "Qwen2ForCausalLM" ? j.value("max_window_layers", int64_t{0}) : 0;
+    for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
+      const bool slides = has_layer_types ? j["layer_types"][l] == "sliding_attention" : l >= first_sliding;
+      if (slides) c.layers[l].sliding_window = *c.sliding_window;
+    }
+  }
   return c;
 }
 

@@ -12,12 +12,13 @@
 
 namespace attnserve {
 
-// What one decoder layer is made of (design.md §3). Only full attention + dense MLP today.
+// What one decoder layer is made of (design.md §3): attention (full or sliding-window) + dense MLP.
 struct LayerSpec {
   enum class Mixer { kAttention };
   enum class Mlp { kDense };
   Mixer mixer = Mixer::kAttention;
   Mlp mlp = Mlp::kDense;
+  int64_t sliding_window = 0;  // > 0: position p attends to keys p-W+1..p (HF sliding_attention)
 };
 
 struct ModelConfig {
@@ -37,7 +38,7 @@ struct ModelConfig {
   bool attention_bias = false;       // q/k/v (and for Llama, o) projections carry a bias
   bool o_proj_bias = false;
   bool mlp_bias = false;
-  std::optional<int64_t> sliding_window;  // Mistral/Qwen2; effective only when < context
+  std::optional<int64_t> sliding_window;  // Mistral / Qwen2 (use_sliding_window) window size
   std::optional<int32_t> bos_token_id;
   std::vector<int32_t> eos_token_ids;
   std::vector<LayerSpec> layers;

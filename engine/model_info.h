@@ -13,6 +13,7 @@ struct LayerDescription {
   std::string attention_backend = "full";
   std::string memory_kind = "kv";
   std::string mlp = "dense";
+  uint32_t sliding_window = 0;  // window of a sliding_window layer
 };
 
 struct ModelInfo {

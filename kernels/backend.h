@@ -19,6 +19,9 @@ struct AttentionShape {
   int64_t head_dim = 0;
   int64_t kv_stride = 0;     // floats per key row (>= num_kv_heads * head_dim)
   float scale = 1.0f;
+  // > 0: sliding window (Mistral / HF `sliding_window`): the query at position p sees keys
+  // max(0, p - window + 1) .. p only. 0: full causal attention.
+  int64_t window = 0;
 };
 
 // Keys and values of one sequence in a paged pool (design.md §3, PagedKv):

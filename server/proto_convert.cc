@@ -139,6 +139,7 @@ void ToProto(const ModelInfo& info, v1::ModelInfo* out) {
     l->set_attention_backend(layer.attention_backend);
     l->set_memory_kind(layer.memory_kind);
     l->set_mlp(layer.mlp);
+    l->set_sliding_window(layer.sliding_window);
   }
   for (const std::string& b : info.attention_backends) out->add_attention_backends(b);
   out->set_weights_dtype(info.weights_dtype);

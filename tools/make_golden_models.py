@@ -122,6 +122,12 @@ def model_specs(bos_id, eos_id):
             rope_parameters={"rope_type": "default", "rope_theta": 10000.0},
             sliding_window=None, tie_word_embeddings=False),
             {"save_dtype": torch.bfloat16, "max_shard_size": "64KB"}),
+        # Sliding window of 8 on sequences of up to 40 + 32 tokens: several windows long.
+        "mistral_window": ("MistralForCausalLM", dict(
+            common, hidden_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+            intermediate_size=128, rms_norm_eps=1e-5, max_position_embeddings=256,
+            rope_parameters={"rope_type": "default", "rope_theta": 10000.0},
+            sliding_window=8, tie_word_embeddings=False), {}),
     }
 
 

@@ -28,19 +28,25 @@ void PagedAttention(int num_threads, const float* q, const PagedKvView& kv,
   {
     std::vector<float> probs(num_kv);         // f32[num_kv]: scores, then softmax probabilities
     std::vector<int64_t> row_offset(num_kv);  // pool offset (floats) of key/value row t
-    for (int64_t t = 0; t < num_kv; ++t) row_offset[t] = (kv.block_table[t / bs] * bs + t % bs) * kv_stride;
+    // Keys before `lowest` are outside every query's window (their blocks need not exist).
+    const int64_t lowest = shape.window > 0 ? std::max<int64_t>(0, num_kv - num_q - shape.window + 1) : 0;
+    for (int64_t t = lowest; t < num_kv; ++t)
+      row_offset[t] = (kv.block_table[t / bs] * bs + t % bs) * kv_stride;
 #pragma omp for schedule(dynamic, 1)
     for (int64_t item = 0; item < items; ++item) {
       const int64_t i = item / num_heads, h = item % num_heads;
-      const int64_t visible = num_kv - num_q + i + 1;  // keys 0 .. position
+      const int64_t pos = num_kv - num_q + i;  // keys first .. pos are visible
+      const int64_t first = shape.window > 0 ? std::max<int64_t>(0, pos - shape.window + 1) : 0;
+      const int64_t visible = pos - first + 1;
       const int64_t col = (h / group) * head_dim;
       const float* qh = q + item * head_dim;
-      for (int64_t t = 0; t < visible; ++t)
-        probs[t] = Dot(qh, kv.k_pool + row_offset[t] + col, head_dim) * shape.scale;
+      for (int64_t j = 0; j < visible; ++j)
+        probs[j] = Dot(qh, kv.k_pool + row_offset[first + j] + col, head_dim) * shape.scale;
       SoftmaxInPlace(probs.data(), visible);
       float* o = out + item * head_dim;
       std::fill(o, o + head_dim, 0.0f);
-      for (int64_t t = 0; t < visible; ++t) Axpy(probs[t], kv.v_pool + row_offset[t] + col, o, head_dim);
+      for (int64_t j = 0; j < visible; ++j)
+        Axpy(probs[j], kv.v_pool + row_offset[first + j] + col, o, head_dim);
     }
   }
 }

@@ -93,19 +93,20 @@ class ReferenceBackend final : public Backend {
       for (int64_t h = 0; h < num_heads; ++h) {
         const float* qh = q + (i * num_heads + h) * head_dim;
         const int64_t koff = (h / group) * head_dim;
+        const int64_t first = shape.window > 0 ? std::max<int64_t>(0, pos - shape.window + 1) : 0;
         double mx = -std::numeric_limits<double>::infinity();
-        for (int64_t t = 0; t <= pos; ++t) {
+        for (int64_t t = first; t <= pos; ++t) {
           double s = 0.0;
           for (int64_t d = 0; d < head_dim; ++d) s += double(qh[d]) * double(row(kv.k_pool, t)[koff + d]);
           scores[t] = s * double(shape.scale);
           mx = std::max(mx, scores[t]);
         }
         double sum = 0.0;
-        for (int64_t t = 0; t <= pos; ++t) sum += (scores[t] = std::exp(scores[t] - mx));
+        for (int64_t t = first; t <= pos; ++t) sum += (scores[t] = std::exp(scores[t] - mx));
         float* o = out + (i * num_heads + h) * head_dim;
         for (int64_t d = 0; d < head_dim; ++d) {
           double acc = 0.0;
-          for (int64_t t = 0; t <= pos; ++t) acc += scores[t] * double(row(kv.v_pool, t)[koff + d]);
+          for (int64_t t = first; t <= pos; ++t) acc += scores[t] * double(row(kv.v_pool, t)[koff + d]);
           o[d] = float(acc / sum);
         }
       }

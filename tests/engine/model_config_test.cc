@@ -34,6 +34,34 @@ TEST(ModelConfigTest, RopeParametersOfTransformers5) {
   EXPECT_EQ(c->num_key_value_heads, 2);
 }
 
+TEST(ModelConfigTest, SlidingWindowLayers) {
+  const std::string base = R"({"vocab_size": 10, "hidden_size": 8, "intermediate_size": 8,
+    "num_hidden_layers": 4, "num_attention_heads": 2, "sliding_window": 16)";
+  // Mistral: every layer slides.
+  auto mistral = ModelConfig::FromJson(base + R"(, "architectures": ["MistralForCausalLM"]})", "m");
+  ASSERT_TRUE(mistral.ok()) << mistral.status();
+  for (const LayerSpec& l : mistral->layers) EXPECT_EQ(l.sliding_window, 16);
+  // Qwen2: only with use_sliding_window, from max_window_layers on.
+  auto qwen_off = ModelConfig::FromJson(base + R"(, "architectures": ["Qwen2ForCausalLM"]})", "q");
+  ASSERT_TRUE(qwen_off.ok());
+  for (const LayerSpec& l : qwen_off->layers) EXPECT_EQ(l.sliding_window, 0);
+  auto qwen = ModelConfig::FromJson(base + R"(, "architectures": ["Qwen2ForCausalLM"],
+    "use_sliding_window": true, "max_window_layers": 2})", "q");
+  ASSERT_TRUE(qwen.ok());
+  EXPECT_EQ(qwen->layers[1].sliding_window, 0);
+  EXPECT_EQ(qwen->layers[2].sliding_window, 16);
+  // layer_types (transformers >= 4.5x) decide when present.
+  auto typed = ModelConfig::FromJson(base + R"(, "architectures": ["MistralForCausalLM"],
+    "layer_types": ["sliding_attention", "full_attention", "sliding_attention", "full_attention"]})", "t");
+  ASSERT_TRUE(typed.ok());
+  EXPECT_EQ(typed->layers[0].sliding_window, 16);
+  EXPECT_EQ(typed->layers[1].sliding_window, 0);
+  auto bad = ModelConfig::FromJson(base + R"(, "architectures": ["MistralForCausalLM"],
+    "layer_types": ["full_attention"]})", "t/config.json");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("layer_types"), std::string::npos);
+}
+
 TEST(ModelConfigTest, ErrorsNameFileAndProblem) {
   auto bad_arch = ModelConfig::FromJson(R"({"architectures": ["GPT2LMHeadModel"]})", "m/config.json");
   ASSERT_FALSE(bad_arch.ok());
