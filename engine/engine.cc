@@ -174,6 +174,16 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Load(const EngineOptions& option
   sc.block_size = options.block_size;
   sc.enable_prefix_caching = options.enable_prefix_caching;
   sc.cache_key = absl::StrCat(c.architecture, "|", std::filesystem::absolute(dir).string());
+  // Blocks can leave the cache early only when every layer slides (a full layer needs them all),
+  // and only once the widest window has passed them.
+  int64_t window = 0;
+  bool all_slide = !c.layers.empty();
+  for (const LayerSpec& layer : c.layers) {
+    all_slide &= layer.sliding_window > 0;
+    window = std::max(window, layer.sliding_window);
+  }
+  if (!all_slide) window = 0;
+  sc.sliding_window = static_cast<int32_t>(window);
   impl->scheduler = std::make_unique<Scheduler>(sc);
   impl->executor = std::make_unique<Executor>(*impl->model, *impl->backend, num_blocks, options.block_size);
   impl->PublishLoad();  // GetServerStatus is complete before the first step

@@ -43,9 +43,25 @@ bool Scheduler::EnsureBlocks(Entry& e, int32_t num_positions) {
 
 void Scheduler::ReleaseBlocks(Entry& e) {
   // Tail first: the LRU then evicts a sequence's later blocks before its shared prefix.
-  for (auto it = e.blocks.rbegin(); it != e.blocks.rend(); ++it) pool_.Release(*it);
+  for (auto it = e.blocks.rbegin(); it != e.blocks.rend(); ++it)
+    if (*it >= 0) pool_.Release(*it);
   e.blocks.clear();
   e.block_hashes.clear();
+  e.num_released_front = 0;
+}
+
+void Scheduler::ReleaseOutOfWindow(Entry& e) {
+  if (config_.sliding_window <= 0) return;
+  // The next query is at position num_computed_tokens; it sees keys from
+  // num_computed_tokens - window + 1 on. Blocks wholly before that are dead.
+  const int32_t first_visible = e.num_computed_tokens - config_.sliding_window + 1;
+  const int32_t bs = config_.block_size;
+  while (e.num_released_front < static_cast<int32_t>(e.blocks.size()) &&
+         (e.num_released_front + 1) * bs <= first_visible) {
+    pool_.Release(e.blocks[e.num_released_front]);
+    e.blocks[e.num_released_front] = -1;
+    ++e.num_released_front;
+  }
 }
 
 void Scheduler::Preempt(Entry& e, BatchPlan& plan) {
@@ -193,9 +209,13 @@ void Scheduler::OnStepDone(const BatchPlan& plan) {
     const std::vector<int32_t>& tokens = *e.info.tokens;
     for (size_t i = e.block_hashes.size(); static_cast<int32_t>((i + 1) * bs) <= e.num_computed_tokens; ++i) {
       const uint64_t h = BlockHash(ParentHash(e, i), {tokens.data() + i * bs, static_cast<size_t>(bs)});
-      pool_.SetHash(e.blocks[i], h);
+      if (e.blocks[i] >= 0) pool_.SetHash(e.blocks[i], h);
       e.block_hashes.push_back(h);
     }
+  }
+  for (const ScheduledChunk& c : plan.chunks) {
+    auto it = seqs_.find(c.seq_id);
+    if (it != seqs_.end() && it->second.running) ReleaseOutOfWindow(it->second);
   }
 }
 
@@ -228,7 +248,10 @@ const std::vector<int32_t>& Scheduler::block_table(int64_t seq_id) const {
 
 int64_t Scheduler::num_tokens_in_blocks() const {
   int64_t n = 0;
-  for (int64_t id : running_) n += seqs_.at(id).num_computed_tokens;
+  for (int64_t id : running_) {
+    const Entry& e = seqs_.at(id);
+    n += e.num_computed_tokens - int64_t{e.num_released_front} * config_.block_size;
+  }
   return n;
 }
 

@@ -31,6 +31,10 @@ struct SchedulerConfig {
   int32_t block_size = 16;
   bool enable_prefix_caching = true;
   std::string cache_key;  // seeds the prefix hashes: what else determines cached K/V (model, ...)
+  // > 0 when every layer attends through a sliding window of this many tokens: blocks that fell
+  // out of the window are released while the sequence runs (WindowedKv), so its memory stays
+  // bounded by the window however long it gets. Their block-table entries become -1.
+  int32_t sliding_window = 0;
 };
 
 // The scheduler's view of one sequence.
@@ -83,8 +87,9 @@ class Scheduler {
     bool running = false;
     bool scheduled_once = false;
     bool scheduled_this_step = false;
-    std::vector<int32_t> blocks;        // block table
+    std::vector<int32_t> blocks;        // block table (-1: released, outside the window)
     std::vector<uint64_t> block_hashes; // hashes of the leading full blocks registered so far
+    int32_t num_released_front = 0;     // leading blocks released by the sliding window
     int32_t num_tokens() const { return static_cast<int32_t>(info.tokens->size()); }
   };
 
@@ -93,6 +98,8 @@ class Scheduler {
   // Grows e's block table to cover `num_positions`; false (nothing allocated) if not enough free.
   bool EnsureBlocks(Entry& e, int32_t num_positions);
   void ReleaseBlocks(Entry& e);
+  // Releases e's leading blocks that no future query can see (sliding window).
+  void ReleaseOutOfWindow(Entry& e);
   void Preempt(Entry& e, BatchPlan& plan);
   // The running, not-yet-scheduled-this-step sequence that preemption takes first, or null.
   Entry* PreemptionVictim(const Entry* candidate_or_null);

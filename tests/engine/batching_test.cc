@@ -156,3 +156,45 @@ TEST(BatchingTest, MaxQueueTimeEndsWaitingRequests) {
 
 }  // namespace
 }  // namespace attnserve
+
+namespace attnserve {
+namespace {
+
+// Records the engine's KV blocks in use at every delta (called on the engine thread).
+class BlockWatchingSink : public testing::CollectingSink {
+ public:
+  explicit BlockWatchingSink(const Engine& engine) : engine_(engine) {}
+  void OnDelta(GenerateDelta delta) override {
+    max_blocks_used = std::max(max_blocks_used, engine_.CurrentStatus().kv_blocks_used);
+    CollectingSink::OnDelta(std::move(delta));
+  }
+  int64_t max_blocks_used = 0;
+
+ private:
+  const Engine& engine_;
+};
+
+TEST(BatchingTest, SlidingWindowKeepsKvMemoryBoundedByTheWindow) {
+  // The golden Mistral model has sliding_window 8 in every layer.
+  EngineOptions options;
+  options.model_dir = std::string(ATTNSERVE_GOLDEN_MODELS_DIR) + "/mistral_window";
+  options.block_size = 4;
+  auto engine = Engine::Load(options);
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  (*engine)->Start();
+  std::vector<int64_t> max_used;
+  for (uint32_t n : {32u, 200u}) {  // 4x and 25x the window
+    auto sink = std::make_shared<BlockWatchingSink>(**engine);
+    ASSERT_TRUE((*engine)->SubmitGenerate(GreedySpec("w" + std::to_string(n), {0, 5, 6, 7}, n), sink).ok());
+    sink->Wait();
+    EXPECT_EQ(sink->token_ids.size(), n);
+    max_used.push_back(sink->max_blocks_used);
+  }
+  // Window 8 + the decoded token span at most 3 blocks of 4, however long the sequence.
+  EXPECT_GE(max_used[0], 2);
+  EXPECT_LE(max_used[0], 3);
+  EXPECT_EQ(max_used[1], max_used[0]);
+}
+
+}  // namespace
+}  // namespace attnserve

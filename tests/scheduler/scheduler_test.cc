@@ -253,6 +253,28 @@ TEST(SchedulerTest, RemovingWaitingAndRunningSequencesFreesEverything) {
   EXPECT_EQ(h.s.block_pool().num_used(), 0);
 }
 
+TEST(SchedulerTest, SlidingWindowReleasesBlocksThatLeftTheWindow) {
+  SchedulerConfig c = Config(4, 100, 100);  // block size 4
+  c.sliding_window = 6;
+  Harness h(c);
+  h.Add(1, 10);
+  BatchPlan p = h.Step();  // computes 0..9; next query at 10 sees keys 5..: block 0 (0..3) dead
+  EXPECT_EQ(h.s.block_table(1)[0], -1);
+  EXPECT_GE(h.s.block_table(1)[1], 0);
+  EXPECT_EQ(h.s.block_pool().num_used(), 2);
+  int32_t max_used = 0;
+  for (int step = 0; step < 200; ++step) {  // decode far past the window
+    p = h.Step();
+    max_used = std::max(max_used, h.s.block_pool().num_used());
+  }
+  // Window 6 + the token being computed span at most 3 blocks of 4.
+  EXPECT_LE(max_used, 3);
+  EXPECT_EQ(h.s.num_computed_tokens(1), 210);
+  EXPECT_LE(h.s.num_tokens_in_blocks(), 12);
+  h.s.Remove(1);
+  EXPECT_EQ(h.s.block_pool().num_used(), 0);
+}
+
 TEST(SchedulerTest, PrefixCachingCanBeDisabled) {
   SchedulerConfig c = Config(4, 100, 100);
   c.enable_prefix_caching = false;
