@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
@@ -34,24 +35,9 @@ nlohmann::json SummaryJson(const Summary& s) {
 }  // namespace
 
 std::string StatusCodeName(int code) {
-  static const char* kNames[] = {"OK",
-                                 "CANCELLED",
-                                 "UNKNOWN",
-                                 "INVALID_ARGUMENT",
-                                 "DEADLINE_EXCEEDED",
-                                 "NOT_FOUND",
-                                 "ALREADY_EXISTS",
-                                 "PERMISSION_DENIED",
-                                 "RESOURCE_EXHAUSTED",
-                                 "FAILED_PRECONDITION",
-                                 "ABORTED",
-                                 "OUT_OF_RANGE",
-                                 "UNIMPLEMENTED",
-                                 "INTERNAL",
-                                 "UNAVAILABLE",
-                                 "DATA_LOSS",
-                                 "UNAUTHENTICATED"};
-  return code >= 0 && code <= 16 ? kNames[code] : absl::StrCat("CODE_", code);
+  // gRPC status codes equal absl's; absl names them ("DEADLINE_EXCEEDED", ...).
+  const std::string name = code >= 0 ? absl::StatusCodeToString(static_cast<absl::StatusCode>(code)) : "";
+  return name.empty() ? absl::StrCat("CODE_", code) : name;
 }
 
 BenchReport MakeReport(const RunResult& run, const std::vector<v1::GenerateRequest>& requests) {

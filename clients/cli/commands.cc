@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "absl/strings/numbers.h"
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -23,26 +24,10 @@ void PrepareContext(grpc::ClientContext& context, const CallOptions& call) {
 }
 
 int Fail(const grpc::Status& status) {
-  static const char* kNames[] = {"OK",
-                                 "CANCELLED",
-                                 "UNKNOWN",
-                                 "INVALID_ARGUMENT",
-                                 "DEADLINE_EXCEEDED",
-                                 "NOT_FOUND",
-                                 "ALREADY_EXISTS",
-                                 "PERMISSION_DENIED",
-                                 "RESOURCE_EXHAUSTED",
-                                 "FAILED_PRECONDITION",
-                                 "ABORTED",
-                                 "OUT_OF_RANGE",
-                                 "UNIMPLEMENTED",
-                                 "INTERNAL",
-                                 "UNAVAILABLE",
-                                 "DATA_LOSS",
-                                 "UNAUTHENTICATED"};
-  const int code = status.error_code();
-  std::fprintf(stderr, "attnserve-cli: %s: %s\n",
-               code >= 0 && code <= 16 ? kNames[code] : "UNKNOWN", status.error_message().c_str());
+  // gRPC status codes equal absl's; absl names them ("DEADLINE_EXCEEDED", ...).
+  const std::string name = absl::StatusCodeToString(static_cast<absl::StatusCode>(status.error_code()));
+  std::fprintf(stderr, "attnserve-cli: %s: %s\n", name.empty() ? "UNKNOWN" : name.c_str(),
+               status.error_message().c_str());
   return 1;
 }
 

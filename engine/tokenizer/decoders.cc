@@ -8,6 +8,7 @@
 #include "engine/tokenizer/byte_level.h"
 #include "engine/tokenizer/pre_tokenizers.h"
 #include "engine/tokenizer/regex.h"
+#include "engine/tokenizer/replace_pattern.h"
 #include "engine/tokenizer/unicode.h"
 
 namespace attnserve::tok {
@@ -76,35 +77,14 @@ class MetaspaceDecoder final : public Decoder {
 class ReplaceDecoder final : public Decoder {
  public:
   ReplaceDecoder(std::optional<Regex> regex, std::string literal, std::string content)
-      : regex_(std::move(regex)), literal_(std::move(literal)), content_(std::move(content)) {}
+      : pattern_{std::move(regex), std::move(literal), std::move(content)} {}
   std::vector<std::string> DecodeChain(std::vector<std::string> tokens) const override {
-    for (std::string& t : tokens) {
-      std::string out;
-      size_t prev = 0;
-      if (regex_) {
-        for (auto [start, end] : regex_->FindAll(t)) {
-          out.append(t, prev, start - prev);
-          out.append(content_);
-          prev = end;
-        }
-      } else {
-        if (literal_.empty()) continue;
-        for (size_t at = t.find(literal_); at != std::string::npos; at = t.find(literal_, prev)) {
-          out.append(t, prev, at - prev);
-          out.append(content_);
-          prev = at + literal_.size();
-        }
-      }
-      out.append(t, prev, std::string::npos);
-      t = std::move(out);
-    }
+    for (std::string& t : tokens) t = pattern_.Apply(t);
     return tokens;
   }
 
  private:
-  std::optional<Regex> regex_;
-  std::string literal_;
-  std::string content_;
+  ReplacePattern pattern_;
 };
 
 // Parses "<0xAB>" like Rust's u8::from_str_radix(&token[3..5], 16).

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "engine/tokenizer/byte_level.h"
 #include "engine/tokenizer/regex.h"
+#include "engine/tokenizer/replace_pattern.h"
 #include "engine/tokenizer/unicode.h"
 
 namespace attnserve::tok {
@@ -77,32 +78,11 @@ class PrependNormalizer final : public Normalizer {
 class ReplaceNormalizer final : public Normalizer {
  public:
   ReplaceNormalizer(std::optional<Regex> regex, std::string literal, std::string content)
-      : regex_(std::move(regex)), literal_(std::move(literal)), content_(std::move(content)) {}
-  void Normalize(std::string& text) const override {
-    std::string out;
-    size_t prev = 0;
-    if (regex_) {
-      for (auto [start, end] : regex_->FindAll(text)) {
-        out.append(text, prev, start - prev);
-        out.append(content_);
-        prev = end;
-      }
-    } else {
-      if (literal_.empty()) return;
-      for (size_t at = text.find(literal_); at != std::string::npos; at = text.find(literal_, prev)) {
-        out.append(text, prev, at - prev);
-        out.append(content_);
-        prev = at + literal_.size();
-      }
-    }
-    out.append(text, prev, std::string::npos);
-    text = std::move(out);
-  }
+      : pattern_{std::move(regex), std::move(literal), std::move(content)} {}
+  void Normalize(std::string& text) const override { text = pattern_.Apply(text); }
 
  private:
-  std::optional<Regex> regex_;
-  std::string literal_;
-  std::string content_;
+  ReplacePattern pattern_;
 };
 
 class ByteLevelNormalizer final : public Normalizer {
