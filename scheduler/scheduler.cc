@@ -88,8 +88,8 @@ uint64_t Scheduler::ParentHash(const Entry& e, size_t block_index) const {
   return block_index == 0 ? seed_hash_ : e.block_hashes[block_index - 1];
 }
 
-void Scheduler::ReusePrefix(Entry& e) {
-  if (!config_.enable_prefix_caching || e.info.all_logits) return;
+bool Scheduler::ReusePrefix(Entry& e) {
+  if (!config_.enable_prefix_caching || e.info.all_logits) return false;
   const int32_t bs = config_.block_size;
   const std::vector<int32_t>& tokens = *e.info.tokens;
   // At least the last token is computed, so its logits exist for sampling.
@@ -103,8 +103,7 @@ void Scheduler::ReusePrefix(Entry& e) {
     e.block_hashes.push_back(h);
   }
   e.num_computed_tokens = static_cast<int32_t>(e.blocks.size()) * bs;
-  stats_.prefix_queried_tokens += e.num_tokens();
-  stats_.prefix_hit_tokens += e.num_computed_tokens;
+  return true;
 }
 
 void Scheduler::AppendChunk(Entry& e, int32_t take, BatchPlan& plan) {
@@ -175,7 +174,8 @@ BatchPlan Scheduler::Step() {
       return true;
     };
     if (static_cast<int32_t>(running_.size()) >= config_.max_num_seqs && !preempt_lower()) break;
-    if (e.blocks.empty()) ReusePrefix(e);
+    // Counted only once the sequence is admitted: an attempt that does not fit is retried.
+    const bool looked_up = e.blocks.empty() && ReusePrefix(e);
     const int32_t take = std::min(e.num_tokens() - e.num_computed_tokens, budget);
     bool fits = true;
     while (!EnsureBlocks(e, e.num_computed_tokens + take)) {
@@ -188,6 +188,10 @@ BatchPlan Scheduler::Step() {
       ReleaseBlocks(e);  // give back prefix-cache references; retried next step
       e.num_computed_tokens = 0;
       break;
+    }
+    if (looked_up) {
+      stats_.prefix_queried_tokens += e.num_tokens();
+      stats_.prefix_hit_tokens += e.num_computed_tokens;
     }
     waiting_.erase(waiting_.begin());
     e.running = true;

@@ -49,7 +49,7 @@ struct SequenceInfo {
 // Counters since construction.
 struct SchedulerStats {
   int64_t num_preemptions = 0;
-  int64_t prefix_queried_tokens = 0;  // prompt tokens looked up at admission
+  int64_t prefix_queried_tokens = 0;  // tokens looked up at each admission (readmissions too)
   int64_t prefix_hit_tokens = 0;      // of which reused from the cache
 };
 
@@ -103,7 +103,8 @@ class Scheduler {
   void Preempt(Entry& e, BatchPlan& plan);
   // The running, not-yet-scheduled-this-step sequence that preemption takes first, or null.
   Entry* PreemptionVictim(const Entry* candidate_or_null);
-  void ReusePrefix(Entry& e);
+  // Shares the longest cached run of e's full blocks; false when no lookup applies.
+  bool ReusePrefix(Entry& e);
   void AppendChunk(Entry& e, int32_t take, BatchPlan& plan);
   uint64_t ParentHash(const Entry& e, size_t block_index) const;
 

@@ -275,6 +275,19 @@ TEST(SchedulerTest, SlidingWindowReleasesBlocksThatLeftTheWindow) {
   EXPECT_EQ(h.s.block_pool().num_used(), 0);
 }
 
+TEST(SchedulerTest, PrefixQueriesCountOncePerAdmission) {
+  Harness h(Config(4, 100, 4));  // 4 blocks of 4
+  h.Add(1, 12);                  // 3 blocks
+  h.Step();
+  h.Add(2, 12, 0, 5000);         // needs 3 blocks, 1 free: waits for several steps
+  for (int i = 0; i < 5; ++i) h.Step();
+  EXPECT_EQ(h.s.stats().prefix_queried_tokens, 12);  // only 1's admission so far
+  h.s.Remove(1);
+  h.Step();
+  EXPECT_TRUE(h.s.IsRunning(2));
+  EXPECT_EQ(h.s.stats().prefix_queried_tokens, 24);
+}
+
 TEST(SchedulerTest, PrefixCachingCanBeDisabled) {
   SchedulerConfig c = Config(4, 100, 100);
   c.enable_prefix_caching = false;
