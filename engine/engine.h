@@ -23,7 +23,7 @@ struct EngineOptions {
   int num_threads = 0;               // 0 = all cores
   uint32_t max_model_len = 0;        // 0 = the model's max_position_embeddings
   int32_t max_waiting_requests = 1024;
-  int32_t max_num_seqs = 8;              // sequences batched together per step
+  int32_t max_num_seqs = 64;             // sequences batched together per step
   int32_t max_num_batched_tokens = 512;  // token budget per step (prefill chunk size)
   int64_t kv_cache_bytes = int64_t{2} << 30;  // paged KV pool size (used when fraction is 0)
   double kv_cache_memory_fraction = 0.0;  // > 0: pool = this fraction of physical RAM

@@ -22,7 +22,7 @@ ABSL_FLAG(uint32_t, max_model_len, 0,
           "Maximum prompt + output tokens per request; 0 = the model's max_position_embeddings.");
 ABSL_FLAG(int32_t, max_waiting_requests, 1024,
           "Requests that may wait for scheduling; more are refused with RESOURCE_EXHAUSTED.");
-ABSL_FLAG(int32_t, max_num_seqs, 8, "Maximum sequences batched together in one engine step.");
+ABSL_FLAG(int32_t, max_num_seqs, 64, "Maximum sequences batched together in one engine step.");
 ABSL_FLAG(int32_t, max_num_batched_tokens, 512,
           "Token budget of one engine step; longer prompts are prefilled in chunks of this size.");
 ABSL_FLAG(int64_t, kv_cache_bytes, int64_t{2} << 30,
