@@ -5,12 +5,12 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <condition_variable>
 #include <cstdio>
 #include <deque>
 #include <filesystem>
 #include <mutex>
+#include <span>
 #include <thread>
 #include <tuple>
 #include <unordered_map>
@@ -86,16 +86,14 @@ struct Engine::Impl {
   bool stopping = false;
   std::thread thread;
   bool draining = false;
-  std::atomic<int64_t> num_running{0};
-  std::atomic<int64_t> num_waiting{0};
+  // Published after every step. Lock order: mu before status_mu (never the other way).
   mutable std::mutex status_mu;
-  Engine::Status_ status;  // published after every step, guarded by status_mu
+  Engine::Status_ status;
 
   // Engine thread only.
   std::unordered_map<int64_t, std::unique_ptr<ActiveRequest>> requests;
   std::unordered_map<std::string, int64_t> seq_of_request;
   int64_t next_seq_id = 1;
-  std::vector<float> row_scratch;
   SchedulerStats reported;  // scheduler counters already passed to the observer
   // (time, generation tokens total, prompt tokens total) samples for tokens/s over ~10 s.
   std::deque<std::tuple<Clock::time_point, int64_t, int64_t>> throughput_samples;
@@ -108,7 +106,8 @@ struct Engine::Impl {
   void Admit(std::unique_ptr<ActiveRequest> request);
   void End(ActiveRequest& request, FinishReason reason, absl::Status error);
   void Release(int64_t seq_id);
-  void Commit(const BatchPlan& plan, const StepOutput& out);
+  // Consumes the step's logits (sampling modifies its rows in place).
+  void Commit(const BatchPlan& plan, StepOutput& out);
   void CommitScore(ActiveRequest& request, const ScheduledChunk& chunk, const StepOutput& out,
                    int64_t first_row);
   void PublishLoad();
@@ -240,7 +239,11 @@ absl::Status Engine::Impl::Enqueue(std::unique_ptr<ActiveRequest> request) {
     std::lock_guard<std::mutex> lock(mu);
     if (stopping) return absl::UnavailableError("server is shutting down");
     if (draining) return absl::UnavailableError("server is draining: not accepting new requests");
-    const int64_t queued = static_cast<int64_t>(incoming.size()) + num_waiting.load();
+    int64_t queued = static_cast<int64_t>(incoming.size());
+    {
+      std::lock_guard<std::mutex> status_lock(status_mu);
+      queued += status.num_waiting;
+    }
     if (queued >= options.max_waiting_requests) {
       return absl::ResourceExhaustedError(absl::StrCat(
           "too many waiting requests (", queued, "; limit --max_waiting_requests=",
@@ -293,14 +296,13 @@ void Engine::Cancel(const std::string& request_id) {
   impl_->cv.notify_one();
 }
 
-Engine::Load_ Engine::CurrentLoad() const {
-  return {impl_->num_running.load(), impl_->num_waiting.load()};
-}
-
 Engine::Status_ Engine::CurrentStatus() const {
-  std::lock_guard<std::mutex> lock(impl_->status_mu);
-  Status_ s = impl_->status;
-  std::lock_guard<std::mutex> lock2(impl_->mu);
+  Status_ s;
+  {
+    std::lock_guard<std::mutex> lock(impl_->status_mu);
+    s = impl_->status;
+  }
+  std::lock_guard<std::mutex> lock(impl_->mu);
   s.draining = impl_->draining;
   return s;
 }
@@ -370,7 +372,7 @@ void Engine::Impl::CommitScore(ActiveRequest& r, const ScheduledChunk& chunk,
   Release(r.seq_id);
 }
 
-void Engine::Impl::Commit(const BatchPlan& plan, const StepOutput& out) {
+void Engine::Impl::Commit(const BatchPlan& plan, StepOutput& out) {
   const Clock::time_point now = Clock::now();
   for (size_t i = 0; i < plan.chunks.size(); ++i) {
     const ScheduledChunk& chunk = plan.chunks[i];
@@ -390,9 +392,10 @@ void Engine::Impl::Commit(const BatchPlan& plan, const StepOutput& out) {
       continue;
     }
     if (!chunk.needs_sample) continue;
-    row_scratch.assign(out.row(out.first_row[i]), out.row(out.first_row[i] + 1));
     int32_t token = 0;
-    GenerateDelta delta = r.stream->Advance(row_scratch, token);
+    std::span<float> logits(out.logits.data() + out.first_row[i] * out.vocab_size,
+                            static_cast<size_t>(out.vocab_size));
+    GenerateDelta delta = r.stream->Advance(logits, token);
     r.token_ids.push_back(token);
     ++generation_tokens_total;
     if (observer) {
@@ -412,8 +415,6 @@ void Engine::Impl::Commit(const BatchPlan& plan, const StepOutput& out) {
 }
 
 void Engine::Impl::PublishLoad() {
-  num_running.store(scheduler->num_running());
-  num_waiting.store(scheduler->num_waiting());
   const BlockPool& pool = scheduler->block_pool();
   const SchedulerStats& st = scheduler->stats();
   if (observer) {
@@ -428,7 +429,10 @@ void Engine::Impl::PublishLoad() {
   reported = st;
   // Throughput over the last ~10 s.
   const Clock::time_point now = Clock::now();
-  throughput_samples.emplace_back(now, generation_tokens_total, prompt_tokens_total);
+  if (throughput_samples.empty() ||
+      now - std::get<0>(throughput_samples.back()) >= std::chrono::milliseconds(100)) {
+    throughput_samples.emplace_back(now, generation_tokens_total, prompt_tokens_total);
+  }
   while (throughput_samples.size() > 2 &&
          now - std::get<0>(throughput_samples[1]) > std::chrono::seconds(10)) {
     throughput_samples.pop_front();

@@ -70,9 +70,6 @@ class Engine {
   // next step. Unknown ids are ignored. Thread-safe.
   void Cancel(const std::string& request_id);
 
-  struct Load_ { int64_t num_running = 0; int64_t num_waiting = 0; };
-  Load_ CurrentLoad() const;
-
   // What a load-aware router needs (GetServerStatus). Thread-safe; a snapshot published by the
   // engine thread after every step.
   struct Status_ {

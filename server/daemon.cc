@@ -58,11 +58,11 @@ void Drain(Engine& engine, double timeout_s, const WaitForStop& wait_for_stop) {
                                std::chrono::duration<double>(timeout_s));
   std::fprintf(stderr, "attnserve: draining: new requests are refused; waiting up to %.1f s for "
                "%lld running and %lld waiting requests\n",
-               timeout_s, static_cast<long long>(engine.CurrentLoad().num_running),
-               static_cast<long long>(engine.CurrentLoad().num_waiting));
+               timeout_s, static_cast<long long>(engine.CurrentStatus().num_running),
+               static_cast<long long>(engine.CurrentStatus().num_waiting));
   while (!engine.Idle()) {
     if (std::chrono::steady_clock::now() >= end) {
-      const Engine::Load_ load = engine.CurrentLoad();
+      const Engine::Status_ load = engine.CurrentStatus();
       std::fprintf(stderr, "attnserve: drain timeout (--drain_timeout=%g) passed; cancelling %lld "
                    "running and %lld waiting requests\n", timeout_s,
                    static_cast<long long>(load.num_running),

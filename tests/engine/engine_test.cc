@@ -144,10 +144,10 @@ TEST_F(EngineTest, CancelEndsRequestAndFreesItsSequence) {
   ASSERT_TRUE(sink->WaitFor(std::chrono::seconds(10)));
   EXPECT_EQ(sink->deltas.back().finish, FinishReason::kCancelled);
   EXPECT_LT(sink->token_ids.size(), 1500u);
-  for (int i = 0; i < 100 && engine->CurrentLoad().num_running != 0; ++i)
+  for (int i = 0; i < 100 && engine->CurrentStatus().num_running != 0; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  EXPECT_EQ(engine->CurrentLoad().num_running, 0);
-  EXPECT_EQ(engine->CurrentLoad().num_waiting, 0);
+  EXPECT_EQ(engine->CurrentStatus().num_running, 0);
+  EXPECT_EQ(engine->CurrentStatus().num_waiting, 0);
   // The same request id is free again.
   auto again = std::make_shared<CollectingSink>();
   ASSERT_TRUE(engine->SubmitGenerate(GreedySpec("long", Prompt(*engine, "Go"), 2), again).ok());
