@@ -132,8 +132,12 @@ int64_t LlamaModel::Forward(std::span<const ForwardChunk> chunks, PagedKvPool& k
       const PagedKvView view{k_pool, v_pool, ch.block_table, kv.block_size()};
       AttentionShape shape{ch.num_tokens, ch.start_pos + ch.num_tokens, c.num_attention_heads,
                            c.num_key_value_heads, D, kv_dim, scale};
-      shape.window = c.layers[layer_index].sliding_window;
-      be.PagedAttention(&q_[t0 * q_dim], view, shape, &attn_[t0 * q_dim]);
+      AttentionMask mask;
+      if (c.layers[layer_index].sliding_window > 0) {
+        mask.kind = MaskKind::kSlidingWindow;
+        mask.window = c.layers[layer_index].sliding_window;
+      }
+      be.PagedAttention(&q_[t0 * q_dim], view, shape, mask, &attn_[t0 * q_dim]);
       t0 += ch.num_tokens;
     }
     be.Linear(attn_.data(), L.o_proj.data, DataOrNull(L.o_bias), h_.data(), T, H, q_dim);

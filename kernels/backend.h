@@ -8,6 +8,9 @@
 #include <memory>
 #include <string_view>
 
+#include "kernels/attention_mask.h"
+#include "kernels/linear_attention.h"
+
 namespace attnserve {
 
 // Shape of one sequence's attention call.
@@ -19,9 +22,6 @@ struct AttentionShape {
   int64_t head_dim = 0;
   int64_t kv_stride = 0;     // floats per key row (>= num_kv_heads * head_dim)
   float scale = 1.0f;
-  // > 0: sliding window (Mistral / HF `sliding_window`): the query at position p sees keys
-  // max(0, p - window + 1) .. p only. 0: full causal attention.
-  int64_t window = 0;
 };
 
 // Keys and values of one sequence in a paged pool (design.md §3, PagedKv):
@@ -75,10 +75,38 @@ class Backend {
                                int64_t num_kv_heads, int64_t head_dim, int64_t kv_stride,
                                float scale) = 0;
 
-  // The same causal GQA attention with keys/values read through a block table.
-  // q f32[num_q, num_heads, head_dim]; out f32[num_q, num_heads, head_dim].
+  // Causal GQA attention with keys/values read through a block table, restricted by `mask`
+  // (kernels/attention_mask.h: full, sliding window, sinks, segments, Longformer, BigBird, block
+  // list). q f32[num_q, num_heads, head_dim]; out f32[num_q, num_heads, head_dim].
+  // Only blocks holding keys some query can see are read (others may be -1 in the table).
+  // Memory O(num_q + num_kv) beyond q/out: no [num_q, num_kv] matrix is materialised.
   virtual void PagedAttention(const float* q, const PagedKvView& kv, const AttentionShape& shape,
-                              float* out) = 0;
+                              const AttentionMask& mask, float* out) = 0;
+
+  // Quest key summaries: for each block of the sequence that holds a position in
+  // [first_pos, first_pos + num_pos), recompute its element-wise min and max over the keys
+  // written so far (positions up to first_pos + num_pos - 1):
+  //   summaries f32[pool num_blocks, 2, kv_stride]  (row 0 min, row 1 max), indexed by the
+  //   physical block number block_table[pos / block_size].
+  virtual void UpdateKeySummaries(const PagedKvView& kv, int64_t kv_stride, int64_t first_pos,
+                                  int64_t num_pos, float* summaries) = 0;
+
+  // Quest selection: for each query row i (position p = num_kv - num_q + i) and head h, the
+  // top_k logical blocks (of kv.block_size tokens) with the largest upper bound
+  //   Σ_d max(q_d·min_d, q_d·max_d)   (min/max of the head's key columns, from summaries)
+  // among blocks that hold a key <= p - window (i.e. not wholly inside the local window).
+  // Ties go to the lower block index. selected int32[num_q, num_heads, top_k], ascending,
+  // -1 padded when fewer candidates exist. Feed to PagedAttention with MaskKind::kBlockList.
+  virtual void QuestSelect(const float* q, const PagedKvView& kv, const float* summaries,
+                           const AttentionShape& shape, int64_t top_k, int64_t window,
+                           int32_t* selected) = 0;
+
+  // Causal linear attention (kernels/linear_attention.h) of one chunk of a sequence, continuing
+  // from `state` (the layer's RecurrentState, updated in place to include the chunk):
+  //   q, out f32[num_tokens, num_heads, head_dim]; k, v f32[num_tokens, kv_stride]
+  //   state f32[LinearStateFloats(num_kv_heads, num_features, head_dim)]
+  virtual void LinearAttention(const float* q, const float* k, const float* v,
+                               const LinearAttentionShape& shape, float* state, float* out) = 0;
 
   // Row-wise log-softmax: y f32[rows, n] = x - logsumexp(x). May alias.
   virtual void LogSoftmax(const float* x, float* y, int64_t rows, int64_t n) = 0;

@@ -14,7 +14,7 @@
 namespace attnserve::cpu {
 
 void PagedAttention(int num_threads, const float* q, const PagedKvView& kv,
-                    const AttentionShape& shape, float* out) {
+                    const AttentionShape& shape, const AttentionMask& mask, float* out) {
   const int64_t num_q = shape.num_q, num_kv = shape.num_kv, num_heads = shape.num_heads;
   const int64_t head_dim = shape.head_dim, kv_stride = shape.kv_stride;
   const int64_t group = num_heads / shape.num_kv_heads;
@@ -29,24 +29,31 @@ void PagedAttention(int num_threads, const float* q, const PagedKvView& kv,
     std::vector<float> probs(num_kv);         // f32[num_kv]: scores, then softmax probabilities
     std::vector<int64_t> row_offset(num_kv);  // pool offset (floats) of key/value row t
     // Keys before `lowest` are outside every query's window (their blocks need not exist).
-    const int64_t lowest = shape.window > 0 ? std::max<int64_t>(0, num_kv - num_q - shape.window + 1) : 0;
-    for (int64_t t = lowest; t < num_kv; ++t)
-      row_offset[t] = (kv.block_table[t / bs] * bs + t % bs) * kv_stride;
+    const bool plain = mask.kind == MaskKind::kCausal || mask.kind == MaskKind::kSlidingWindow;
+    const int64_t window = mask.kind == MaskKind::kSlidingWindow ? mask.window : 0;
+    const int64_t lowest = window > 0 ? std::max<int64_t>(0, num_kv - num_q - window + 1) : 0;
+    for (int64_t t = lowest; t < num_kv; ++t) {
+      const int32_t b = kv.block_table[t / bs];
+      row_offset[t] = b < 0 ? -1 : (b * bs + t % bs) * kv_stride;
+    }
+    std::vector<int64_t> keys(num_kv);
 #pragma omp for schedule(dynamic, 1)
     for (int64_t item = 0; item < items; ++item) {
       const int64_t i = item / num_heads, h = item % num_heads;
       const int64_t pos = num_kv - num_q + i;  // keys first .. pos are visible
-      const int64_t first = shape.window > 0 ? std::max<int64_t>(0, pos - shape.window + 1) : 0;
-      const int64_t visible = pos - first + 1;
+      const int64_t first = window > 0 ? std::max<int64_t>(0, pos - window + 1) : 0;
+      int64_t visible = 0;
+      for (int64_t t = first; t <= pos; ++t)
+        if (plain || Visible(mask, i, h, num_heads, pos, t)) keys[visible++] = row_offset[t];
       const int64_t col = (h / group) * head_dim;
       const float* qh = q + item * head_dim;
       for (int64_t j = 0; j < visible; ++j)
-        probs[j] = Dot(qh, kv.k_pool + row_offset[first + j] + col, head_dim) * shape.scale;
+        probs[j] = Dot(qh, kv.k_pool + keys[j] + col, head_dim) * shape.scale;
       SoftmaxInPlace(probs.data(), visible);
       float* o = out + item * head_dim;
       std::fill(o, o + head_dim, 0.0f);
       for (int64_t j = 0; j < visible; ++j)
-        Axpy(probs[j], kv.v_pool + row_offset[first + j] + col, o, head_dim);
+        Axpy(probs[j], kv.v_pool + keys[j] + col, o, head_dim);
     }
   }
 }
@@ -57,7 +64,8 @@ void CausalAttention(int num_threads, const float* q, const float* k, const floa
   const int32_t block0 = 0;
   const PagedKvView contiguous{k, v, &block0, std::max<int64_t>(num_kv, 1)};
   PagedAttention(num_threads, q, contiguous,
-                 {num_q, num_kv, num_heads, num_kv_heads, head_dim, kv_stride, scale}, out);
+                 {num_q, num_kv, num_heads, num_kv_heads, head_dim, kv_stride, scale},
+                 AttentionMask{}, out);
 }
 
 }  // namespace attnserve::cpu

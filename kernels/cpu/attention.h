@@ -16,8 +16,8 @@ void CausalAttention(int num_threads, const float* q, const float* k, const floa
                      int64_t num_q, int64_t num_kv, int64_t num_heads, int64_t num_kv_heads,
                      int64_t head_dim, int64_t kv_stride, float scale);
 
-// Same contract as Backend::PagedAttention (keys/values through a block table).
+// Same contract as Backend::PagedAttention (keys/values through a block table, masked).
 void PagedAttention(int num_threads, const float* q, const PagedKvView& kv,
-                    const AttentionShape& shape, float* out);
+                    const AttentionShape& shape, const AttentionMask& mask, float* out);
 
 }  // namespace attnserve::cpu

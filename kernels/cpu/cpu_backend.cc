@@ -2,7 +2,8 @@
 // num_threads cores with one OpenMP team. Each op is a thin forward to its kernel file:
 //   Linear -> linear.cc (own GEMV / OpenBLAS / own GEMM, chosen per shape)
 //   RmsNorm, ApplyRope, SiluMul, AddInPlace, LogSoftmax -> elementwise.cc
-//   CausalAttention -> attention.cc
+//   CausalAttention, PagedAttention (tiled, masked) -> attention.cc
+//   UpdateKeySummaries, QuestSelect -> quest.cc;  LinearAttention -> linear_attention.cc
 // OpenBLAS is kept single-threaded so OpenMP is the only thread pool (no oversubscription).
 #include <omp.h>
 
@@ -12,6 +13,8 @@
 #include "kernels/cpu/attention.h"
 #include "kernels/cpu/elementwise.h"
 #include "kernels/cpu/gemm.h"
+#include "kernels/cpu/linear_attention.h"
+#include "kernels/cpu/quest.h"
 
 namespace attnserve {
 namespace {
@@ -56,8 +59,24 @@ class CpuBackend final : public Backend {
   }
 
   void PagedAttention(const float* q, const PagedKvView& kv, const AttentionShape& shape,
-                      float* out) override {
-    cpu::PagedAttention(num_threads_, q, kv, shape, out);
+                      const AttentionMask& mask, float* out) override {
+    cpu::PagedAttention(num_threads_, q, kv, shape, mask, out);
+  }
+
+  void UpdateKeySummaries(const PagedKvView& kv, int64_t kv_stride, int64_t first_pos,
+                          int64_t num_pos, float* summaries) override {
+    cpu::UpdateKeySummaries(num_threads_, kv, kv_stride, first_pos, num_pos, summaries);
+  }
+
+  void QuestSelect(const float* q, const PagedKvView& kv, const float* summaries,
+                   const AttentionShape& shape, int64_t top_k, int64_t window,
+                   int32_t* selected) override {
+    cpu::QuestSelect(num_threads_, q, kv, summaries, shape, top_k, window, selected);
+  }
+
+  void LinearAttention(const float* q, const float* k, const float* v,
+                       const LinearAttentionShape& shape, float* state, float* out) override {
+    cpu::LinearAttention(num_threads_, q, k, v, shape, state, out);
   }
 
   void LogSoftmax(const float* x, float* y, int64_t rows, int64_t n) override {

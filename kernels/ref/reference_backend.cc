@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "kernels/backend.h"
+#include "kernels/ref/reference_ops.h"
 
 namespace attnserve {
 namespace {
@@ -76,11 +77,13 @@ class ReferenceBackend final : public Backend {
                        int64_t kv_stride, float scale) override {
     const int32_t block0 = 0;
     PagedAttention(q, {k, v, &block0, std::max<int64_t>(num_kv, 1)},
-                   {num_q, num_kv, num_heads, num_kv_heads, head_dim, kv_stride, scale}, out);
+                   {num_q, num_kv, num_heads, num_kv_heads, head_dim, kv_stride, scale},
+                   AttentionMask{}, out);
   }
 
+  // Dense masked softmax in double: every (query, key) pair is tested with Visible().
   void PagedAttention(const float* q, const PagedKvView& kv, const AttentionShape& shape,
-                      float* out) override {
+                      const AttentionMask& mask, float* out) override {
     const int64_t num_q = shape.num_q, num_kv = shape.num_kv, num_heads = shape.num_heads;
     const int64_t head_dim = shape.head_dim, bs = kv.block_size;
     const int64_t group = num_heads / shape.num_kv_heads;
@@ -88,31 +91,50 @@ class ReferenceBackend final : public Backend {
       return pool + (kv.block_table[t / bs] * bs + t % bs) * shape.kv_stride;
     };
     std::vector<double> scores(num_kv);
+    std::vector<char> seen(num_kv);
     for (int64_t i = 0; i < num_q; ++i) {
       const int64_t pos = num_kv - num_q + i;
       for (int64_t h = 0; h < num_heads; ++h) {
         const float* qh = q + (i * num_heads + h) * head_dim;
         const int64_t koff = (h / group) * head_dim;
-        const int64_t first = shape.window > 0 ? std::max<int64_t>(0, pos - shape.window + 1) : 0;
         double mx = -std::numeric_limits<double>::infinity();
-        for (int64_t t = first; t <= pos; ++t) {
+        for (int64_t t = 0; t <= pos; ++t) {
+          seen[t] = Visible(mask, i, h, num_heads, pos, t);
+          if (!seen[t]) continue;
           double s = 0.0;
           for (int64_t d = 0; d < head_dim; ++d) s += double(qh[d]) * double(row(kv.k_pool, t)[koff + d]);
           scores[t] = s * double(shape.scale);
           mx = std::max(mx, scores[t]);
         }
         double sum = 0.0;
-        for (int64_t t = first; t <= pos; ++t) sum += (scores[t] = std::exp(scores[t] - mx));
+        for (int64_t t = 0; t <= pos; ++t)
+          if (seen[t]) sum += (scores[t] = std::exp(scores[t] - mx));
         float* o = out + (i * num_heads + h) * head_dim;
         for (int64_t d = 0; d < head_dim; ++d) {
           double acc = 0.0;
-          for (int64_t t = first; t <= pos; ++t) acc += scores[t] * double(row(kv.v_pool, t)[koff + d]);
+          for (int64_t t = 0; t <= pos; ++t)
+            if (seen[t]) acc += scores[t] * double(row(kv.v_pool, t)[koff + d]);
           o[d] = float(acc / sum);
         }
       }
     }
   }
 
+  void UpdateKeySummaries(const PagedKvView& kv, int64_t kv_stride, int64_t first_pos,
+                          int64_t num_pos, float* summaries) override {
+    ref::UpdateKeySummaries(kv, kv_stride, first_pos, num_pos, summaries);
+  }
+
+  void QuestSelect(const float* q, const PagedKvView& kv, const float* summaries,
+                   const AttentionShape& shape, int64_t top_k, int64_t window,
+                   int32_t* selected) override {
+    ref::QuestSelect(q, kv, summaries, shape, top_k, window, selected);
+  }
+
+  void LinearAttention(const float* q, const float* k, const float* v,
+                       const LinearAttentionShape& shape, float* state, float* out) override {
+    ref::LinearAttention(q, k, v, shape, state, out);
+  }
 
   // x, y f32[rows, n].
   void LogSoftmax(const float* x, float* y, int64_t rows, int64_t n) override {

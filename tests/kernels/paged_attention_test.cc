@@ -50,7 +50,7 @@ TEST_P(PagedAttentionTest, MatchesContiguousReference) {
   // Outputs are convex combinations of V rows in [-1, 1]: an absolute bound fits.
   for (auto& backend : {MakeCpuBackend(2), MakeReferenceBackend()}) {
     std::vector<float> got(q.size());
-    backend->PagedAttention(q.data(), view, shape, got.data());
+    backend->PagedAttention(q.data(), view, shape, AttentionMask{}, got.data());
     ExpectClose(got, want, 2e-5, 0.0, nullptr, std::string(backend->name()));
   }
 }
@@ -106,10 +106,12 @@ TEST_P(WindowedAttentionTest, MatchesDenseMaskedSoftmax) {
   }
   const PagedKvView view{k.data(), v.data(), table.data(), bs};
   AttentionShape shape{c.num_q, c.num_kv, heads, kv_heads, dim, kv_dim, scale};
-  shape.window = c.window;
+  AttentionMask mask;
+  mask.kind = MaskKind::kSlidingWindow;
+  mask.window = c.window;
   for (auto& backend : {MakeCpuBackend(2), MakeReferenceBackend()}) {
     std::vector<float> got(q.size());
-    backend->PagedAttention(q.data(), view, shape, got.data());
+    backend->PagedAttention(q.data(), view, shape, mask, got.data());
     ExpectClose(got, want, 2e-5, 0.0, nullptr, std::string(backend->name()));
   }
 }
