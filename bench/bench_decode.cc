@@ -18,6 +18,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "bench/memory_bandwidth.h"
+#include "engine/attention/attention_registry.h"
 #include "engine/llama_model.h"
 #include "engine/loader/weight_store.h"
 #include "engine/model_config.h"
@@ -28,6 +29,8 @@ ABSL_FLAG(int, prompt_tokens, 32, "prompt length before decoding");
 ABSL_FLAG(int, decode_tokens, 128, "tokens decoded (timed)");
 ABSL_FLAG(int, num_threads, 0, "compute threads (0 = all cores)");
 ABSL_FLAG(int, repeats, 3, "timed repetitions; the best is reported");
+ABSL_FLAG(std::string, attention, "",
+          "attention backend as in the server's --attention (name[:key=value,...]); empty = the model's");
 ABSL_FLAG(int, batch, 1, "sequences decoded together in each step (continuous-batching decode)");
 
 namespace {
@@ -48,6 +51,11 @@ int main(int argc, char** argv) {
   auto model = LlamaModel::Load(*config, **weights);
   if (!model.ok()) { std::fprintf(stderr, "%s\n", model.status().ToString().c_str()); return 1; }
   std::unique_ptr<Backend> backend = MakeCpuBackend(absl::GetFlag(FLAGS_num_threads));
+  auto choice = ParseAttentionChoice(absl::GetFlag(FLAGS_attention));
+  if (!choice.ok()) { std::fprintf(stderr, "--attention: %s\n", choice.status().ToString().c_str()); return 1; }
+  auto plan = ResolveAttention(*choice, {&*config, 16, 0});
+  if (!plan.ok()) { std::fprintf(stderr, "--attention: %s\n", plan.status().ToString().c_str()); return 1; }
+  const AttentionPlan* attention = plan->get();
 
   const int P = absl::GetFlag(FLAGS_prompt_tokens), N = absl::GetFlag(FLAGS_decode_tokens);
   const int64_t vocab = config->vocab_size;
@@ -65,8 +73,15 @@ int main(int argc, char** argv) {
     std::vector<std::vector<int32_t>> tables(B, std::vector<int32_t>(blocks_per_seq));
     for (int s = 0; s < B; ++s)
       for (int64_t b = 0; b < blocks_per_seq; ++b) tables[s][b] = static_cast<int32_t>(s * blocks_per_seq + b);
+    std::vector<std::vector<float>> states(B);
     for (int s = 0; s < B; ++s) {
-      ForwardChunk prefill{tokens.data(), 0, P, tables[s].data(), false, true};
+      states[s].assign(attention->state_floats, 0.0f);
+      for (const LayerAttention& a : attention->layers)
+        if (a.kind == LayerAttention::Kind::kLinear)
+          LinearStateInit(states[s].data() + a.state_offset, config->num_key_value_heads, a.num_features, config->head_dim);
+    }
+    for (int s = 0; s < B; ++s) {
+      ForwardChunk prefill{tokens.data(), 0, P, tables[s].data(), false, true, attention, states[s].data()};
       auto t = Clock::now();
       (*model)->Forward({&prefill, 1}, kv, *backend, logits);
       if (s == 0) best_prefill = std::min(best_prefill, Since(t));
@@ -74,7 +89,8 @@ int main(int argc, char** argv) {
     auto t = Clock::now();
     std::vector<ForwardChunk> step(B);
     for (int i = 0; i < N; ++i) {
-      for (int s = 0; s < B; ++s) step[s] = {tokens.data() + P + i, P + i, 1, tables[s].data(), false, true};
+      for (int s = 0; s < B; ++s)
+        step[s] = {tokens.data() + P + i, P + i, 1, tables[s].data(), false, true, attention, states[s].data()};
       (*model)->Forward(step, kv, *backend, logits);
     }
     best_decode = std::min(best_decode, Since(t));

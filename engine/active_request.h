@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "engine/attention/attention_plan.h"
 #include "engine/engine.h"
 #include "engine/generation_stream.h"
 #include "engine/request_types.h"
@@ -24,6 +25,7 @@ struct ActiveRequest {
   std::shared_ptr<GenerateSink> sink;             // when !is_score
   std::function<void(absl::StatusOr<ScoreResult>)> score_done;  // when is_score
   std::unique_ptr<GenerationStream> stream;       // when !is_score
+  std::shared_ptr<const AttentionPlan> attention; // per-layer attention of this request
 
   std::vector<int32_t> token_ids;    // prompt + generated so far
   int32_t num_prompt_tokens = 0;

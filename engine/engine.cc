@@ -18,6 +18,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/active_request.h"
+#include "engine/attention/attention_registry.h"
 #include "engine/executor.h"
 #include "engine/llama_model.h"
 #include "engine/loader/weight_store.h"
@@ -30,37 +31,6 @@ namespace attnserve {
 namespace {
 
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
-
-ModelInfo DescribeModel(const std::string& dir, const ModelConfig& c, const WeightStore& w,
-                        const LlamaModel& m, int64_t max_model_len, std::string_view backend) {
-  ModelInfo info;
-  info.model_path = dir;
-  info.architecture = c.architecture;
-  info.vocab_size = c.vocab_size;
-  info.max_context = max_model_len;
-  info.num_layers = c.num_hidden_layers;
-  info.hidden_size = c.hidden_size;
-  info.num_attention_heads = c.num_attention_heads;
-  info.num_key_value_heads = c.num_key_value_heads;
-  info.head_dim = c.head_dim;
-  info.attention_backends = {"full", "sliding_window"};
-  for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
-    LayerDescription layer;
-    layer.index = l;
-    if (c.layers[l].sliding_window > 0) {
-      layer.attention_backend = "sliding_window";
-      layer.sliding_window = static_cast<uint32_t>(c.layers[l].sliding_window);
-    }
-    info.layers.push_back(layer);
-  }
-  info.weights_dtype = w.PredominantDType();
-  info.bos_token_id = c.bos_token_id.value_or(-1);
-  info.eos_token_ids = c.eos_token_ids;
-  info.rope_theta = c.rope_theta;
-  info.num_parameters = m.num_parameters();
-  info.backend = std::string(backend);
-  return info;
-}
 
 }  // namespace
 
@@ -75,6 +45,7 @@ struct Engine::Impl {
   std::unique_ptr<Executor> executor;
   ModelInfo info;
   ValidationLimits limits;
+  std::shared_ptr<const AttentionPlan> default_attention;  // --attention, resolved at load
   RequestObserver* observer = nullptr;
 
   // Intake, guarded by mu.
@@ -112,7 +83,20 @@ struct Engine::Impl {
                    int64_t first_row);
   void PublishLoad();
   void ExpireDeadlines();
+  // The request's attention (its own choice, else the deployment default), validated.
+  absl::StatusOr<std::shared_ptr<const AttentionPlan>> ResolveRequestAttention(
+      const AttentionChoice& choice, size_t prompt_len) const;
 };
+
+absl::StatusOr<std::shared_ptr<const AttentionPlan>> Engine::Impl::ResolveRequestAttention(
+    const AttentionChoice& choice, size_t prompt_len) const {
+  if (choice.empty()) {
+    // The deployment default, re-checked against this prompt (Longformer's global tokens).
+    if (options.attention.empty()) return default_attention;
+    return ResolveAttention(options.attention, {&config, options.block_size, static_cast<int64_t>(prompt_len)});
+  }
+  return ResolveAttention(choice, {&config, options.block_size, static_cast<int64_t>(prompt_len)});
+}
 
 absl::StatusOr<std::unique_ptr<Engine>> Engine::Load(const EngineOptions& options) {
   auto impl = std::make_unique<Impl>();
@@ -173,22 +157,20 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Load(const EngineOptions& option
   sc.block_size = options.block_size;
   sc.enable_prefix_caching = options.enable_prefix_caching;
   sc.cache_key = absl::StrCat(c.architecture, "|", std::filesystem::absolute(dir).string());
-  // Blocks can leave the cache early only when every layer slides (a full layer needs them all),
-  // and only once the widest window has passed them.
-  int64_t window = 0;
-  bool all_slide = !c.layers.empty();
-  for (const LayerSpec& layer : c.layers) {
-    all_slide &= layer.sliding_window > 0;
-    window = std::max(window, layer.sliding_window);
+  absl::StatusOr<std::shared_ptr<const AttentionPlan>> attention =
+      ResolveAttention(options.attention, {&c, options.block_size, 0});
+  if (!attention.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--attention=", FormatAttentionChoice(options.attention),
+                                                   ": ", attention.status().message()));
   }
-  if (!all_slide) window = 0;
-  sc.sliding_window = static_cast<int32_t>(window);
+  impl->default_attention = *attention;
   impl->scheduler = std::make_unique<Scheduler>(sc);
   impl->executor = std::make_unique<Executor>(*impl->model, *impl->backend, num_blocks, options.block_size);
   impl->PublishLoad();  // GetServerStatus is complete before the first step
   impl->limits.vocab_size = c.vocab_size;
   impl->limits.max_model_len = max_model_len;
-  impl->info = DescribeModel(dir, c, *impl->weights, *impl->model, max_model_len, impl->backend->name());
+  impl->info = DescribeModel(dir, c, impl->weights->PredominantDType(), impl->model->num_parameters(),
+                             max_model_len, std::string(impl->backend->name()), *impl->default_attention);
   std::filesystem::path dir_path = std::filesystem::path(dir).lexically_normal();
   if (!dir_path.has_filename()) dir_path = dir_path.parent_path();  // "models/foo/" -> "foo"
   impl->info.served_model_name =
@@ -228,10 +210,12 @@ const ModelInfo& Engine::info() const { return impl_->info; }
 const Tokenizer& Engine::tokenizer() const { return *impl_->tokenizer; }
 
 absl::Status Engine::Validate(const GenerateSpec& spec) const {
-  return ValidateGenerateSpec(spec, impl_->limits);
+  if (absl::Status s = ValidateGenerateSpec(spec, impl_->limits); !s.ok()) return s;
+  return impl_->ResolveRequestAttention(spec.attention, spec.prompt_token_ids.size()).status();
 }
 absl::Status Engine::Validate(const ScoreSpec& spec) const {
-  return ValidateScoreSpec(spec, impl_->limits);
+  if (absl::Status s = ValidateScoreSpec(spec, impl_->limits); !s.ok()) return s;
+  return impl_->ResolveRequestAttention(spec.attention, spec.token_ids.size()).status();
 }
 
 absl::Status Engine::Impl::Enqueue(std::unique_ptr<ActiveRequest> request) {
@@ -260,8 +244,12 @@ absl::Status Engine::Impl::Enqueue(std::unique_ptr<ActiveRequest> request) {
 }
 
 absl::Status Engine::SubmitGenerate(GenerateSpec spec, std::shared_ptr<GenerateSink> sink) {
-  if (absl::Status s = Validate(spec); !s.ok()) return s;
+  if (absl::Status s = ValidateGenerateSpec(spec, impl_->limits); !s.ok()) return s;
+  absl::StatusOr<std::shared_ptr<const AttentionPlan>> attention =
+      impl_->ResolveRequestAttention(spec.attention, spec.prompt_token_ids.size());
+  if (!attention.ok()) return attention.status();
   auto r = std::make_unique<ActiveRequest>();
+  r->attention = std::move(*attention);
   r->request_id = spec.request_id;
   r->arrival = Clock::now();
   r->deadline = spec.deadline;
@@ -275,8 +263,12 @@ absl::Status Engine::SubmitGenerate(GenerateSpec spec, std::shared_ptr<GenerateS
 
 absl::Status Engine::SubmitScore(ScoreSpec spec,
                                  std::function<void(absl::StatusOr<ScoreResult>)> done) {
-  if (absl::Status s = Validate(spec); !s.ok()) return s;
+  if (absl::Status s = ValidateScoreSpec(spec, impl_->limits); !s.ok()) return s;
+  absl::StatusOr<std::shared_ptr<const AttentionPlan>> attention =
+      impl_->ResolveRequestAttention(spec.attention, spec.token_ids.size());
+  if (!attention.ok()) return attention.status();
   auto r = std::make_unique<ActiveRequest>();
+  r->attention = std::move(*attention);
   r->is_score = true;
   r->request_id = spec.request_id;
   r->arrival = Clock::now();
@@ -324,6 +316,7 @@ void Engine::Impl::Admit(std::unique_ptr<ActiveRequest> request) {
   info.priority = request->is_score ? 0 : request->generate.priority;
   info.tokens = &request->token_ids;
   info.all_logits = request->is_score;
+  info.retention = request->attention->retention;
   scheduler->Add(info);
   seq_of_request[request->request_id] = request->seq_id;
   requests[request->seq_id] = std::move(request);
@@ -333,6 +326,7 @@ void Engine::Impl::Release(int64_t seq_id) {
   auto it = requests.find(seq_id);
   if (it == requests.end()) return;
   scheduler->Remove(seq_id);
+  executor->ReleaseState(seq_id);
   seq_of_request.erase(it->second->request_id);
   {
     std::lock_guard<std::mutex> lock(mu);
@@ -501,8 +495,9 @@ void Engine::Impl::Loop() {
     BatchPlan plan = scheduler->Step();
     PublishLoad();
     if (plan.empty()) continue;
-    StepOutput out = executor->Run(plan, [this](int64_t seq_id) -> const std::vector<int32_t>& {
-      return requests.at(seq_id)->token_ids;
+    StepOutput out = executor->Run(plan, [this](int64_t seq_id) {
+      const ActiveRequest& r = *requests.at(seq_id);
+      return SequenceView{&r.token_ids, r.attention.get()};
     });
     scheduler->OnStepDone(plan);
     tokens_computed_total += plan.num_tokens();

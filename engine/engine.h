@@ -30,6 +30,8 @@ struct EngineOptions {
   int32_t block_size = 16;               // tokens per KV block
   bool enable_prefix_caching = true;
   double max_queue_time_s = 0.0;         // > 0: waiting longer ends with DEADLINE_EXCEEDED
+  // Deployment default attention (--attention); empty = the model's own. Requests may override.
+  AttentionChoice attention;
   RequestObserver* observer = nullptr;  // not owned; may be null
 };
 
@@ -56,7 +58,8 @@ class Engine {
 
   // INVALID_ARGUMENT naming the field for: empty prompt, token id outside [0, vocab_size),
   // prompt + max_tokens beyond the context, max_tokens 0, bad sampling values, stop token
-  // ids outside the vocabulary, top_logprobs > 20. Thread-safe.
+  // ids outside the vocabulary, top_logprobs > 20, and bad `attention` choices (unknown
+  // backend, parameter out of range or not taken by the backend). Thread-safe.
   absl::Status Validate(const GenerateSpec& spec) const;
   absl::Status Validate(const ScoreSpec& spec) const;
 

@@ -9,20 +9,36 @@ Executor::Executor(LlamaModel& model, Backend& backend, int64_t num_blocks, int6
       pool_(model.config().num_hidden_layers, num_blocks, block_size, model.config().kv_dim()) {}
 
 StepOutput Executor::Run(const BatchPlan& plan,
-                         const std::function<const std::vector<int32_t>&(int64_t)>& tokens_of) {
+                         const std::function<SequenceView(int64_t)>& sequence_of) {
+  for (int64_t seq_id : plan.preempted) ReleaseState(seq_id);
+  const ModelConfig& c = model_.config();
   std::vector<ForwardChunk> chunks;
   chunks.reserve(plan.chunks.size());
   StepOutput out;
-  out.vocab_size = model_.config().vocab_size;
+  out.vocab_size = c.vocab_size;
   int64_t next_row = 0;
   for (const ScheduledChunk& sc : plan.chunks) {
+    const SequenceView seq = sequence_of(sc.seq_id);
     ForwardChunk fc;
-    fc.token_ids = tokens_of(sc.seq_id).data() + sc.start_pos;
+    fc.token_ids = seq.tokens->data() + sc.start_pos;
     fc.start_pos = sc.start_pos;
     fc.num_tokens = sc.num_tokens;
     fc.block_table = sc.block_table.data();
     fc.all_logits = sc.all_logits;
     fc.want_logits = sc.all_logits || sc.needs_sample;
+    fc.attention = seq.attention;
+    if (seq.attention->state_floats > 0) {
+      std::vector<float>& state = states_[sc.seq_id];
+      if (sc.start_pos == 0 || state.empty()) {
+        // Chunks of a sequence run in order from position 0 (no prefix reuse with a state).
+        state.assign(seq.attention->state_floats, 0.0f);
+        for (const LayerAttention& a : seq.attention->layers) {
+          if (a.kind == LayerAttention::Kind::kLinear)
+            LinearStateInit(state.data() + a.state_offset, c.num_key_value_heads, a.num_features, c.head_dim);
+        }
+      }
+      fc.state = state.data();
+    }
     chunks.push_back(fc);
     out.first_row.push_back(fc.want_logits ? next_row : -1);
     next_row += sc.all_logits ? sc.num_tokens : (fc.want_logits ? 1 : 0);

@@ -1,12 +1,17 @@
 // Executor: runs a BatchPlan on the model (design.md §1: the scheduler plans, the executor
-// executes). Owns the paged KV pool whose blocks the scheduler hands out. Engine-thread only.
+// executes). Owns the paged KV pool whose blocks the scheduler hands out, and the recurrent
+// states (RecurrentState memory kind) of sequences whose attention has linear layers: a state
+// is (re)initialised when a sequence's chunk starts at position 0 (first run or recompute after
+// preemption) and freed by ReleaseState. Engine-thread only.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <unordered_map>
 #include <vector>
 
+#include "engine/attention/attention_plan.h"
 #include "engine/llama_model.h"
 #include "engine/paged_kv_pool.h"
 #include "kernels/backend.h"
@@ -21,18 +26,27 @@ struct StepOutput {
   const float* row(int64_t r) const { return logits.data() + r * vocab_size; }
 };
 
+// What the executor needs of a scheduled sequence.
+struct SequenceView {
+  const std::vector<int32_t>* tokens = nullptr;  // prompt + generated
+  const AttentionPlan* attention = nullptr;      // its per-layer attention
+};
+
 class Executor {
  public:
   Executor(LlamaModel& model, Backend& backend, int64_t num_blocks, int64_t block_size);
 
-  // `tokens_of(seq_id)` gives the sequence's tokens (prompt + generated).
-  StepOutput Run(const BatchPlan& plan,
-                 const std::function<const std::vector<int32_t>&(int64_t)>& tokens_of);
+  StepOutput Run(const BatchPlan& plan, const std::function<SequenceView(int64_t)>& sequence_of);
+
+  // Frees a sequence's recurrent state (finished, cancelled or preempted). Unknown ids: no-op.
+  void ReleaseState(int64_t seq_id) { states_.erase(seq_id); }
+  int64_t num_states() const { return static_cast<int64_t>(states_.size()); }
 
  private:
   LlamaModel& model_;
   Backend& backend_;
   PagedKvPool pool_;
+  std::unordered_map<int64_t, std::vector<float>> states_;  // seq_id -> f32[plan state_floats]
 };
 
 }  // namespace attnserve

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "engine/attention/layer_attention.h"
 
 namespace attnserve {
 namespace {
@@ -124,20 +125,25 @@ int64_t LlamaModel::Forward(std::span<const ForwardChunk> chunks, PagedKvPool& k
     float* k_pool = kv.k(layer_index);
     float* v_pool = kv.v(layer_index);
     for (const ForwardChunk& ch : chunks) {
-      for (int32_t i = 0; i < ch.num_tokens; ++i) {
-        const int64_t row = kv.RowOffset(ch.block_table, ch.start_pos + i);
-        std::memcpy(k_pool + row, &k_[(t0 + i) * kv_dim], kv_dim * sizeof(float));
-        std::memcpy(v_pool + row, &v_[(t0 + i) * kv_dim], kv_dim * sizeof(float));
+      const LayerAttention& la = ch.attention->layers[layer_index];
+      if (la.kind != LayerAttention::Kind::kLinear) {
+        for (int32_t i = 0; i < ch.num_tokens; ++i) {
+          const int64_t row = kv.RowOffset(ch.block_table, ch.start_pos + i);
+          std::memcpy(k_pool + row, &k_[(t0 + i) * kv_dim], kv_dim * sizeof(float));
+          std::memcpy(v_pool + row, &v_[(t0 + i) * kv_dim], kv_dim * sizeof(float));
+        }
       }
-      const PagedKvView view{k_pool, v_pool, ch.block_table, kv.block_size()};
-      AttentionShape shape{ch.num_tokens, ch.start_pos + ch.num_tokens, c.num_attention_heads,
-                           c.num_key_value_heads, D, kv_dim, scale};
-      AttentionMask mask;
-      if (c.layers[layer_index].sliding_window > 0) {
-        mask.kind = MaskKind::kSlidingWindow;
-        mask.window = c.layers[layer_index].sliding_window;
-      }
-      be.PagedAttention(&q_[t0 * q_dim], view, shape, mask, &attn_[t0 * q_dim]);
+      LayerAttentionIo io;
+      io.q = &q_[t0 * q_dim];
+      io.k_new = &k_[t0 * kv_dim];
+      io.v_new = &v_[t0 * kv_dim];
+      io.kv = PagedKvView{k_pool, v_pool, ch.block_table, kv.block_size()};
+      if (la.kind == LayerAttention::Kind::kQuest) io.key_summaries = kv.key_summaries(layer_index);
+      io.state = ch.state;
+      io.out = &attn_[t0 * q_dim];
+      const AttentionShape shape{ch.num_tokens, ch.start_pos + ch.num_tokens, c.num_attention_heads,
+                                 c.num_key_value_heads, D, kv_dim, scale};
+      RunLayerAttention(be, la, shape, io, attention_scratch_);
       t0 += ch.num_tokens;
     }
     be.Linear(attn_.data(), L.o_proj.data, DataOrNull(L.o_bias), h_.data(), T, H, q_dim);

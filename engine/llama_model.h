@@ -2,7 +2,8 @@
 // Qwen2ForCausalLM (RMSNorm, RoPE, grouped-query attention with optional q/k/v bias, SiLU-gated
 // MLP, optionally tied embeddings), run in f32 on a Backend over a packed batch: the tokens of
 // every scheduled chunk go through each weight in ONE matmul; attention runs per sequence
-// against its own blocks of the paged KV pool.
+// against its own blocks of the paged KV pool (or its recurrent state), with the backend its
+// request's AttentionPlan names for each layer.
 #pragma once
 
 #include <cstdint>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "engine/attention/attention_plan.h"
 #include "engine/loader/weight_store.h"
 #include "engine/model_config.h"
 #include "engine/rope_table.h"
@@ -27,6 +29,8 @@ struct ForwardChunk {
   const int32_t* block_table = nullptr;  // int32[>= ceil((start_pos + num_tokens) / block_size)]
   bool all_logits = false;             // logits for every token (else: last token only)
   bool want_logits = true;             // false: KV-only chunk (middle of a chunked prefill)
+  const AttentionPlan* attention = nullptr;  // per-layer attention (required)
+  float* state = nullptr;              // f32[attention->state_floats]: linear layers' recurrent state
 };
 
 class LlamaModel {
@@ -71,6 +75,7 @@ class LlamaModel {
   std::vector<float> cos_, sin_;        // f32[T, head_dim/2]
   std::vector<int32_t> positions_;      // int32[T]
   std::vector<float> logit_rows_;       // f32[R, hidden]: final-normed rows needing logits
+  std::vector<int32_t> attention_scratch_;  // Quest's selected blocks
 };
 
 }  // namespace attnserve

@@ -11,9 +11,14 @@ struct LayerDescription {
   uint32_t index = 0;
   std::string mixer = "attention";
   std::string attention_backend = "full";
-  std::string memory_kind = "kv";
+  std::string memory_kind = "paged_kv";
   std::string mlp = "dense";
   uint32_t sliding_window = 0;  // window of a sliding_window layer
+};
+
+struct AttentionBackendSummary {
+  std::string name, family, memory_kind, description, complexity;
+  std::vector<std::string> parameters;  // "name=default"
 };
 
 struct ModelInfo {
@@ -29,6 +34,8 @@ struct ModelInfo {
   uint32_t head_dim = 0;
   std::vector<LayerDescription> layers;
   std::vector<std::string> attention_backends;
+  std::vector<AttentionBackendSummary> attention_backend_info;
+  std::string default_attention;  // --attention as resolved ("" = the model's own)
   std::string weights_dtype;
   std::string compute_dtype = "float32";
   int32_t bos_token_id = -1;
@@ -37,5 +44,18 @@ struct ModelInfo {
   uint64_t num_parameters = 0;
   std::string backend = "cpu";
 };
+
+}  // namespace attnserve
+
+#include "engine/attention/attention_plan.h"
+#include "engine/model_config.h"
+
+namespace attnserve {
+
+// The description of a loaded model; layers show the deployment default attention `plan`.
+ModelInfo DescribeModel(const std::string& model_dir, const ModelConfig& config,
+                        const std::string& weights_dtype, uint64_t num_parameters,
+                        int64_t max_model_len, const std::string& compute_backend,
+                        const AttentionPlan& plan);
 
 }  // namespace attnserve

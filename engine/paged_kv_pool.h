@@ -30,6 +30,13 @@ class PagedKvPool {
   int64_t kv_dim() const { return kv_dim_; }
   float* k(int64_t layer) { return k_[layer].get(); }
   float* v(int64_t layer) { return v_[layer].get(); }
+  // Quest key summaries of a layer, f32[num_blocks, 2, kv_dim] (min row, max row per block),
+  // reserved on first use (only layers served by Quest use them; 2/block_size of the K memory).
+  float* key_summaries(int64_t layer) {
+    if (summaries_.empty()) summaries_.resize(k_.size());
+    if (!summaries_[layer]) summaries_[layer].reset(new float[num_blocks_ * 2 * kv_dim_]);
+    return summaries_[layer].get();
+  }
   // Float offset of position `pos` in a layer's pool, for block table `table`.
   int64_t RowOffset(const int32_t* table, int64_t pos) const {
     return (int64_t{table[pos / block_size_]} * block_size_ + pos % block_size_) * kv_dim_;
@@ -42,6 +49,7 @@ class PagedKvPool {
  private:
   int64_t num_blocks_, block_size_, kv_dim_;
   std::vector<std::unique_ptr<float[]>> k_, v_;
+  std::vector<std::unique_ptr<float[]>> summaries_;
 };
 
 }  // namespace attnserve

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "engine/attention/attention_choice.h"
 
 namespace attnserve {
 
@@ -41,6 +42,7 @@ struct GenerateSpec {
   uint32_t top_logprobs = 0;
   int32_t priority = 0;             // lower = earlier
   bool skip_special_tokens = true;
+  AttentionChoice attention;        // empty: the deployment default (--attention)
   Clock::time_point deadline = Clock::time_point::max();
 };
 
@@ -71,6 +73,7 @@ struct ScoreSpec {
   std::string request_id;
   std::vector<int32_t> token_ids;
   bool return_logits = false;
+  AttentionChoice attention;        // empty: the deployment default (--attention)
   Clock::time_point deadline = Clock::time_point::max();
 };
 

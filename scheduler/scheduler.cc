@@ -9,7 +9,7 @@
 namespace attnserve {
 
 Scheduler::Scheduler(const SchedulerConfig& config)
-    : config_(config), pool_(config.num_blocks), seed_hash_(PrefixHashSeed(config.cache_key)) {}
+    : config_(config), pool_(config.num_blocks) {}
 
 bool Scheduler::Before(const Entry& a, const Entry& b) const {
   if (a.info.priority != b.info.priority) return a.info.priority < b.info.priority;
@@ -28,11 +28,15 @@ void Scheduler::Add(const SequenceInfo& info) {
   Entry e;
   e.info = info;
   e.arrival = next_arrival_++;
+  e.seed_hash = PrefixHashSeed(info.retention.cache_salt.empty()
+                                   ? config_.cache_key
+                                   : config_.cache_key + "|attention=" + info.retention.cache_salt);
   seqs_[info.seq_id] = std::move(e);
   InsertWaiting(info.seq_id);
 }
 
 bool Scheduler::EnsureBlocks(Entry& e, int32_t num_positions) {
+  if (!e.info.retention.uses_kv) return true;
   const int32_t bs = config_.block_size;
   const int32_t need = (num_positions + bs - 1) / bs - static_cast<int32_t>(e.blocks.size());
   if (need <= 0) return true;
@@ -47,20 +51,26 @@ void Scheduler::ReleaseBlocks(Entry& e) {
     if (*it >= 0) pool_.Release(*it);
   e.blocks.clear();
   e.block_hashes.clear();
-  e.num_released_front = 0;
+  e.release_cursor = -1;
+  e.num_released = 0;
 }
 
-void Scheduler::ReleaseOutOfWindow(Entry& e) {
-  if (config_.sliding_window <= 0) return;
-  // The next query is at position num_computed_tokens; it sees keys from
-  // num_computed_tokens - window + 1 on. Blocks wholly before that are dead.
-  const int32_t first_visible = e.num_computed_tokens - config_.sliding_window + 1;
+void Scheduler::ReleaseUnreachable(Entry& e) {
+  const KvRetention& r = e.info.retention;
+  if (!r.bounded || !r.uses_kv) return;
   const int32_t bs = config_.block_size;
-  while (e.num_released_front < static_cast<int32_t>(e.blocks.size()) &&
-         (e.num_released_front + 1) * bs <= first_visible) {
-    pool_.Release(e.blocks[e.num_released_front]);
-    e.blocks[e.num_released_front] = -1;
-    ++e.num_released_front;
+  // The next query is at position num_computed_tokens; keys below LowestReachable() are dead for
+  // it and every later query, except the sink tokens' blocks.
+  const int32_t lowest = r.LowestReachable(e.num_computed_tokens);
+  if (e.release_cursor < 0) e.release_cursor = (r.sink_tokens + bs - 1) / bs;
+  while (e.release_cursor < static_cast<int32_t>(e.blocks.size()) && (e.release_cursor + 1) * bs <= lowest) {
+    int32_t& block = e.blocks[e.release_cursor];
+    if (block >= 0) {
+      pool_.Release(block);
+      block = -1;
+      ++e.num_released;
+    }
+    ++e.release_cursor;
   }
 }
 
@@ -85,11 +95,14 @@ Scheduler::Entry* Scheduler::PreemptionVictim(const Entry* candidate) {
 }
 
 uint64_t Scheduler::ParentHash(const Entry& e, size_t block_index) const {
-  return block_index == 0 ? seed_hash_ : e.block_hashes[block_index - 1];
+  return block_index == 0 ? e.seed_hash : e.block_hashes[block_index - 1];
 }
 
 bool Scheduler::ReusePrefix(Entry& e) {
-  if (!config_.enable_prefix_caching || e.info.all_logits) return false;
+  if (!config_.enable_prefix_caching || e.info.all_logits || !e.info.retention.reuse_prefix ||
+      !e.info.retention.uses_kv) {
+    return false;
+  }
   const int32_t bs = config_.block_size;
   const std::vector<int32_t>& tokens = *e.info.tokens;
   // At least the last token is computed, so its logits exist for sampling.
@@ -132,7 +145,8 @@ BatchPlan Scheduler::Step() {
     Entry* victim = PreemptionVictim(nullptr);
     if (victim == nullptr || victim->info.priority <= w.info.priority) break;
     const int32_t first_chunk = std::min(w.num_tokens() - w.num_computed_tokens, budget);
-    const int32_t blocks_needed = (first_chunk + config_.block_size - 1) / config_.block_size;
+    const int32_t blocks_needed =
+        w.info.retention.uses_kv ? (first_chunk + config_.block_size - 1) / config_.block_size : 0;
     const bool has_seat = static_cast<int32_t>(running_.size()) < config_.max_num_seqs;
     if (has_seat && pool_.num_free() >= blocks_needed) break;
     Preempt(*victim, plan);
@@ -209,7 +223,7 @@ void Scheduler::OnStepDone(const BatchPlan& plan) {
     if (it == seqs_.end() || !it->second.running) continue;  // removed or preempted meanwhile
     Entry& e = it->second;
     e.num_computed_tokens = c.start_pos + c.num_tokens;
-    if (!config_.enable_prefix_caching) continue;
+    if (!config_.enable_prefix_caching || !e.info.retention.uses_kv) continue;
     const std::vector<int32_t>& tokens = *e.info.tokens;
     for (size_t i = e.block_hashes.size(); static_cast<int32_t>((i + 1) * bs) <= e.num_computed_tokens; ++i) {
       const uint64_t h = BlockHash(ParentHash(e, i), {tokens.data() + i * bs, static_cast<size_t>(bs)});
@@ -219,7 +233,7 @@ void Scheduler::OnStepDone(const BatchPlan& plan) {
   }
   for (const ScheduledChunk& c : plan.chunks) {
     auto it = seqs_.find(c.seq_id);
-    if (it != seqs_.end() && it->second.running) ReleaseOutOfWindow(it->second);
+    if (it != seqs_.end() && it->second.running) ReleaseUnreachable(it->second);
   }
 }
 
@@ -254,7 +268,8 @@ int64_t Scheduler::num_tokens_in_blocks() const {
   int64_t n = 0;
   for (int64_t id : running_) {
     const Entry& e = seqs_.at(id);
-    n += e.num_computed_tokens - int64_t{e.num_released_front} * config_.block_size;
+    if (e.info.retention.uses_kv)
+      n += e.num_computed_tokens - int64_t{e.num_released} * config_.block_size;
   }
   return n;
 }

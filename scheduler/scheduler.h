@@ -21,6 +21,7 @@
 
 #include "scheduler/batch_plan.h"
 #include "scheduler/block_pool.h"
+#include "scheduler/kv_retention.h"
 
 namespace attnserve {
 
@@ -31,10 +32,6 @@ struct SchedulerConfig {
   int32_t block_size = 16;
   bool enable_prefix_caching = true;
   std::string cache_key;  // seeds the prefix hashes: what else determines cached K/V (model, ...)
-  // > 0 when every layer attends through a sliding window of this many tokens: blocks that fell
-  // out of the window are released while the sequence runs (WindowedKv), so its memory stays
-  // bounded by the window however long it gets. Their block-table entries become -1.
-  int32_t sliding_window = 0;
 };
 
 // The scheduler's view of one sequence.
@@ -44,6 +41,11 @@ struct SequenceInfo {
   const std::vector<int32_t>* tokens = nullptr; // prompt + generated so far; owned by the caller,
                                                 // grows as tokens are sampled; must outlive the entry
   bool all_logits = false;                      // Score: logits for every token, no sampling
+  // What its attention needs of KV memory. Bounded sequences (window, sinks, segments) have the
+  // blocks no future query can reach released while they run (WindowedKv), so their memory stays
+  // bounded however long they get; those block-table entries become -1. Sequences that use no KV
+  // (all layers linear) hold no blocks. The cache salt separates prefix-cache entries by attention.
+  KvRetention retention;
 };
 
 // Counters since construction.
@@ -89,7 +91,9 @@ class Scheduler {
     bool scheduled_this_step = false;
     std::vector<int32_t> blocks;        // block table (-1: released, outside the window)
     std::vector<uint64_t> block_hashes; // hashes of the leading full blocks registered so far
-    int32_t num_released_front = 0;     // leading blocks released by the sliding window
+    uint64_t seed_hash = 0;             // prefix-hash seed: cache key + attention salt
+    int32_t release_cursor = -1;        // next block that may become unreachable (-1: not started)
+    int32_t num_released = 0;           // blocks released as unreachable
     int32_t num_tokens() const { return static_cast<int32_t>(info.tokens->size()); }
   };
 
@@ -98,8 +102,8 @@ class Scheduler {
   // Grows e's block table to cover `num_positions`; false (nothing allocated) if not enough free.
   bool EnsureBlocks(Entry& e, int32_t num_positions);
   void ReleaseBlocks(Entry& e);
-  // Releases e's leading blocks that no future query can see (sliding window).
-  void ReleaseOutOfWindow(Entry& e);
+  // Releases e's blocks that no future query can reach (bounded attention: window, sinks, segments).
+  void ReleaseUnreachable(Entry& e);
   void Preempt(Entry& e, BatchPlan& plan);
   // The running, not-yet-scheduled-this-step sequence that preemption takes first, or null.
   Entry* PreemptionVictim(const Entry* candidate_or_null);
@@ -110,7 +114,6 @@ class Scheduler {
 
   SchedulerConfig config_;
   BlockPool pool_;
-  uint64_t seed_hash_;
   std::map<int64_t, Entry> seqs_;
   std::vector<int64_t> running_;           // admission order
   std::vector<int64_t> waiting_;           // kept sorted by (priority, arrival)

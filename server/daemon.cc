@@ -9,6 +9,7 @@
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
+#include "engine/attention/attention_choice.h"
 #include "server/health.h"
 #include "server/inference_service.h"
 #include "server/metrics.h"
@@ -45,6 +46,7 @@ EngineOptions ToEngineOptions(const ServerOptions& options, RequestObserver* obs
   e.block_size = options.block_size;
   e.enable_prefix_caching = options.enable_prefix_caching;
   e.max_queue_time_s = options.max_queue_time_s;
+  e.attention = ParseAttentionChoice(options.attention).value_or(AttentionChoice{});  // validated with the flags
   e.observer = observer;
   return e;
 }

@@ -1,6 +1,8 @@
 // Flag definitions for the attnserve daemon (see flags.h).
 #include "server/flags.h"
 
+#include "engine/attention/attention_choice.h"
+
 #include <filesystem>
 
 #include "absl/flags/flag.h"
@@ -39,6 +41,11 @@ ABSL_FLAG(bool, enable_prefix_caching, true,
 ABSL_FLAG(double, max_queue_time, 0,
           "Seconds a request may wait for scheduling; longer waits end it with DEADLINE_EXCEEDED. "
           "0 = no limit.");
+ABSL_FLAG(std::string, attention, "",
+          "Default attention backend for requests that do not choose one: name[:key=value,...], e.g. "
+          "sliding_window:window=512 or bigbird:block_size=64,random_blocks=2,seed=7 or "
+          "performer:num_features=256,full_every=4 (keep the model's attention every 4th layer). "
+          "Empty = the model's own attention. GetModelInfo lists the backends and their parameters.");
 ABSL_FLAG(std::string, served_model_name, "",
           "Name the model is served under (GetModelInfo, logs; defaults to the model directory's name).");
 ABSL_FLAG(double, drain_timeout, 30,
@@ -75,6 +82,7 @@ ServerOptions ServerOptionsFromFlags() {
   }
   o.drain_timeout_s = absl::GetFlag(FLAGS_drain_timeout);
   o.shutdown_grace_seconds = absl::GetFlag(FLAGS_shutdown_grace_seconds);
+  o.attention = absl::GetFlag(FLAGS_attention);
   return o;
 }
 
@@ -99,6 +107,9 @@ absl::Status ValidateServerOptions(const ServerOptions& o) {
   }
   if (!(o.shutdown_grace_seconds >= 0)) {
     return bad("shutdown_grace_seconds", absl::StrCat(o.shutdown_grace_seconds), ">= 0 seconds");
+  }
+  if (absl::StatusOr<AttentionChoice> a = ParseAttentionChoice(o.attention); !a.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--attention=", o.attention, ": ", a.status().message()));
   }
   return absl::OkStatus();
 }

@@ -25,6 +25,7 @@ ABSL_DECLARE_FLAG(bool, enable_prefix_caching);
 ABSL_DECLARE_FLAG(double, max_queue_time);
 ABSL_DECLARE_FLAG(double, drain_timeout);
 ABSL_DECLARE_FLAG(double, shutdown_grace_seconds);
+ABSL_DECLARE_FLAG(std::string, attention);
 
 namespace attnserve::server {
 
@@ -46,6 +47,7 @@ struct ServerOptions {
   std::string served_model_name;      // defaults to the model directory's name
   double drain_timeout_s = 30;        // SIGTERM: admitted requests get this long to finish
   double shutdown_grace_seconds = 5;  // then calls get this long to send their last messages
+  std::string attention;              // default attention, "name[:key=value,...]"; "" = the model's
 };
 
 // Checks ranges the engine cannot (or should not) see: an INVALID_ARGUMENT naming the flag.

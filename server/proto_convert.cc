@@ -39,6 +39,26 @@ absl::StatusOr<std::vector<int32_t>> PromptIds(const std::string& text,
   return tokenizer.Encode(text, add_special_tokens);
 }
 
+AttentionChoice ToAttentionChoice(const v1::AttentionConfig& a) {
+  AttentionChoice c;
+  c.backend = a.backend();
+  if (a.has_window()) c.window = a.window();
+  if (a.has_sink_tokens()) c.sink_tokens = a.sink_tokens();
+  if (a.has_segment_length()) c.segment_length = a.segment_length();
+  if (a.has_memory_segments()) c.memory_segments = a.memory_segments();
+  if (a.has_global_tokens()) c.global_tokens = a.global_tokens();
+  c.global_positions.assign(a.global_positions().begin(), a.global_positions().end());
+  if (a.has_block_size()) c.block_size = a.block_size();
+  if (a.has_window_blocks()) c.window_blocks = a.window_blocks();
+  if (a.has_global_blocks()) c.global_blocks = a.global_blocks();
+  if (a.has_random_blocks()) c.random_blocks = a.random_blocks();
+  if (a.has_seed()) c.seed = a.seed();
+  if (a.has_top_k_blocks()) c.top_k_blocks = a.top_k_blocks();
+  if (a.has_num_features()) c.num_features = a.num_features();
+  if (a.has_full_every()) c.full_every = a.full_every();
+  return c;
+}
+
 }  // namespace
 
 absl::StatusOr<GenerateSpec> ToGenerateSpec(const v1::GenerateRequest& request,
@@ -60,6 +80,7 @@ absl::StatusOr<GenerateSpec> ToGenerateSpec(const v1::GenerateRequest& request,
   spec.priority = request.priority();
   spec.skip_special_tokens =
       request.has_skip_special_tokens() ? request.skip_special_tokens() : true;
+  spec.attention = ToAttentionChoice(request.attention());
   return spec;
 }
 
@@ -71,6 +92,7 @@ absl::StatusOr<ScoreSpec> ToScoreSpec(const v1::ScoreRequest& request, const Tok
   if (!ids.ok()) return ids.status();
   spec.token_ids = *std::move(ids);
   spec.return_logits = request.return_logits();
+  spec.attention = ToAttentionChoice(request.attention());
   return spec;
 }
 
@@ -142,6 +164,16 @@ void ToProto(const ModelInfo& info, v1::ModelInfo* out) {
     l->set_sliding_window(layer.sliding_window);
   }
   for (const std::string& b : info.attention_backends) out->add_attention_backends(b);
+  for (const AttentionBackendSummary& b : info.attention_backend_info) {
+    v1::AttentionBackendInfo* a = out->add_attention_backend_info();
+    a->set_name(b.name);
+    a->set_family(b.family);
+    a->set_memory_kind(b.memory_kind);
+    a->set_description(b.description);
+    a->set_complexity(b.complexity);
+    for (const std::string& p : b.parameters) a->add_parameters(p);
+  }
+  out->set_default_attention(info.default_attention);
   out->set_weights_dtype(info.weights_dtype);
   out->set_compute_dtype(info.compute_dtype);
   out->set_bos_token_id(info.bos_token_id);

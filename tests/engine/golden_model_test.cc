@@ -6,6 +6,7 @@
 
 #include <cmath>
 
+#include "engine/attention/attention_registry.h"
 #include "engine/llama_model.h"
 #include "engine/loader/weight_store.h"
 #include "engine/model_config.h"
@@ -45,7 +46,10 @@ TEST_P(GoldenModelTest, LogitsMatchTransformers) {
     PagedKvPool kv(config->num_hidden_layers, 2 * num_blocks, block_size, config->kv_dim());
     std::vector<int32_t> table;
     for (int64_t b = 0; b < num_blocks; ++b) table.push_back(static_cast<int32_t>(2 * num_blocks - 1 - 2 * b));
-    ForwardChunk chunk{ids.data(), 0, static_cast<int32_t>(ids.size()), table.data(), true, true};
+    auto plan = ResolveAttention({}, {&*config, block_size, 0});
+    ASSERT_TRUE(plan.ok()) << plan.status();
+    ForwardChunk chunk{ids.data(), 0, static_cast<int32_t>(ids.size()), table.data(), true, true,
+                       plan->get()};
     std::vector<float> logits;
     ASSERT_EQ((*model)->Forward({&chunk, 1}, kv, *backend, logits), static_cast<int64_t>(ids.size()));
     ASSERT_EQ(logits.size(), expected.size());

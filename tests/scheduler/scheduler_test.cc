@@ -18,11 +18,12 @@ class Harness {
   explicit Harness(SchedulerConfig config) : s(config) {}
 
   void Add(int64_t id, int32_t prompt_len, int32_t priority = 0, int32_t first_token = 1000,
-           bool all_logits = false) {
+           bool all_logits = false, KvRetention retention = {}) {
     auto& t = tokens[id];
     t = std::make_unique<std::vector<int32_t>>(prompt_len);
     std::iota(t->begin(), t->end(), first_token);
-    s.Add({.seq_id = id, .priority = priority, .tokens = t.get(), .all_logits = all_logits});
+    s.Add({.seq_id = id, .priority = priority, .tokens = t.get(), .all_logits = all_logits,
+           .retention = retention});
   }
   BatchPlan Step() {
     BatchPlan plan = s.Step();
@@ -253,11 +254,17 @@ TEST(SchedulerTest, RemovingWaitingAndRunningSequencesFreesEverything) {
   EXPECT_EQ(h.s.block_pool().num_used(), 0);
 }
 
+KvRetention Windowed(int32_t window, int32_t sinks = 0) {
+  KvRetention r;
+  r.bounded = true;
+  r.window = window;
+  r.sink_tokens = sinks;
+  return r;
+}
+
 TEST(SchedulerTest, SlidingWindowReleasesBlocksThatLeftTheWindow) {
-  SchedulerConfig c = Config(4, 100, 100);  // block size 4
-  c.sliding_window = 6;
-  Harness h(c);
-  h.Add(1, 10);
+  Harness h(Config(4, 100, 100));  // block size 4
+  h.Add(1, 10, 0, 1000, false, Windowed(6));
   BatchPlan p = h.Step();  // computes 0..9; next query at 10 sees keys 5..: block 0 (0..3) dead
   EXPECT_EQ(h.s.block_table(1)[0], -1);
   EXPECT_GE(h.s.block_table(1)[1], 0);
@@ -273,6 +280,73 @@ TEST(SchedulerTest, SlidingWindowReleasesBlocksThatLeftTheWindow) {
   EXPECT_LE(h.s.num_tokens_in_blocks(), 12);
   h.s.Remove(1);
   EXPECT_EQ(h.s.block_pool().num_used(), 0);
+}
+
+TEST(SchedulerTest, SinkBlocksStayWhileTheMiddleIsReleased) {
+  Harness h(Config(4, 100, 100));  // block size 4
+  h.Add(1, 10, 0, 1000, false, Windowed(6, /*sinks=*/5));  // sinks span blocks 0 and 1
+  for (int step = 0; step < 100; ++step) h.Step();
+  const std::vector<int32_t>& table = h.s.block_table(1);
+  EXPECT_GE(table[0], 0);
+  EXPECT_GE(table[1], 0);
+  EXPECT_EQ(table[2], -1);
+  EXPECT_EQ(table[20], -1);
+  // 2 sink blocks + at most 3 for the window and the token being computed.
+  EXPECT_LE(h.s.block_pool().num_used(), 5);
+  h.s.Remove(1);
+  EXPECT_EQ(h.s.block_pool().num_used(), 0);
+}
+
+TEST(SchedulerTest, SegmentMemoryKeepsWholeSegments) {
+  Harness h(Config(4, 100, 100));  // block size 4
+  KvRetention r;
+  r.bounded = true;
+  r.segment_length = 8;  // 2 blocks per segment
+  r.memory_segments = 1;
+  h.Add(1, 30, 0, 1000, false, r);
+  h.Step();  // computed 0..29; next query at 30 (segment 3) sees segments 2..3 = keys 16..
+  const std::vector<int32_t>& table = h.s.block_table(1);
+  for (int b = 0; b < 4; ++b) EXPECT_EQ(table[b], -1) << b;
+  EXPECT_GE(table[4], 0);
+  int32_t max_used = 0;
+  for (int step = 0; step < 100; ++step) {
+    h.Step();
+    max_used = std::max(max_used, h.s.block_pool().num_used());
+  }
+  EXPECT_LE(max_used, 4);  // (memory + current segment) = 16 tokens = 4 blocks
+}
+
+TEST(SchedulerTest, SequencesWithoutKvHoldNoBlocksAndSkipThePrefixCache) {
+  Harness h(Config(4, 100, 100));
+  KvRetention linear;
+  linear.uses_kv = false;
+  linear.reuse_prefix = false;
+  h.Add(1, 40, 0, 1000, false, linear);
+  BatchPlan p = h.Step();
+  ASSERT_EQ(p.chunks.size(), 1u);
+  EXPECT_EQ(p.chunks[0].num_tokens, 40);
+  EXPECT_TRUE(p.chunks[0].block_table.empty());
+  for (int step = 0; step < 10; ++step) h.Step();
+  EXPECT_EQ(h.s.block_pool().num_used(), 0);
+  EXPECT_EQ(h.s.num_tokens_in_blocks(), 0);
+  h.Add(2, 40, 0, 1000, false, linear);  // same tokens: still computed from position 0
+  p = h.Step();
+  EXPECT_EQ(h.ChunkOf(p, 2)->start_pos, 0);
+}
+
+TEST(SchedulerTest, PrefixCacheIsSeparatedByAttentionSalt) {
+  Harness h(Config(4, 100, 100));
+  KvRetention a, b;
+  a.cache_salt = "bigbird:seed=1";
+  b.cache_salt = "bigbird:seed=2";
+  h.Add(1, 17, 0, 1000, false, a);
+  h.Step();
+  h.Add(2, 17, 0, 1000, false, b);  // same tokens, other attention: no reuse
+  BatchPlan p = h.Step();
+  EXPECT_EQ(h.ChunkOf(p, 2)->start_pos, 0);
+  h.Add(3, 17, 0, 1000, false, a);  // same tokens and attention: 4 blocks reused
+  p = h.Step();
+  EXPECT_EQ(h.ChunkOf(p, 3)->start_pos, 16);
 }
 
 TEST(SchedulerTest, PrefixQueriesCountOncePerAdmission) {
