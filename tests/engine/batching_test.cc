@@ -11,6 +11,7 @@
 namespace attnserve {
 namespace {
 
+using testing::BlockWatchingSink;
 using testing::CollectingSink;
 using testing::GreedySpec;
 
@@ -161,19 +162,6 @@ namespace attnserve {
 namespace {
 
 // Records the engine's KV blocks in use at every delta (called on the engine thread).
-class BlockWatchingSink : public testing::CollectingSink {
- public:
-  explicit BlockWatchingSink(const Engine& engine) : engine_(engine) {}
-  void OnDelta(GenerateDelta delta) override {
-    max_blocks_used = std::max(max_blocks_used, engine_.CurrentStatus().kv_blocks_used);
-    CollectingSink::OnDelta(std::move(delta));
-  }
-  int64_t max_blocks_used = 0;
-
- private:
-  const Engine& engine_;
-};
-
 TEST(BatchingTest, SlidingWindowKeepsKvMemoryBoundedByTheWindow) {
   // The golden Mistral model has sliding_window 8 in every layer.
   EngineOptions options;

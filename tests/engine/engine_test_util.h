@@ -1,6 +1,7 @@
 // Helpers for engine tests: golden-data loading and a blocking Generate through the Engine.
 #pragma once
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -51,6 +52,20 @@ class CollectingSink : public GenerateSink {
   std::mutex mu_;
   std::promise<void> done_;
   std::future<void> done_future_ = done_.get_future();
+};
+
+// Also records the most KV blocks in use seen at any delta.
+class BlockWatchingSink : public CollectingSink {
+ public:
+  explicit BlockWatchingSink(const Engine& engine) : engine_(engine) {}
+  void OnDelta(GenerateDelta delta) override {
+    max_blocks_used = std::max(max_blocks_used, engine_.CurrentStatus().kv_blocks_used);
+    CollectingSink::OnDelta(std::move(delta));
+  }
+  int64_t max_blocks_used = 0;
+
+ private:
+  const Engine& engine_;
 };
 
 // The engine's status once it has published a snapshot with nothing running or waiting (the
