@@ -79,6 +79,7 @@ int Generate(v1::Inference::Stub& stub, const CallOptions& call, const std::stri
   for (const std::string& s : options.stop) request.add_stop(s);
   for (int32_t id : options.stop_token_ids) request.add_stop_token_ids(id);
   request.set_ignore_eos(options.ignore_eos);
+  if (!options.attention.backend().empty()) *request.mutable_attention() = options.attention;
   if (options.logprobs >= 0) {
     request.set_logprobs(true);
     request.set_top_logprobs(static_cast<uint32_t>(options.logprobs));
@@ -130,8 +131,9 @@ int Generate(v1::Inference::Stub& stub, const CallOptions& call, const std::stri
 }
 
 int Score(v1::Inference::Stub& stub, const CallOptions& call, const std::string& text,
-          const std::vector<int32_t>& ids) {
+          const std::vector<int32_t>& ids, const v1::AttentionConfig& attention) {
   v1::ScoreRequest request;
+  *request.mutable_attention() = attention;
   request.set_prompt(text);
   request.mutable_token_ids()->Add(ids.begin(), ids.end());
   grpc::ClientContext context;

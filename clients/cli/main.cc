@@ -3,6 +3,7 @@
 //                 --stop_token_ids --ignore_eos --logprobs N]
 //   attnserve-cli score "<text>" | score --ids 1,2,3
 //   attnserve-cli tokenize "<text>" | detokenize 1,2,3 | info | status
+//   attnserve-cli eval --text_file=F --lengths=256,1024 --attention="full;sliding_window:window=64"
 // Common: --addr (default localhost:50051), --timeout_s. Exit 1 on a non-OK status.
 #include <cstdio>
 #include <string>
@@ -15,7 +16,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "clients/cli/attention_arg.h"
 #include "clients/cli/commands.h"
+#include "clients/cli/eval_command.h"
 #include "grpcpp/grpcpp.h"
 
 ABSL_FLAG(std::string, addr, "localhost:50051", "attnserve gRPC address (host:port).");
@@ -33,6 +36,14 @@ ABSL_FLAG(bool, ignore_eos, false, "generate: keep going past end-of-sequence to
 ABSL_FLAG(int32_t, logprobs, -1,
           "generate: print each token's logprob (0) plus N alternatives (N > 0); -1 = off.");
 ABSL_FLAG(std::string, ids, "", "score: comma-separated token ids to score instead of text.");
+ABSL_FLAG(std::string, attention, "",
+          "generate/score: attention backend of the request, name[:key=value,...] (e.g. "
+          "sliding_window:window=512); eval: ';'-separated list of them ('' = the server default).");
+ABSL_FLAG(std::string, text_file, "", "eval: text to measure perplexity on.");
+ABSL_FLAG(std::vector<std::string>, lengths, {"256"}, "eval: comma-separated window lengths (tokens).");
+ABSL_FLAG(int32_t, max_windows, 8, "eval: windows scored per length.");
+ABSL_FLAG(int32_t, concurrency, 2, "eval: Score calls in flight.");
+ABSL_FLAG(std::string, json, "", "eval: write one JSON object per (attention, length) to this file.");
 
 namespace {
 
@@ -43,6 +54,8 @@ constexpr char kUsage[] =
     "  attnserve-cli score \"<text>\"        attnserve-cli score --ids=1,2,3\n"
     "  attnserve-cli tokenize \"<text>\"     attnserve-cli detokenize 1,2,3\n"
     "  attnserve-cli info                   attnserve-cli status\n"
+    "  attnserve-cli eval --text_file=F [--lengths=256,1024 --attention=\"a;b\" --max_windows=N --json=F]\n"
+    "generate/score take --attention=name[:key=value,...] (GetModelInfo lists the backends)\n"
     "Common flags: --addr=host:port (default localhost:50051) --timeout_s=S";
 
 int Usage(const char* problem) {
@@ -77,6 +90,12 @@ int main(int argc, char** argv) {
     call.timeout = std::chrono::milliseconds(static_cast<int64_t>(t * 1000));
   }
   auto stub = attnserve::v1::Inference::NewStub(Connect(absl::GetFlag(FLAGS_addr)));
+  attnserve::v1::AttentionConfig attention;
+  if (command != "eval" && !absl::GetFlag(FLAGS_attention).empty()) {
+    auto parsed = attnserve::cli::ParseAttentionArg(absl::GetFlag(FLAGS_attention));
+    if (!parsed.ok()) return Usage(std::string("--attention: " + std::string(parsed.status().message())).c_str());
+    attention = *parsed;
+  }
 
   if (command == "generate") {
     if (argument.empty()) return Usage("generate needs a prompt");
@@ -95,6 +114,7 @@ int main(int argc, char** argv) {
     options.stop_token_ids = *stop_ids;
     options.ignore_eos = absl::GetFlag(FLAGS_ignore_eos);
     options.logprobs = absl::GetFlag(FLAGS_logprobs);
+    options.attention = attention;
     return attnserve::cli::Generate(*stub, call, argument, options);
   }
   if (command == "score") {
@@ -102,13 +122,30 @@ int main(int argc, char** argv) {
     if (argument.empty() == ids_flag.empty()) return Usage("score needs a text or --ids (one)");
     const auto ids = attnserve::cli::ParseIds(ids_flag);
     if (!ids) return Usage("--ids must be comma-separated integers");
-    return attnserve::cli::Score(*stub, call, argument, *ids);
+    return attnserve::cli::Score(*stub, call, argument, *ids, attention);
   }
   if (command == "tokenize") return attnserve::cli::Tokenize(*stub, call, argument);
   if (command == "detokenize") {
     const auto ids = attnserve::cli::ParseIds(argument);
     if (!ids) return Usage("detokenize needs comma-separated integer ids");
     return attnserve::cli::Detokenize(*stub, call, *ids);
+  }
+  if (command == "eval") {
+    attnserve::cli::EvalOptions options;
+    options.text_file = absl::GetFlag(FLAGS_text_file);
+    if (options.text_file.empty()) return Usage("eval needs --text_file");
+    options.lengths.clear();
+    for (const std::string& l : absl::GetFlag(FLAGS_lengths)) {
+      const auto n = attnserve::cli::ParseIds(l);
+      if (!n || n->size() != 1) return Usage("--lengths must be comma-separated integers");
+      options.lengths.push_back((*n)[0]);
+    }
+    const std::string list = absl::GetFlag(FLAGS_attention);
+    options.attentions = list.empty() ? std::vector<std::string>{""} : attnserve::cli::SplitChoices(list);
+    options.max_windows = absl::GetFlag(FLAGS_max_windows);
+    options.concurrency = absl::GetFlag(FLAGS_concurrency);
+    options.json_path = absl::GetFlag(FLAGS_json);
+    return attnserve::cli::Eval(*stub, call, options);
   }
   if (command == "info") return attnserve::cli::Info(*stub, call);
   if (command == "status") return attnserve::cli::Status(*stub, call);

@@ -64,6 +64,32 @@ const BadInput kBadInputs[] = {
      [](auto& r, auto& info) { r.add_stop_token_ids(static_cast<int32_t>(info.vocab_size()) + 7); },
      "stop_token_ids"},
     {"TopLogprobs21", [](auto& r, auto&) { r.set_top_logprobs(21); }, "top_logprobs"},
+    {"UnknownAttentionBackend", [](auto& r, auto&) { r.mutable_attention()->set_backend("flash3"); },
+     "attention.backend"},
+    {"AttentionWindowZero",
+     [](auto& r, auto&) {
+       r.mutable_attention()->set_backend("sliding_window");
+       r.mutable_attention()->set_window(0);
+     },
+     "attention.window"},
+    {"MoreGlobalTokensThanThePrompt",
+     [](auto& r, auto&) {
+       r.mutable_attention()->set_backend("longformer");
+       r.mutable_attention()->set_global_tokens(1000);
+     },
+     "attention.global_tokens"},
+    {"PerformerWithoutFeatures",
+     [](auto& r, auto&) {
+       r.mutable_attention()->set_backend("performer");
+       r.mutable_attention()->set_num_features(0);
+     },
+     "attention.num_features"},
+    {"AttentionParameterOfAnotherBackend",
+     [](auto& r, auto&) {
+       r.mutable_attention()->set_backend("full");
+       r.mutable_attention()->set_random_blocks(2);
+     },
+     "attention.random_blocks"},
 };
 
 INSTANTIATE_TEST_SUITE_P(BadInputs, ValidationTest, ::testing::ValuesIn(kBadInputs),
