@@ -33,8 +33,11 @@ struct LinearAttentionShape {
 };
 
 // Floats of one sequence's state for one layer:
-//   per kv head: S f32[m, head_dim] | z f32[m] | key_log_scale f32[1]
-// A state of all zeros with key_log_scale = -inf... is produced by LinearStateInit.
+//   per kv head: S f32[m, head_dim] | z f32[m] | key_log_scale f32[1]   (c = key_log_scale)
+//   S = e^-c · Σ_j φ(k_j) v_jᵀ,  z = e^-c · Σ_j φ(k_j)  over the keys seen so far; for FAVOR+
+//   c = max over those keys j and features i of log φ(k_j)_i (-inf before the first key), so the
+//   state is the same whatever the chunking (up to rounding); ELU+1 leaves c alone (plain sums).
+// LinearStateInit produces the empty state: S = 0, z = 0, key_log_scale = -inf.
 int64_t LinearStateFloats(int64_t num_kv_heads, int64_t num_features, int64_t head_dim);
 // Sets `state` (LinearStateFloats floats) to the empty sum (no tokens seen).
 void LinearStateInit(float* state, int64_t num_kv_heads, int64_t num_features, int64_t head_dim);
