@@ -31,6 +31,7 @@ ABSL_FLAG(int, num_threads, 0, "compute threads (0 = all cores)");
 ABSL_FLAG(int, repeats, 3, "timed repetitions; the best is reported");
 ABSL_FLAG(std::string, attention, "",
           "attention backend as in the server's --attention (name[:key=value,...]); empty = the model's");
+ABSL_FLAG(std::string, json, "", "append one JSON line with the results to this file");
 ABSL_FLAG(int, batch, 1, "sequences decoded together in each step (continuous-batching decode)");
 
 namespace {
@@ -124,5 +125,16 @@ int main(int argc, char** argv) {
               best_prefill * 1e3, P / best_prefill, prefill_gflops);
   std::printf("decode           %.1f tokens/s (%.2f ms/token); roofline %.1f tokens/s; "
               "fraction %.2f\n", tok_s, 1e3 / tok_s, roofline, tok_s / roofline);
+  if (const std::string path = absl::GetFlag(FLAGS_json); !path.empty()) {
+    if (FILE* f = std::fopen(path.c_str(), "a")) {
+      std::fprintf(f,
+                   "{\"model\": \"%s\", \"attention\": \"%s\", \"prompt_tokens\": %d, \"decode_tokens\": %d, "
+                   "\"batch\": %d, \"threads\": %d, \"prefill_s\": %.6f, \"decode_ms_per_token\": %.4f, "
+                   "\"decode_roofline_fraction\": %.4f, \"bandwidth_gbs\": %.2f}\n",
+                   dir.c_str(), attention->description.c_str(), P, N, B, omp_get_max_threads(), best_prefill,
+                   1e3 / tok_s, tok_s / roofline, bandwidth);
+      std::fclose(f);
+    }
+  }
   return 0;
 }
