@@ -128,6 +128,14 @@ def model_specs(bos_id, eos_id):
             intermediate_size=128, rms_norm_eps=1e-5, max_position_embeddings=256,
             rope_parameters={"rope_type": "default", "rope_theta": 10000.0},
             sliding_window=8, tie_word_embeddings=False), {}),
+        # A static per-layer schedule: Qwen2's max_window_layers makes layer 0 full attention and
+        # layers 1..2 slide over 6 tokens (HF layer_types = [full, sliding, sliding]).
+        "qwen2_layer_window": ("Qwen2ForCausalLM", dict(
+            common, hidden_size=64, num_hidden_layers=3, num_attention_heads=4, num_key_value_heads=2,
+            intermediate_size=128, rms_norm_eps=1e-6, max_position_embeddings=256,
+            rope_parameters={"rope_type": "default", "rope_theta": 10000.0},
+            use_sliding_window=True, sliding_window=6, max_window_layers=1,
+            tie_word_embeddings=False), {}),
     }
 
 

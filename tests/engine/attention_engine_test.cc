@@ -226,5 +226,18 @@ TEST(AttentionEngineTest, DeploymentDefaultComesFromTheFlagAndShowsInModelInfo) 
   EXPECT_LT(MaxAbsDiff(ScoreLogprobs(*engine, ids, "full"), ScoreLogprobs(*plain, ids, "")), 1e-6);
 }
 
+TEST(AttentionEngineTest, PerLayerScheduleFromTheConfigShowsInModelInfo) {
+  // Qwen2 with max_window_layers = 1: layer 0 full, layers 1..2 slide over 6 tokens (golden
+  // logits against transformers in golden_model_test.cc).
+  auto engine = MakeEngine({.model_dir = std::string(ATTNSERVE_GOLDEN_MODELS_DIR) + "/qwen2_layer_window"});
+  const ModelInfo& info = engine->info();
+  ASSERT_EQ(info.layers.size(), 3u);
+  EXPECT_EQ(info.layers[0].attention_backend, "full");
+  EXPECT_EQ(info.layers[0].memory_kind, "paged_kv");
+  EXPECT_EQ(info.layers[1].attention_backend, "sliding_window");
+  EXPECT_EQ(info.layers[1].memory_kind, "windowed_kv");
+  EXPECT_EQ(info.layers[2].sliding_window, 6u);
+}
+
 }  // namespace
 }  // namespace attnserve
