@@ -1,6 +1,6 @@
-// Causal grouped-query attention on the CPU: one (query, head) pair at a time — scores over the
-// visible keys, max-subtracted softmax, probability-weighted sum of V — parallel over all pairs.
-// Straightforward by design; a tiled (flash) variant replaces it in a later issue.
+// Causal grouped-query attention on the CPU, masked and paged: FlashAttention-style tiles (a tile
+// of queries × the heads of one KV group against absolute tiles of keys, online softmax, split-KV
+// for decode); see attention.cc. kBlockList goes per (query, head) to block_list_attention.h.
 #pragma once
 
 #include <cstdint>

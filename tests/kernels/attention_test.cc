@@ -1,6 +1,7 @@
 // CausalAttention: the CPU backend against the reference for prefill (num_q = num_kv), decode
-// (num_q = 1) and chunked prefill (1 < num_q < num_kv), GQA ratios 1/2/4, head_dim 16/32/64/128,
-// and K/V rows wider than the heads (kv_stride > num_kv_heads * head_dim).
+// (num_q = 1, also long enough for split-KV) and chunked prefill (1 < num_q < num_kv), GQA ratios
+// 1/2/3/4/8, head_dim 16..256 (and ones that are not a multiple of 8), and K/V rows wider than the
+// heads (kv_stride > num_kv_heads * head_dim).
 // Bound: outputs are convex combinations of V rows, so |out - ref| <= 2e-6 + 2e-5 * max|v| = 2e-5.
 #include <cmath>
 #include <sstream>
@@ -28,6 +29,11 @@ const AttnCase kCases[] = {
     {1, 300, 4, 1, 128, 24},  // long decode, GQA 4
     {64, 64, 6, 3, 16, 0},    // prefill, GQA 2
     {3, 9, 2, 2, 20, 3},      // head_dim not a multiple of 8
+    {300, 300, 12, 4, 64, 0},  // prefill over several query and key tiles, GQA 3
+    {1, 3000, 12, 4, 64, 0},   // long decode: split-KV
+    {1, 2000, 8, 1, 36, 4},    // long decode, GQA 8, head_dim 36
+    {20, 700, 16, 2, 256, 0},  // chunk, GQA 8, head_dim 256
+    {77, 77, 5, 5, 13, 1},     // MHA, odd head_dim
 };
 
 std::vector<float> RunAttention(Backend& backend, const AttnCase& c, float logit_scale) {
