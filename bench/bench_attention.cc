@@ -15,6 +15,7 @@
 // fraction of the nominal FMA peak, and as a fraction of the peak of the cores the process actually
 // got (process CPU time / wall time; on a shared VM a neighbour can hold part of a core); decode
 // as GB/s of visible K/V rows read and as a fraction of the read bandwidth measured at the start.
+// Quest, Performer and ELU+1 rows run their own methods (bench/attention_bench_methods.h).
 // Each timing is the minimum of --reps runs (prefill runs longer than 4 s are timed once). Rows
 // of the mask table are one entry each (MaskTable() below). On a shared VM, bind the OpenMP team
 // to separate cores (with libgomp's spin-wait, two threads stacked on one core lose a scheduler
@@ -32,6 +33,7 @@
 #include <cstdio>
 #include <fstream>
 #include <functional>
+#include <memory>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <numeric>
@@ -42,6 +44,8 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/str_split.h"
+#include "bench/attention_bench_methods.h"
+#include "bench/bench_timing.h"
 #include "bench/fma_peak.h"
 #include "bench/memory_bandwidth.h"
 #include "kernels/backend.h"
@@ -66,7 +70,9 @@ ABSL_FLAG(std::string, json, "", "write the results here as JSON");
 namespace attnserve {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using bench::Clock;
+using bench::MinTime;
+using bench::Seconds;
 
 // The ~100M model's attention layer.
 constexpr int64_t kHeads = 12, kKvHeads = 4, kHeadDim = 64, kBlockSize = 16;
@@ -77,6 +83,8 @@ constexpr float kScale = 0.125f;
 struct MaskRow {
   const char* name;
   std::function<AttentionMask(int64_t n, std::vector<int32_t>& storage)> make;
+  // Rows that are not a softmax mask: Quest (select, then attend) and linear attention.
+  std::function<std::unique_ptr<bench::AttentionMethod>()> method = nullptr;
 };
 
 const std::vector<MaskRow>& MaskTable() {
@@ -127,36 +135,11 @@ const std::vector<MaskRow>& MaskTable() {
          m.seed = 1234;
          return m;
        }},
+      {"quest", nullptr, [] { return bench::MakeQuestMethod(/*top_k_blocks=*/32, /*window=*/64); }},
+      {"performer", nullptr, [] { return bench::MakeLinearMethod(FeatureMap::kFavorPositive, 256); }},
+      {"elu_linear", nullptr, [] { return bench::MakeLinearMethod(FeatureMap::kEluPlusOne, kHeadDim); }},
   };
   return table;
-}
-
-double Seconds(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
-double ProcessCpuSeconds() {
-  timespec ts;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
-}
-
-// Minimum wall time of up to `reps` calls of fn (a first call longer than 4 s is not repeated);
-// *cores gets the process CPU time / wall time of that call: the cores it actually had (on a
-// shared machine, less than the thread count).
-template <class Fn>
-double MinTime(int reps, Fn fn, double* cores = nullptr) {
-  double best = std::numeric_limits<double>::infinity();
-  for (int r = 0; r < reps; ++r) {
-    const double cpu0 = ProcessCpuSeconds();
-    const auto t0 = Clock::now();
-    fn();
-    const double wall = Seconds(t0);
-    if (wall < best && cores != nullptr) *cores = (ProcessCpuSeconds() - cpu0) / wall;
-    best = std::min(best, wall);
-    if (best > 4.0) break;
-  }
-  return best;
 }
 
 void FillRandom(std::vector<float>& v, uint64_t seed) {
@@ -257,6 +240,17 @@ void RunContext(Backend& cpu, const Machine& machine, const std::vector<const Ma
   const AttentionShape prefill{n, n, kHeads, kKvHeads, kHeadDim, kKvStride, kScale};
 
   for (const MaskRow* row : masks) {
+    if (row->method) {
+      const bench::MethodLayer layer{kHeads, kKvHeads, kHeadDim, kKvStride, kBlockSize, kScale};
+      nlohmann::json r = bench::RunMethodRow(cpu, *row->method(), row->name, layer, n, chunk, reps,
+                                             absl::GetFlag(FLAGS_decode_reps), q, k_pool, v_pool,
+                                             tables, machine.bandwidth_gbs);
+      std::printf("%-15s %6lld  prefill %9.4f s  chunked %9.4f s  decode %8.3f ms\n", row->name,
+                  (long long)n, r["prefill_s"].get<double>(), r["chunked_prefill_s"].get<double>(),
+                  r["decode_s"].get<double>() * 1e3);
+      rows.push_back(r);
+      continue;
+    }
     std::vector<int32_t> storage;
     const AttentionMask mask = row->make(n, storage);
     nlohmann::json r = {{"mask", row->name}, {"n", n}};
