@@ -33,12 +33,12 @@ def main():
             xs = sorted(pts)
             ax.plot(xs, [pts[n][key] * scale for n in xs], marker="o", label=name)
         if "full" in by and ns:
-            n0 = ns[0]
-            t0 = by["full"][n0][key]
+            # Reference slopes through full attention's largest-n point: n^2 (prefill) or n (decode).
+            n1 = ns[-1]
+            t1 = by["full"][n1][key]
             power = 2 if key == "prefill_s" else 1
-            ax.plot(ns, [t0 * (n / n0) ** power for n in ns], ":", color="gray")
-            ax.annotate(f"n^{power}", (ns[-1], t0 * (ns[-1] / n0) ** power), color="gray")
-            ax.plot(ns, [t0 * (n / n0) for n in ns] if power == 2 else [t0 for _ in ns], "--", color="lightgray")
+            ax.plot(ns, [t1 * (n / n1) ** power for n in ns], ":", color="gray")
+            ax.annotate(f"n^{power}", (ns[0], t1 * (ns[0] / n1) ** power), color="gray")
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
         ax.set_xlabel("context n (tokens)")
