@@ -27,6 +27,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/fma_peak.h"
 #include "bench/memory_bandwidth.h"
 #include "kernels/cpu/gemm.h"
 
@@ -45,18 +46,7 @@ double g_bandwidth_gbs[2];   // [0] 1 thread, [1] all threads
 constexpr int64_t kFmaIters = int64_t{1} << 22;
 constexpr double kFlopsPerIterAvx2 = 12 * 8 * 2;
 
-float FmaLoopAvx2(int64_t iters) {
-  __m256 a[12];
-  for (int i = 0; i < 12; ++i) a[i] = _mm256_set1_ps(1.0f + i);
-  const __m256 mul = _mm256_set1_ps(0.9999999f), add = _mm256_set1_ps(1e-7f);
-  for (int64_t it = 0; it < iters; ++it) {
-#pragma GCC unroll 12
-    for (int i = 0; i < 12; ++i) a[i] = _mm256_fmadd_ps(a[i], mul, add);
-  }
-  __m256 s = a[0];
-  for (int i = 1; i < 12; ++i) s = _mm256_add_ps(s, a[i]);
-  return _mm256_cvtss_f32(s);
-}
+// The AVX2 loop is bench/fma_peak.h's FmaChains (shared with attnserve-bench-attention).
 
 __attribute__((target("avx512f"))) float FmaLoopAvx512(int64_t iters) {
   __m512 a[12];
@@ -88,9 +78,9 @@ double RunFma(int threads, Loop loop, double flops_per_iter) {
 void MeasureRoofline() {
   // All-core runs stop early once they reach 97% of threads x the one-core figure (FMA units are
   // per core; on a quiet machine that is what they reach), else keep the best of 40 tries.
-  g_peak_gflops[0] = BestRate(10, 1e30, [] { return RunFma(1, FmaLoopAvx2, kFlopsPerIterAvx2); });
+  g_peak_gflops[0] = BestRate(10, 1e30, [] { return RunFma(1, bench::FmaChains, kFlopsPerIterAvx2); });
   g_peak_gflops[1] = BestRate(40, 0.97 * g_threads * g_peak_gflops[0],
-                              [] { return RunFma(g_threads, FmaLoopAvx2, kFlopsPerIterAvx2); });
+                              [] { return RunFma(g_threads, bench::FmaChains, kFlopsPerIterAvx2); });
   g_bandwidth_gbs[0] = BestRate(4, 1e30, [] { return ReadPass(1); });
   g_bandwidth_gbs[1] = BestRate(6, 1e30, [] { return ReadPass(g_threads); });
   benchmark::AddCustomContext("threads", std::to_string(g_threads));
@@ -106,7 +96,7 @@ void BM_FmaPeak(benchmark::State& st, bool avx512) {
   double gflop = 0;
   for (auto _ : st) {
     gflop += avx512 ? RunFma(threads, FmaLoopAvx512, 2 * kFlopsPerIterAvx2)
-                    : RunFma(threads, FmaLoopAvx2, kFlopsPerIterAvx2);
+                    : RunFma(threads, bench::FmaChains, kFlopsPerIterAvx2);
   }
   st.counters["GFLOPs"] = benchmark::Counter(gflop, benchmark::Counter::kIsRate);
 }

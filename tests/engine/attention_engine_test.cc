@@ -19,20 +19,9 @@ namespace {
 using testing::BlockWatchingSink;
 using testing::CollectingSink;
 using testing::GreedySpec;
+using testing::MakeEngine;
+using testing::RandomPrompt;
 
-std::unique_ptr<Engine> MakeEngine(EngineOptions options) {
-  if (options.model_dir.empty()) options.model_dir = ATTNSERVE_DEFAULT_MODEL_DIR;
-  auto engine = Engine::Load(options);
-  EXPECT_TRUE(engine.ok()) << engine.status();
-  return std::move(*engine);
-}
-
-std::vector<int32_t> RandomPrompt(int n, uint32_t seed) {
-  std::mt19937 gen(seed);
-  std::vector<int32_t> ids(n);
-  for (int32_t& t : ids) t = static_cast<int32_t>(gen() % 1000) + 2;
-  return ids;
-}
 
 AttentionChoice Choice(const std::string& flag) { return ParseAttentionChoice(flag).value(); }
 

@@ -7,11 +7,13 @@
 #include <future>
 #include <memory>
 #include <mutex>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "engine/engine.h"
+#include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 
 namespace attnserve::testing {
@@ -77,6 +79,22 @@ inline Engine::Status_ SettledStatus(const Engine& engine) {
     s = engine.CurrentStatus();
   }
   return s;
+}
+
+// An engine on `options.model_dir` (default: the embedded model), loaded or the test fails.
+inline std::unique_ptr<Engine> MakeEngine(EngineOptions options) {
+  if (options.model_dir.empty()) options.model_dir = ATTNSERVE_DEFAULT_MODEL_DIR;
+  auto engine = Engine::Load(options);
+  EXPECT_TRUE(engine.ok()) << engine.status();
+  return engine.ok() ? std::move(*engine) : nullptr;
+}
+
+// n token ids in [2, 1002), reproducible from `seed`.
+inline std::vector<int32_t> RandomPrompt(int n, uint32_t seed) {
+  std::mt19937 gen(seed);
+  std::vector<int32_t> ids(n);
+  for (int32_t& t : ids) t = static_cast<int32_t>(gen() % 1000) + 2;
+  return ids;
 }
 
 inline GenerateSpec GreedySpec(const std::string& id, std::vector<int32_t> prompt, uint32_t n) {

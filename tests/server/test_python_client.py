@@ -69,6 +69,13 @@ def check(client: AttnserveClient) -> None:
     assert all(lp <= 1e-5 and math.isfinite(lp) for lp in scored.token_logprobs)
     assert len(scored.logits) == n * info.vocab_size
 
+    # Per-request attention: a 2-token window changes the scores; generate takes it too.
+    windowed = client.score("The quick brown fox", attention={"backend": "sliding_window", "window": 2})
+    assert max(abs(a - b) for a, b in zip(windowed.token_logprobs, scored.token_logprobs)) > 1e-4
+    assert len(client.generate_text("Hello", max_tokens=4, ignore_eos=True,
+                                    attention={"backend": "performer", "num_features": 64})[1]) == 4
+    assert {b.name for b in info.attention_backend_info} >= {"full", "bigbird", "quest", "performer"}
+
     status = client.server_status()
     assert status.kv_blocks_total > 0 and status.block_size > 0, status
     assert status.tokens_computed_total > 0, status
