@@ -23,6 +23,9 @@
 #include "engine/llama_model.h"
 #include "engine/loader/weight_store.h"
 #include "engine/model_config.h"
+#include "engine/moe/expert_placement.h"
+#include "engine/moe/expert_shards.h"
+#include "engine/moe/moe_load_tracker.h"
 #include "engine/request_validation.h"
 #include "engine/sampler.h"
 #include "scheduler/scheduler.h"
@@ -46,6 +49,8 @@ struct Engine::Impl {
   ModelInfo info;
   ValidationLimits limits;
   std::shared_ptr<const AttentionPlan> default_attention;  // --attention, resolved at load
+  std::unique_ptr<ExpertShards> expert_shards;             // MoE models
+  MoeLoadTracker moe_tracker;                              // MoE counters -> observer, imbalance
   RequestObserver* observer = nullptr;
 
   // Intake, guarded by mu.
@@ -164,6 +169,21 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Load(const EngineOptions& option
                                                    ": ", attention.status().message()));
   }
   impl->default_attention = *attention;
+  if (c.moe.num_experts > 0) {
+    absl::StatusOr<ExpertPlacement> placement =
+        options.expert_placement.empty()
+            ? ContiguousPlacement(options.expert_shards, c.moe.num_experts)
+            : PlacementFromFile(options.expert_placement, options.expert_shards, c.moe.num_experts);
+    if (!placement.ok()) return placement.status();
+    impl->expert_shards = std::make_unique<ExpertShards>(*std::move(placement), options.num_threads > 0 ? options.num_threads
+                                                         : static_cast<int>(std::thread::hardware_concurrency()),
+                                                         impl->backend.get());
+    impl->model->SetExpertShards(impl->expert_shards.get());
+  } else if (options.expert_shards != 1 || !options.expert_placement.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("--expert_shards=", options.expert_shards,
+                                                   " / --expert_placement apply to Mixture-of-Experts models; ",
+                                                   c.architecture, " has no experts"));
+  }
   impl->scheduler = std::make_unique<Scheduler>(sc);
   impl->executor = std::make_unique<Executor>(*impl->model, *impl->backend, num_blocks, options.block_size);
   impl->PublishLoad();  // GetServerStatus is complete before the first step
@@ -171,6 +191,8 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Load(const EngineOptions& option
   impl->limits.max_model_len = max_model_len;
   impl->info = DescribeModel(dir, c, impl->weights->PredominantDType(), impl->model->num_parameters(),
                              max_model_len, std::string(impl->backend->name()), *impl->default_attention);
+  impl->info.num_active_parameters = impl->model->num_active_parameters();
+  if (impl->expert_shards) impl->info.expert_placement = impl->expert_shards->placement().shard_experts;
   std::filesystem::path dir_path = std::filesystem::path(dir).lexically_normal();
   if (!dir_path.has_filename()) dir_path = dir_path.parent_path();  // "models/foo/" -> "foo"
   impl->info.served_model_name =
@@ -421,6 +443,7 @@ void Engine::Impl::PublishLoad() {
     }
   }
   reported = st;
+  if (expert_shards) moe_tracker.Publish(model->moe_load(), observer);
   // Throughput over the last ~10 s.
   const Clock::time_point now = Clock::now();
   if (throughput_samples.empty() ||
@@ -444,6 +467,12 @@ void Engine::Impl::PublishLoad() {
   s.prefix_cache_queries_total = st.prefix_queried_tokens;
   s.prefix_cache_hits_total = st.prefix_hit_tokens;
   s.tokens_computed_total = tokens_computed_total;
+  if (expert_shards) {
+    const MoeLoad& load = model->moe_load();
+    s.shard_tokens_total = load.shard_tokens;
+    s.expert_tokens_total = load.expert_tokens;
+    s.shard_imbalance = moe_tracker.Imbalance();
+  }
   const auto& [t0, gen0, prompt0] = throughput_samples.front();
   const double span = Seconds(now - t0);
   if (span > 0) {

@@ -32,6 +32,10 @@ struct EngineOptions {
   double max_queue_time_s = 0.0;         // > 0: waiting longer ends with DEADLINE_EXCEEDED
   // Deployment default attention (--attention); empty = the model's own. Requests may override.
   AttentionChoice attention;
+  // MoE models: experts of each MoE layer split over this many workers (threads with their own
+  // share of the cores), contiguously or as `expert_placement` (a JSON file) says.
+  int32_t expert_shards = 1;
+  std::string expert_placement;
   RequestObserver* observer = nullptr;  // not owned; may be null
 };
 
@@ -91,6 +95,10 @@ class Engine {
     double prompt_tokens_per_second = 0.0;
     int64_t tokens_computed_total = 0;       // token positions run through the model (work done)
     bool draining = false;
+    // MoE models (empty otherwise).
+    std::vector<int64_t> shard_tokens_total;             // (token, expert) pairs computed per shard
+    double shard_imbalance = 0.0;                        // max / mean shard load over the last ~10 s
+    std::vector<std::vector<int64_t>> expert_tokens_total;  // [layer][expert] (empty for dense layers)
   };
   Status_ CurrentStatus() const;
 

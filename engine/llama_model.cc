@@ -21,7 +21,7 @@ LlamaModel::LlamaModel(const ModelConfig& config)
 absl::StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::Load(const ModelConfig& c,
                                                              const WeightStore& w) {
   std::unique_ptr<LlamaModel> m(new LlamaModel(c));
-  uint64_t params = 0;
+  uint64_t params = 0, inactive = 0;
   absl::Status error;
   auto load = [&](const std::string& name, std::vector<int64_t> shape, F32Tensor& out) {
     if (!error.ok()) return;
@@ -57,6 +57,39 @@ absl::StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::Load(const ModelConfig& 
       load(p + "self_attn.v_proj.bias", {c.kv_dim()}, L.v_bias);
     }
     if (c.o_proj_bias) load(p + "self_attn.o_proj.bias", {H}, L.o_bias);
+    if (c.layers[l].mlp == LayerSpec::Mlp::kMoe) {
+      const MoeSpec& m = c.moe;
+      const int64_t E = m.num_experts, EI = m.expert_intermediate_size;
+      L.moe = std::make_unique<MoeWeights>();
+      MoeWeights& w = *L.moe;
+      w.experts.resize(E);
+      if (m.naming == MoeSpec::Naming::kMixtral) {
+        load(p + "block_sparse_moe.gate.weight", {E, H}, w.router);
+        for (int64_t e = 0; e < E; ++e) {
+          const std::string x = absl::StrCat(p, "block_sparse_moe.experts.", e, ".");
+          load(x + "w1.weight", {EI, H}, w.experts[e].gate);
+          load(x + "w3.weight", {EI, H}, w.experts[e].up);
+          load(x + "w2.weight", {H, EI}, w.experts[e].down);
+        }
+      } else {
+        load(p + "mlp.gate.weight", {E, H}, w.router);
+        for (int64_t e = 0; e < E; ++e) {
+          const std::string x = absl::StrCat(p, "mlp.experts.", e, ".");
+          load(x + "gate_proj.weight", {EI, H}, w.experts[e].gate);
+          load(x + "up_proj.weight", {EI, H}, w.experts[e].up);
+          load(x + "down_proj.weight", {H, EI}, w.experts[e].down);
+        }
+        if (const int64_t S = m.shared_expert_intermediate_size; S > 0) {
+          load(p + "mlp.shared_expert.gate_proj.weight", {S, H}, w.shared.gate);
+          load(p + "mlp.shared_expert.up_proj.weight", {S, H}, w.shared.up);
+          load(p + "mlp.shared_expert.down_proj.weight", {H, S}, w.shared.down);
+          load(p + "mlp.shared_expert_gate.weight", {1, H}, w.shared_gate);
+        }
+      }
+      // All experts count as parameters; a token activates top_k of them.
+      inactive += static_cast<uint64_t>((E - m.top_k) * 3 * EI * H);
+      continue;
+    }
     load(p + "mlp.gate_proj.weight", {I, H}, L.gate_proj);
     load(p + "mlp.up_proj.weight", {I, H}, L.up_proj);
     load(p + "mlp.down_proj.weight", {H, I}, L.down_proj);
@@ -68,6 +101,10 @@ absl::StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::Load(const ModelConfig& 
   }
   if (!error.ok()) return error;
   m->num_parameters_ = params;
+  m->num_active_parameters_ = params - inactive;
+  m->moe_load_.expert_tokens.resize(c.num_hidden_layers);
+  for (int64_t l = 0; l < c.num_hidden_layers; ++l)
+    if (c.layers[l].mlp == LayerSpec::Mlp::kMoe) m->moe_load_.expert_tokens[l].assign(c.moe.num_experts, 0);
   return m;
 }
 
@@ -149,8 +186,18 @@ int64_t LlamaModel::Forward(std::span<const ForwardChunk> chunks, PagedKvPool& k
     be.Linear(attn_.data(), L.o_proj.data, DataOrNull(L.o_bias), h_.data(), T, H, q_dim);
     be.AddInPlace(x_.data(), h_.data(), T * H);
 
-    // MLP block: x += down(silu(gate(h)) * up(h)), h = norm(x).
+    // MLP block: x += down(silu(gate(h)) * up(h)) (or the MoE block), h = norm(x).
     be.RmsNorm(x_.data(), L.post_attention_norm.data, h_.data(), T, H, c.rms_norm_eps);
+    if (L.moe) {
+      ExpertShards& shards = Shards(be);
+      if (moe_load_.shard_tokens.size() != static_cast<size_t>(shards.num_shards()))
+        moe_load_.shard_tokens.assign(shards.num_shards(), 0);
+      moe_out_.resize(T * H);
+      moe_block_.Forward(c.moe, *L.moe, H, h_.data(), T, be, shards, moe_load_.expert_tokens[layer_index],
+                         moe_load_.shard_tokens, moe_out_.data());
+      be.AddInPlace(x_.data(), moe_out_.data(), T * H);
+      continue;
+    }
     be.Linear(h_.data(), L.gate_proj.data, DataOrNull(L.gate_bias), gate_.data(), T, I, H);
     be.Linear(h_.data(), L.up_proj.data, DataOrNull(L.up_bias), up_.data(), T, I, H);
     be.SiluMul(gate_.data(), up_.data(), gate_.data(), T * I);
@@ -181,6 +228,14 @@ int64_t LlamaModel::Forward(std::span<const ForwardChunk> chunks, PagedKvPool& k
   logits.resize(rows * c.vocab_size);
   be.Linear(logit_rows_.data(), lm_head.data, nullptr, logits.data(), rows, c.vocab_size, H);
   return rows;
+}
+
+ExpertShards& LlamaModel::Shards(Backend& backend) {
+  if (shards_ != nullptr) return *shards_;
+  if (!default_shards_) {
+    default_shards_ = std::make_unique<ExpertShards>(ContiguousPlacement(1, config_.moe.num_experts).value(), 1, &backend);
+  }
+  return *default_shards_;
 }
 
 }  // namespace attnserve

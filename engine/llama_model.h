@@ -15,6 +15,8 @@
 #include "engine/attention/attention_plan.h"
 #include "engine/loader/weight_store.h"
 #include "engine/model_config.h"
+#include "engine/moe/expert_shards.h"
+#include "engine/moe/moe_block.h"
 #include "engine/rope_table.h"
 #include "engine/paged_kv_pool.h"
 #include "kernels/backend.h"
@@ -47,6 +49,14 @@ class LlamaModel {
 
   const ModelConfig& config() const { return config_; }
   uint64_t num_parameters() const { return num_parameters_; }
+  // Parameters one token uses (MoE: the top_k experts of each MoE layer instead of all of them).
+  uint64_t num_active_parameters() const { return num_active_parameters_; }
+
+  // MoE models: the workers that hold the experts (not owned; must outlive the model's use).
+  // Unset: one shard on the backend passed to Forward.
+  void SetExpertShards(ExpertShards* shards) { shards_ = shards; }
+  // Cumulative routed tokens per (MoE layer, expert) and per shard; engine thread only.
+  const MoeLoad& moe_load() const { return moe_load_; }
 
  private:
   struct Layer {
@@ -55,7 +65,9 @@ class LlamaModel {
     F32Tensor q_bias, k_bias, v_bias, o_bias;      // f32[out] or empty
     F32Tensor gate_proj, up_proj, down_proj;       // f32[out, in]
     F32Tensor gate_bias, up_bias, down_bias;       // f32[out] or empty
+    std::unique_ptr<MoeWeights> moe;                // MoE layers (then gate/up/down are empty)
   };
+  ExpertShards& Shards(Backend& backend);
   explicit LlamaModel(const ModelConfig& config);
   void Resize(int64_t num_tokens);
 
@@ -66,16 +78,22 @@ class LlamaModel {
   F32Tensor lm_head;       // f32[vocab, hidden] (== embed_tokens when tied)
   std::vector<Layer> layers_;
   uint64_t num_parameters_ = 0;
+  uint64_t num_active_parameters_ = 0;
+  ExpertShards* shards_ = nullptr;
+  std::unique_ptr<ExpertShards> default_shards_;  // N = 1 when none was set
+  MoeBlock moe_block_;
+  MoeLoad moe_load_;
 
   // Scratch, grown to the largest batch seen. Shapes for T packed tokens:
   std::vector<float> x_, h_;            // f32[T, hidden]
   std::vector<float> q_, attn_;         // f32[T, q_dim]
   std::vector<float> k_, v_;            // f32[T, kv_dim]
-  std::vector<float> gate_, up_;        // f32[T, intermediate]
+  std::vector<float> gate_, up_;        // f32[T, intermediate] (dense layers)
   std::vector<float> cos_, sin_;        // f32[T, head_dim/2]
   std::vector<int32_t> positions_;      // int32[T]
   std::vector<float> logit_rows_;       // f32[R, hidden]: final-normed rows needing logits
   std::vector<int32_t> attention_scratch_;  // Quest's selected blocks
+  std::vector<float> moe_out_;          // f32[T, hidden]
 };
 
 }  // namespace attnserve

@@ -1,6 +1,7 @@
 // Parsing and validation of Hugging Face config.json / generation_config.json.
 #include "engine/model_config.h"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -14,7 +15,8 @@ namespace {
 using json = nlohmann::json;
 
 const char* const kSupportedArchitectures[] = {"LlamaForCausalLM", "MistralForCausalLM",
-                                               "Qwen2ForCausalLM"};
+                                               "Qwen2ForCausalLM", "MixtralForCausalLM",
+                                               "Qwen2MoeForCausalLM"};
 
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -71,6 +73,52 @@ absl::Status ParseRope(const json& j, const std::string& origin, ModelConfig& c)
   }
   if (!(c.rope_theta > 0)) {
     return absl::InvalidArgumentError(absl::StrCat(origin, ": rope_theta must be > 0"));
+  }
+  return absl::OkStatus();
+}
+
+// The MoE keys of Mixtral / Qwen2-MoE configs; marks the MoE layers in c.layers.
+absl::Status ParseMoe(const json& j, const std::string& origin, ModelConfig& c) {
+  const bool mixtral = c.architecture == "MixtralForCausalLM";
+  MoeSpec& m = c.moe;
+  m.naming = mixtral ? MoeSpec::Naming::kMixtral : MoeSpec::Naming::kQwen2Moe;
+  auto positive = [&](const char* key, std::optional<int64_t> fallback, int64_t& out) -> absl::Status {
+    absl::StatusOr<int64_t> v = PositiveInt(j, key, origin, fallback);
+    if (!v.ok()) return v.status();
+    out = *v;
+    return absl::OkStatus();
+  };
+  if (absl::Status s = positive(mixtral ? "num_local_experts" : "num_experts", std::nullopt, m.num_experts); !s.ok()) return s;
+  if (absl::Status s = positive("num_experts_per_tok", std::nullopt, m.top_k); !s.ok()) return s;
+  if (m.top_k > m.num_experts) {
+    return absl::InvalidArgumentError(absl::StrCat(origin, ": num_experts_per_tok ", m.top_k,
+                                                   " exceeds the number of experts ", m.num_experts));
+  }
+  if (mixtral) {
+    m.expert_intermediate_size = c.intermediate_size;
+    m.norm_topk_prob = true;  // MixtralTopKRouter always renormalises
+    for (LayerSpec& l : c.layers) l.mlp = LayerSpec::Mlp::kMoe;
+    return absl::OkStatus();
+  }
+  if (absl::Status s = positive("moe_intermediate_size", std::nullopt, m.expert_intermediate_size); !s.ok()) return s;
+  if (j.contains("shared_expert_intermediate_size") && j["shared_expert_intermediate_size"].is_number_integer())
+    m.shared_expert_intermediate_size = std::max<int64_t>(0, j["shared_expert_intermediate_size"].get<int64_t>());
+  m.norm_topk_prob = j.value("norm_topk_prob", false);
+  int64_t step = 1;
+  if (absl::Status s = positive("decoder_sparse_step", 1, step); !s.ok()) return s;
+  std::vector<int64_t> mlp_only;
+  if (j.contains("mlp_only_layers") && j["mlp_only_layers"].is_array()) {
+    for (const auto& v : j["mlp_only_layers"]) {
+      if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() >= c.num_hidden_layers) {
+        return absl::InvalidArgumentError(absl::StrCat(origin, ": mlp_only_layers entry ", v.dump(),
+                                                       " is not a layer index below ", c.num_hidden_layers));
+      }
+      mlp_only.push_back(v.get<int64_t>());
+    }
+  }
+  for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
+    const bool dense = std::find(mlp_only.begin(), mlp_only.end(), l) != mlp_only.end();
+    if (!dense && (l + 1) % step == 0) c.layers[l].mlp = LayerSpec::Mlp::kMoe;
   }
   return absl::OkStatus();
 }
@@ -135,13 +183,18 @@ absl::StatusOr<ModelConfig> ModelConfig::FromJson(const std::string& text,
   c.tie_word_embeddings = j.value("tie_word_embeddings", false);
   if (c.architecture == "Qwen2ForCausalLM") {
     c.attention_bias = true;  // Qwen2: q/k/v biases, no o_proj bias
+  } else if (c.architecture == "Qwen2MoeForCausalLM") {
+    c.attention_bias = j.value("qkv_bias", true);  // q/k/v biases, no o_proj bias
+  } else if (c.architecture == "MixtralForCausalLM") {
+    c.attention_bias = false;
   } else {
     c.attention_bias = j.value("attention_bias", false);
     c.o_proj_bias = c.attention_bias;
     c.mlp_bias = j.value("mlp_bias", false);
   }
   if (j.contains("sliding_window") && j["sliding_window"].is_number_integer()) {
-    bool used = c.architecture != "Qwen2ForCausalLM" || j.value("use_sliding_window", false);
+    const bool qwen = c.architecture == "Qwen2ForCausalLM" || c.architecture == "Qwen2MoeForCausalLM";
+    bool used = !qwen || j.value("use_sliding_window", false);
     if (used) c.sliding_window = j["sliding_window"].get<int64_t>();
     if (c.sliding_window && *c.sliding_window < 1) {
       return absl::InvalidArgumentError(absl::StrCat(origin, ": sliding_window must be >= 1"));
@@ -160,11 +213,16 @@ absl::StatusOr<ModelConfig> ModelConfig::FromJson(const std::string& text,
                                                      " entries for ", c.num_hidden_layers, " layers"));
     }
     const int64_t first_sliding =
-        c.architecture == "Qwen2ForCausalLM" ? j.value("max_window_layers", int64_t{0}) : 0;
+        (c.architecture == "Qwen2ForCausalLM" || c.architecture == "Qwen2MoeForCausalLM")
+            ? j.value("max_window_layers", int64_t{0})
+            : 0;
     for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
       const bool slides = has_layer_types ? j["layer_types"][l] == "sliding_attention" : l >= first_sliding;
       if (slides) c.layers[l].sliding_window = *c.sliding_window;
     }
+  }
+  if (c.architecture == "MixtralForCausalLM" || c.architecture == "Qwen2MoeForCausalLM") {
+    if (absl::Status s = ParseMoe(j, origin, c); !s.ok()) return s;
   }
   return c;
 }

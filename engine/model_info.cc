@@ -35,6 +35,7 @@ ModelInfo DescribeModel(const std::string& dir, const ModelConfig& c,
     layer.attention_backend = a.backend;
     layer.memory_kind = MemoryKindName(a.memory);
     if (a.mask.kind == MaskKind::kSlidingWindow) layer.sliding_window = static_cast<uint32_t>(a.mask.window);
+    if (c.layers[l].mlp == LayerSpec::Mlp::kMoe) layer.mlp = "moe";
     info.layers.push_back(layer);
   }
   info.weights_dtype = weights_dtype;
@@ -42,6 +43,8 @@ ModelInfo DescribeModel(const std::string& dir, const ModelConfig& c,
   info.eos_token_ids = c.eos_token_ids;
   info.rope_theta = c.rope_theta;
   info.num_parameters = num_parameters;
+  info.num_experts = static_cast<uint32_t>(c.moe.num_experts);
+  info.num_experts_per_token = static_cast<uint32_t>(c.moe.top_k);
   info.backend = compute_backend;
   return info;
 }

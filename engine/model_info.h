@@ -42,6 +42,10 @@ struct ModelInfo {
   std::vector<int32_t> eos_token_ids;
   double rope_theta = 10000.0;
   uint64_t num_parameters = 0;
+  uint64_t num_active_parameters = 0;   // per token (MoE: top_k experts per MoE layer)
+  uint32_t num_experts = 0;             // MoE models
+  uint32_t num_experts_per_token = 0;
+  std::vector<std::vector<int32_t>> expert_placement;  // [shard] -> experts (every MoE layer)
   std::string backend = "cpu";
 };
 

@@ -28,6 +28,11 @@ class RequestObserver {
   virtual void OnPrefixCacheQuery(uint64_t queried, uint64_t hit) = 0;
   // KV pool occupancy after a step: blocks in use, total blocks.
   virtual void OnKvCacheUsage(int64_t used_blocks, int64_t total_blocks) = 0;
+  // MoE models, after a step: `tokens` more (token, expert) pairs were routed to `expert` of
+  // `layer`; a shard computed `tokens` more pairs; the recent max/mean shard load.
+  virtual void OnExpertTokens(int64_t layer, int64_t expert, uint64_t tokens) {}
+  virtual void OnShardTokens(int64_t shard, uint64_t tokens) {}
+  virtual void OnShardImbalance(double max_over_mean) {}
 };
 
 }  // namespace attnserve

@@ -47,6 +47,8 @@ EngineOptions ToEngineOptions(const ServerOptions& options, RequestObserver* obs
   e.enable_prefix_caching = options.enable_prefix_caching;
   e.max_queue_time_s = options.max_queue_time_s;
   e.attention = ParseAttentionChoice(options.attention).value_or(AttentionChoice{});  // validated with the flags
+  e.expert_shards = options.expert_shards;
+  e.expert_placement = options.expert_placement;
   e.observer = observer;
   return e;
 }

@@ -46,6 +46,13 @@ ABSL_FLAG(std::string, attention, "",
           "sliding_window:window=512 or bigbird:block_size=64,random_blocks=2,seed=7 or "
           "performer:num_features=256,full_every=4 (keep the model's attention every 4th layer). "
           "Empty = the model's own attention. GetModelInfo lists the backends and their parameters.");
+ABSL_FLAG(int32_t, expert_shards, 1,
+          "Mixture-of-Experts models: split the experts of every MoE layer over this many workers "
+          "(threads with their own share of the cores), contiguously unless --expert_placement says "
+          "otherwise. Results are identical for any value.");
+ABSL_FLAG(std::string, expert_placement, "",
+          "Mixture-of-Experts models: JSON file {\"shards\": [[experts of shard 0], [experts of shard 1], ...]} "
+          "placing every expert on exactly one shard (same for every MoE layer).");
 ABSL_FLAG(std::string, served_model_name, "",
           "Name the model is served under (GetModelInfo, logs; defaults to the model directory's name).");
 ABSL_FLAG(double, drain_timeout, 30,
@@ -83,6 +90,8 @@ ServerOptions ServerOptionsFromFlags() {
   o.drain_timeout_s = absl::GetFlag(FLAGS_drain_timeout);
   o.shutdown_grace_seconds = absl::GetFlag(FLAGS_shutdown_grace_seconds);
   o.attention = absl::GetFlag(FLAGS_attention);
+  o.expert_shards = absl::GetFlag(FLAGS_expert_shards);
+  o.expert_placement = absl::GetFlag(FLAGS_expert_placement);
   return o;
 }
 

@@ -26,6 +26,8 @@ ABSL_DECLARE_FLAG(double, max_queue_time);
 ABSL_DECLARE_FLAG(double, drain_timeout);
 ABSL_DECLARE_FLAG(double, shutdown_grace_seconds);
 ABSL_DECLARE_FLAG(std::string, attention);
+ABSL_DECLARE_FLAG(int32_t, expert_shards);
+ABSL_DECLARE_FLAG(std::string, expert_placement);
 
 namespace attnserve::server {
 
@@ -48,6 +50,8 @@ struct ServerOptions {
   double drain_timeout_s = 30;        // SIGTERM: admitted requests get this long to finish
   double shutdown_grace_seconds = 5;  // then calls get this long to send their last messages
   std::string attention;              // default attention, "name[:key=value,...]"; "" = the model's
+  int32_t expert_shards = 1;          // MoE: workers the experts are split over
+  std::string expert_placement;       // MoE: JSON placement file ("" = contiguous)
 };
 
 // Checks ranges the engine cannot (or should not) see: an INVALID_ARGUMENT naming the flag.

@@ -116,7 +116,14 @@ PrometheusRequestObserver::PrometheusRequestObserver(std::shared_ptr<prometheus:
       requests_(AddCounterFamily(*registry_, "attnserve_requests_total",
                                  "Finished requests by finish_reason.")),
       rejected_(AddCounterFamily(*registry_, "attnserve_requests_rejected_total",
-                                 "Requests refused before reaching the engine queue, by reason.")) {
+                                 "Requests refused before reaching the engine queue, by reason.")),
+      expert_tokens_(AddCounterFamily(*registry_, "attnserve_moe_expert_tokens_total",
+                                      "MoE: tokens routed to each expert of each MoE layer (a token counts "
+                                      "once per selected expert).")),
+      shard_tokens_(AddCounterFamily(*registry_, "attnserve_moe_shard_tokens_total",
+                                     "MoE: (token, expert) pairs computed by each expert shard (worker).")),
+      shard_imbalance_(AddGauge(*registry_, "attnserve_moe_shard_imbalance",
+                                "MoE: max / mean expert-shard load over the last ~10 s (1 = even).")) {
   // Create every label value up front so dashboards and scrapes see zeros, not gaps.
   for (const char* reason : {"stop", "length", "cancelled", "error"}) {
     requests_.Add({{"finish_reason", reason}});
@@ -164,6 +171,17 @@ void PrometheusRequestObserver::OnKvCacheUsage(int64_t used_blocks, int64_t tota
   kv_cache_usage_ratio_.Set(
       total_blocks > 0 ? static_cast<double>(used_blocks) / static_cast<double>(total_blocks) : 0.0);
 }
+
+void PrometheusRequestObserver::OnExpertTokens(int64_t layer, int64_t expert, uint64_t tokens) {
+  expert_tokens_.Add({{"layer", std::to_string(layer)}, {"expert", std::to_string(expert)}})
+      .Increment(static_cast<double>(tokens));
+}
+
+void PrometheusRequestObserver::OnShardTokens(int64_t shard, uint64_t tokens) {
+  shard_tokens_.Add({{"shard", std::to_string(shard)}}).Increment(static_cast<double>(tokens));
+}
+
+void PrometheusRequestObserver::OnShardImbalance(double max_over_mean) { shard_imbalance_.Set(max_over_mean); }
 
 void PrometheusRequestObserver::OnRejected(const std::string& reason) {
   rejected_.Add({{"reason", reason}}).Increment();

@@ -37,6 +37,9 @@ class PrometheusRequestObserver : public RequestObserver {
   void OnPreemption() override;
   void OnPrefixCacheQuery(uint64_t queried, uint64_t hit) override;
   void OnKvCacheUsage(int64_t used_blocks, int64_t total_blocks) override;
+  void OnExpertTokens(int64_t layer, int64_t expert, uint64_t tokens) override;
+  void OnShardTokens(int64_t shard, uint64_t tokens) override;
+  void OnShardImbalance(double max_over_mean) override;
 
   // A request the server refused before it reached the engine's queue. `reason` is a label value:
   // "invalid_argument" (failed validation), "queue_full", "unavailable", "other".
@@ -62,6 +65,9 @@ class PrometheusRequestObserver : public RequestObserver {
   prometheus::Gauge& kv_cache_blocks_used_;
   prometheus::Family<prometheus::Counter>& requests_;
   prometheus::Family<prometheus::Counter>& rejected_;
+  prometheus::Family<prometheus::Counter>& expert_tokens_;  // {layer, expert}
+  prometheus::Family<prometheus::Counter>& shard_tokens_;   // {shard}
+  prometheus::Gauge& shard_imbalance_;
 };
 
 // The `reason` label of attnserve_requests_rejected_total for a status that refused a request.

@@ -174,6 +174,14 @@ void ToProto(const ModelInfo& info, v1::ModelInfo* out) {
     for (const std::string& p : b.parameters) a->add_parameters(p);
   }
   out->set_default_attention(info.default_attention);
+  out->set_num_active_parameters(info.num_active_parameters);
+  out->set_num_experts(info.num_experts);
+  out->set_num_experts_per_token(info.num_experts_per_token);
+  for (size_t s = 0; s < info.expert_placement.size(); ++s) {
+    v1::ExpertShard* shard = out->add_expert_shards();
+    shard->set_shard(static_cast<uint32_t>(s));
+    for (int32_t e : info.expert_placement[s]) shard->add_experts(static_cast<uint32_t>(e));
+  }
   out->set_weights_dtype(info.weights_dtype);
   out->set_compute_dtype(info.compute_dtype);
   out->set_bos_token_id(info.bos_token_id);
@@ -201,6 +209,14 @@ void ToProto(const Engine::Status_& status, v1::ServerStatus* out) {
   out->set_prefix_cache_hits_total(count(status.prefix_cache_hits_total));
   out->set_tokens_computed_total(count(status.tokens_computed_total));
   out->set_draining(status.draining);
+  for (int64_t n : status.shard_tokens_total) out->add_expert_shard_tokens_total(count(n));
+  out->set_expert_shard_imbalance(status.shard_imbalance);
+  for (size_t l = 0; l < status.expert_tokens_total.size(); ++l) {
+    if (status.expert_tokens_total[l].empty()) continue;  // dense layer
+    v1::LayerExpertTokens* layer = out->add_expert_tokens_total();
+    layer->set_layer(static_cast<uint32_t>(l));
+    for (int64_t n : status.expert_tokens_total[l]) layer->add_tokens(count(n));
+  }
 }
 
 grpc::Status ToGrpcStatus(const absl::Status& status) {

@@ -15,11 +15,16 @@ golden.json:
     {"transformers_version", "torch_version", "model_class", "seed",
      "logits_cases": [{"input_ids": [T ids], "logits": [T*V floats, row-major f32 [T, V]]}],
      "greedy_cases": [{"prompt_ids": [...], "generated_ids": [32 ids]}],   # plain argmax, EOS not special
-     "min_top2_margin": min over all greedy steps of (top1 - top2 logit)}
+     "min_top2_margin": min over all greedy steps of (top1 - top2 logit),
+     "min_routing_gap": (MoE models only) min over tokens and MoE layers of the gap between the k-th and
+                        (k+1)-th router probability (k = num_experts_per_tok)}
 The reference logits come from the model as re-loaded from the written files, computed in float32 with
 eager attention (for mistral_bf16_sharded: the bf16 weights upcast to f32, as attnserve computes).
 A seed is accepted only when every greedy step is decisive (min_top2_margin >= MIN_MARGIN); otherwise
-the next seed is tried, so greedy tokens are comparable across implementations.
+the next seed is tried, so greedy tokens are comparable across implementations. For MoE models a seed
+must also route decisively (min_routing_gap >= MIN_ROUTING_GAP over the greedy prompts + generations and
+the logits inputs) and send some of those tokens to every expert of every MoE layer; their reference
+uses the eager (per-expert loop) experts implementation.
 
 The committed files were produced with: torch 2.15.0+cu132, transformers 5.24.0, tokenizers 0.23.3,
 safetensors 0.8.0 (Python 3.11, Debian 12, CPU). The script is deterministic: rerunning it with the same
@@ -50,7 +55,9 @@ TRAIN_FILES = sorted(glob.glob("/usr/share/common-licenses/*"))
 
 INIT_STD = 0.2        # weight std: peaked logits, decisive greedy choices
 MIN_MARGIN = 1e-2     # required min top1-top2 logit gap over greedy steps (brief asks > 1e-3)
+MIN_ROUTING_GAP = 1e-3  # MoE: required min gap between the k-th and (k+1)-th router probability
 NUM_NEW_TOKENS = 32
+MAX_SEEDS = 200       # seeds tried per model (base_seed .. base_seed + MAX_SEEDS - 1; the first good one wins)
 
 PROMPTS = [
     "The GNU General Public License is a free, copyleft license for software",
@@ -95,7 +102,8 @@ def write_tokenizer(tok, out_dir):
         f.write("\n")
 
 
-# name -> (model class name, config kwargs, extra: dtype on disk, max shard size, random biases)
+# name -> (model class name, config kwargs, extra: dtype on disk, max shard size, random biases,
+#          moe: check the router's top-k choices are decisive and reload with eager experts)
 def model_specs(bos_id, eos_id):
     common = dict(vocab_size=512, initializer_range=INIT_STD, bos_token_id=bos_id,
                   eos_token_id=eos_id, pad_token_id=None, hidden_act="silu")
@@ -136,6 +144,24 @@ def model_specs(bos_id, eos_id):
             rope_parameters={"rope_type": "default", "rope_theta": 10000.0},
             use_sliding_window=True, sliding_window=6, max_window_layers=1,
             tie_word_embeddings=False), {}),
+        # Mixture of experts (Mixtral): 4 experts, top-2, renormalised top-k weights. Saved in the
+        # per-expert checkpoint layout (block_sparse_moe.gate, block_sparse_moe.experts.E.w1/w2/w3).
+        "mixtral_moe": ("MixtralForCausalLM", dict(
+            common, hidden_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+            num_local_experts=4, num_experts_per_tok=2, intermediate_size=96, rms_norm_eps=1e-5,
+            max_position_embeddings=256, rope_parameters={"rope_type": "default", "rope_theta": 10000.0},
+            sliding_window=None, router_jitter_noise=0.0, tie_word_embeddings=False), {"moe": True}),
+        # Mixture of experts (Qwen1.5-MoE): 6 routed experts (top-2, NOT renormalised:
+        # norm_topk_prob=False) + a sigmoid-gated shared expert; layer 1 is a dense MLP (mlp_only_layers),
+        # layers 0 and 2 are MoE. q/k/v biases as Qwen2-MoE (qkv_bias=True), randomised.
+        "qwen2_moe": ("Qwen2MoeForCausalLM", dict(
+            common, hidden_size=64, num_hidden_layers=3, num_attention_heads=4, num_key_value_heads=2,
+            num_experts=6, num_experts_per_tok=2, moe_intermediate_size=48,
+            shared_expert_intermediate_size=80, intermediate_size=128, decoder_sparse_step=1,
+            mlp_only_layers=[1], norm_topk_prob=False, qkv_bias=True, rms_norm_eps=1e-6,
+            max_position_embeddings=256, rope_parameters={"rope_type": "default", "rope_theta": 1000000.0},
+            use_sliding_window=False, sliding_window=None, max_window_layers=3,
+            tie_word_embeddings=False), {"moe": True, "random_biases": True}),
     }
 
 
@@ -173,9 +199,11 @@ def save_model(model, out_dir, extra):
     model.generation_config.save_pretrained(out_dir)
 
 
-def load_f32(class_name, model_dir):
+def load_f32(class_name, model_dir, extra):
+    # MoE: the plain per-expert loop ("eager" experts), not grouped_mm, as the reference computation.
+    kwargs = {"experts_implementation": "eager"} if extra.get("moe") else {}
     return getattr(transformers, class_name).from_pretrained(
-        model_dir, dtype=torch.float32, attn_implementation="eager").eval()
+        model_dir, dtype=torch.float32, attn_implementation="eager", **kwargs).eval()
 
 
 @torch.no_grad()
@@ -189,6 +217,27 @@ def greedy(model, prompt_ids, n):
         margin = min(margin, float(top2[0] - top2[1]))
         ids.append(int(torch.argmax(logits)))
     return ids[len(prompt_ids):], margin
+
+
+@torch.no_grad()
+def routing_stats(model, sequences):
+    """For MoE models: per MoE layer, how many tokens each expert receives over `sequences` (full
+    forward passes), and the min over all tokens/layers of the gap between the k-th and (k+1)-th router
+    probability (small gaps would let float noise flip which experts a token is routed to)."""
+    top_k = model.config.num_experts_per_tok
+    counts, min_gap = None, float("inf")
+    for ids in sequences:
+        out = model(torch.tensor([ids]), output_router_logits=True)
+        layers = out.router_logits
+        if counts is None:
+            counts = [[0] * layer.shape[-1] for layer in layers]
+        for li, logits in enumerate(layers):
+            probs = torch.softmax(logits.float().reshape(-1, logits.shape[-1]), dim=-1)
+            top = torch.topk(probs, top_k + 1, dim=-1)
+            min_gap = min(min_gap, float((top.values[:, top_k - 1] - top.values[:, top_k]).min()))
+            for e in top.indices[:, :top_k].flatten().tolist():
+                counts[li][e] += 1
+    return counts, min_gap
 
 
 @torch.no_grad()
@@ -206,7 +255,7 @@ def fmt_floats(values):
     return "[" + ",".join(f"{v:.7g}" for v in values) + "]"
 
 
-def write_golden(path, model, class_name, seed, logits_cases, greedy_cases, margin):
+def write_golden(path, model, class_name, seed, logits_cases, greedy_cases, margin, routing_gap=None):
     parts = [
         "{",
         f'"transformers_version": {json.dumps(transformers.__version__)},',
@@ -222,7 +271,8 @@ def write_golden(path, model, class_name, seed, logits_cases, greedy_cases, marg
         '"greedy_cases": [',
         ",\n".join(json.dumps(c) for c in greedy_cases),
         "],",
-        f'"min_top2_margin": {margin:.7g}',
+        f'"min_top2_margin": {margin:.7g}' + ("" if routing_gap is None else ","),
+        *([] if routing_gap is None else [f'"min_routing_gap": {routing_gap:.7g}']),
         "}",
     ]
     with open(path, "w") as f:
@@ -236,11 +286,11 @@ def make_model_dir(name, spec, tok, out_dir, base_seed, with_golden):
     logits_inputs = [tok.encode(t).ids[:16] for t in LOGITS_TEXTS[:1]] + \
                     [tok.encode(LOGITS_TEXTS[1]).ids[:40]]
     assert len(logits_inputs[1]) == 40 and all(p[0] == bos_id for p in prompts)
-    for seed in range(base_seed, base_seed + 50):
+    for seed in range(base_seed, base_seed + MAX_SEEDS):
         tmp = tempfile.mkdtemp(prefix=f"golden_{name}_")
         try:
             save_model(build_model(class_name, cfg_kwargs, extra, seed), tmp, extra)
-            model = load_f32(class_name, tmp)
+            model = load_f32(class_name, tmp, extra)
             greedy_cases, margin = [], float("inf")
             for p in prompts:
                 gen, m = greedy(model, p, NUM_NEW_TOKENS)
@@ -250,6 +300,14 @@ def make_model_dir(name, spec, tok, out_dir, base_seed, with_golden):
                 print(f"  {name}: seed {seed} min_top2_margin {margin:.3g} < {MIN_MARGIN}, next seed")
                 continue
             assert margin > 1e-3
+            routing = None
+            if extra.get("moe"):
+                seqs = [c["prompt_ids"] + c["generated_ids"] for c in greedy_cases] + logits_inputs
+                counts, gap = routing_stats(model, seqs)
+                if gap < MIN_ROUTING_GAP or any(0 in c for c in counts):
+                    print(f"  {name}: seed {seed} routing gap {gap:.3g}, expert tokens {counts}, next seed")
+                    continue
+                routing = (counts, gap)
             for c in greedy_cases:
                 check_against_generate(model, c["prompt_ids"], c["generated_ids"])
             if os.path.exists(out_dir):
@@ -268,13 +326,17 @@ def make_model_dir(name, spec, tok, out_dir, base_seed, with_golden):
                                  "logits": model(torch.tensor([ids])).logits[0].flatten().tolist()}
                                 for ids in logits_inputs]
             write_golden(os.path.join(out_dir, "golden.json"), model, class_name, seed,
-                         logits_cases, greedy_cases, margin)
+                         logits_cases, greedy_cases, margin, routing[1] if routing else None)
         size = sum(os.path.getsize(os.path.join(out_dir, f)) for f in os.listdir(out_dir))
         nparams = sum(p.numel() for p in model.parameters())
         print(f"{name}: seed {seed}, {nparams} params, min_top2_margin {margin:.4g}, "
               f"{len(os.listdir(out_dir))} files, {size / 1024:.0f} KiB -> {out_dir}")
+        if routing:
+            print(f"  routing: min k-th/(k+1)-th router prob gap {routing[1]:.4g}; tokens per expert per MoE "
+                  f"layer (greedy prompts+generations and logits inputs): {routing[0]}")
         return
-    raise SystemExit(f"{name}: no seed in 50 gave min_top2_margin >= {MIN_MARGIN}")
+    raise SystemExit(f"{name}: no seed in {MAX_SEEDS} gave min_top2_margin >= {MIN_MARGIN}"
+                     f"{' and decisive routing' if extra.get('moe') else ''}")
 
 
 def main(argv):
