@@ -165,7 +165,7 @@ TEST_F(StartupErrorTest, HelpListsTheFlags) {
         "--max_waiting_requests", "--served_model_name", "--max_num_seqs",
         "--max_num_batched_tokens", "--kv_cache_bytes", "--kv_cache_memory_fraction",
         "--block_size", "--enable_prefix_caching", "--max_queue_time", "--drain_timeout",
-        "--shutdown_grace_seconds", "--attention"}) {
+        "--shutdown_grace_seconds", "--attention", "--expert_shards", "--expert_placement"}) {
     EXPECT_NE(result.stderr_text.find(flag), std::string::npos) << flag;
   }
 }
@@ -174,7 +174,7 @@ TEST_F(StartupErrorTest, OutOfRangeFlagsAreNamed) {
   const std::pair<const char*, const char*> bad_flags[] = {
       {"block_size", "0"}, {"kv_cache_memory_fraction", "1.5"}, {"max_queue_time", "-1"},
       {"drain_timeout", "-2"}, {"attention", "bigbird:window_blocks=0"}, {"attention", "nope"},
-      {"attention", "sliding_window:windw=3"}};
+      {"attention", "sliding_window:windw=3"}, {"expert_shards", "2"}};
   for (const auto& [flag, value] : bad_flags) {
     const std::string arg = std::string("--") + flag + "=" + value;
     const ExitResult result =
