@@ -1,6 +1,8 @@
 // ExpertShards workers (see expert_shards.h).
 #include "engine/moe/expert_shards.h"
 
+#include <omp.h>
+
 #include <algorithm>
 
 namespace attnserve {
@@ -11,48 +13,23 @@ ExpertShards::ExpertShards(ExpertPlacement placement, int total_threads, Backend
   if (n <= 1) return;
   const int per_shard = std::max(1, total_threads / static_cast<int>(n));
   for (int64_t s = 0; s < n; ++s) backends_.push_back(MakeCpuBackend(per_shard));
-  for (int64_t s = 0; s < n; ++s) workers_.emplace_back([this, s] { WorkerLoop(s); });
-}
-
-ExpertShards::~ExpertShards() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stopping_ = true;
-  }
-  start_cv_.notify_all();
-  for (std::thread& t : workers_) t.join();
+  // Each worker's kernels open their own team inside the workers' team.
+  if (per_shard > 1) omp_set_max_active_levels(std::max(2, omp_get_max_active_levels()));
 }
 
 void ExpertShards::Run(const std::function<void(int64_t, Backend&)>& fn) {
-  if (workers_.empty()) {
+  const int64_t n = num_shards();
+  if (backends_.empty()) {
     fn(0, *caller_);
     return;
   }
-  std::unique_lock<std::mutex> lock(mu_);
-  job_ = &fn;
-  pending_ = static_cast<int64_t>(workers_.size());
-  ++generation_;
-  start_cv_.notify_all();
-  done_cv_.wait(lock, [&] { return pending_ == 0; });
-  job_ = nullptr;
-}
-
-void ExpertShards::WorkerLoop(int64_t shard) {
-  uint64_t seen = 0;
-  for (;;) {
-    const std::function<void(int64_t, Backend&)>* job;
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      start_cv_.wait(lock, [&] { return stopping_ || generation_ != seen; });
-      if (stopping_) return;
-      seen = generation_;
-      job = job_;
-    }
-    (*job)(shard, *backends_[shard]);
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (--pending_ == 0) done_cv_.notify_one();
-    }
+  // One OpenMP team of N: thread s is shard s (placed by OMP_PROC_BIND / OMP_PLACES like every
+  // other team, so workers do not share a core the way threads inheriting a pinned mask would).
+#pragma omp parallel num_threads(static_cast<int>(n))
+  {
+    // A team smaller than asked (OMP_THREAD_LIMIT, ...) still runs every shard.
+    for (int64_t shard = omp_get_thread_num(); shard < n; shard += omp_get_num_threads())
+      fn(shard, *backends_[shard]);
   }
 }
 

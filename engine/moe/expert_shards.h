@@ -1,6 +1,7 @@
 // ExpertShards (design.md §3): the experts of every MoE layer partitioned over N workers by an
-// ExpertPlacement. A worker is a thread with its own Backend on its share of the cores (GPUs
-// talking over NCCL when the CUDA backend arrives). Run(fn) calls fn(shard, backend) on every
+// ExpertPlacement. A worker is one thread of an OpenMP team of N (so OpenMP's thread placement,
+// e.g. OMP_PROC_BIND, puts the workers on different cores) with its own Backend on its share of
+// the cores (GPUs talking over NCCL when the CUDA backend arrives). Run(fn) calls fn(shard, backend) on every
 // shard at once and returns when all are done; the MoE block does the dispatch (tokens grouped by
 // expert, so each shard receives only its experts' tokens) and the combine (weighted sum in a
 // fixed order, so results do not depend on N) around it — the two points where an all-to-all
@@ -8,12 +9,9 @@
 // engine thread calls Run.
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
-#include <thread>
 #include <vector>
 
 #include "engine/moe/expert_placement.h"
@@ -23,10 +21,9 @@ namespace attnserve {
 
 class ExpertShards {
  public:
-  // `caller` (not owned) serves N = 1; N > 1 starts N workers with max(1, total_threads / N)
-  // compute threads each.
+  // `caller` (not owned) serves N = 1; for N > 1 each worker gets a backend with
+  // max(1, total_threads / N) compute threads (nested OpenMP teams).
   ExpertShards(ExpertPlacement placement, int total_threads, Backend* caller);
-  ~ExpertShards();
   ExpertShards(const ExpertShards&) = delete;
   ExpertShards& operator=(const ExpertShards&) = delete;
 
@@ -36,18 +33,9 @@ class ExpertShards {
   void Run(const std::function<void(int64_t shard, Backend& backend)>& fn);
 
  private:
-  void WorkerLoop(int64_t shard);
-
   ExpertPlacement placement_;
   Backend* caller_;
   std::vector<std::unique_ptr<Backend>> backends_;  // one per worker (N > 1)
-  std::vector<std::thread> workers_;
-  std::mutex mu_;
-  std::condition_variable start_cv_, done_cv_;
-  const std::function<void(int64_t, Backend&)>* job_ = nullptr;
-  uint64_t generation_ = 0;
-  int64_t pending_ = 0;
-  bool stopping_ = false;
 };
 
 }  // namespace attnserve

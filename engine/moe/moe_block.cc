@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstring>
 
+#include <omp.h>
+
 namespace attnserve {
 
 void MoeBlock::Forward(const MoeSpec& spec, const MoeWeights& w, int64_t H, const float* h,
@@ -23,29 +25,30 @@ void MoeBlock::Forward(const MoeSpec& spec, const MoeWeights& w, int64_t H, cons
   for (int64_t e = 0; e < E; ++e) expert_tokens[e] += static_cast<int64_t>(slots_of_expert_[e].size());
   y_slots_.resize(T * k * H);
   scratch_.resize(shards.num_shards());
-  // 3. Each shard runs its experts over their tokens.
-  shards.Run([&](int64_t shard, Backend& b) {
-    ShardScratch& s = scratch_[shard];
-    int64_t computed = 0;
-    for (int32_t e : shards.placement().shard_experts[shard]) {
-      const std::vector<int32_t>& slots = slots_of_expert_[e];
-      const int64_t n = static_cast<int64_t>(slots.size());
-      if (n == 0) continue;
-      s.x.resize(n * H);
-      s.gate.resize(n * I);
-      s.up.resize(n * I);
-      s.y.resize(n * H);
-      for (int64_t r = 0; r < n; ++r) std::memcpy(&s.x[r * H], h + (slots[r] / k) * H, H * sizeof(float));
-      const ExpertWeights& x = w.experts[e];
-      b.Linear(s.x.data(), x.gate.data, nullptr, s.gate.data(), n, I, H);
-      b.Linear(s.x.data(), x.up.data, nullptr, s.up.data(), n, I, H);
-      b.SiluMul(s.gate.data(), s.up.data(), s.gate.data(), n * I);
-      b.Linear(s.gate.data(), x.down.data, nullptr, s.y.data(), n, H, I);
-      for (int64_t r = 0; r < n; ++r) std::memcpy(&y_slots_[int64_t{slots[r]} * H], &s.y[r * H], H * sizeof(float));
-      computed += n;
-    }
-    shard_tokens[shard] += computed;
-  });
+  // 3. Each shard runs its experts over their tokens (or, one shard with many experts, the
+  // experts are spread over the team).
+  const int threads = omp_get_max_threads();
+  bool spread = false;
+  if (shards.num_shards() == 1 && threads > 1) {
+    used_.clear();
+    for (int32_t e = 0; e < E; ++e)
+      if (!slots_of_expert_[e].empty()) used_.push_back(e);
+    spread = static_cast<int64_t>(used_.size()) >= 8 * int64_t{threads};
+  }
+  if (spread) {
+    RunExpertsSpread(spec, w, H, h, T, used_, be, threads);
+    shard_tokens[0] += T * k;
+  } else {
+    shards.Run([&](int64_t shard, Backend& b) {
+      int64_t computed = 0;
+      for (int32_t e : shards.placement().shard_experts[shard]) {
+        if (slots_of_expert_[e].empty()) continue;
+        RunExpert(spec, w, H, h, e, b, scratch_[shard]);
+        computed += static_cast<int64_t>(slots_of_expert_[e].size());
+      }
+      shard_tokens[shard] += computed;
+    });
+  }
   // 4. Combine in token order, slots in routing order.
   for (int64_t t = 0; t < T; ++t) {
     float* o = out + t * H;
@@ -72,6 +75,46 @@ void MoeBlock::Forward(const MoeSpec& spec, const MoeWeights& w, int64_t H, cons
       const float g = 1.0f / (1.0f + std::exp(-shared_logit_[t]));
       for (int64_t d = 0; d < H; ++d) out[t * H + d] += g * shared_out_[t * H + d];
     }
+  }
+}
+
+void MoeBlock::RunExpert(const MoeSpec& spec, const MoeWeights& w, int64_t H, const float* h,
+                         int32_t e, Backend& b, ShardScratch& s) {
+  const int64_t k = spec.top_k, I = spec.expert_intermediate_size;
+  const std::vector<int32_t>& slots = slots_of_expert_[e];
+  const int64_t n = static_cast<int64_t>(slots.size());
+  s.x.resize(n * H);
+  s.gate.resize(n * I);
+  s.up.resize(n * I);
+  s.y.resize(n * H);
+  for (int64_t r = 0; r < n; ++r) std::memcpy(&s.x[r * H], h + (slots[r] / k) * H, H * sizeof(float));
+  const ExpertWeights& x = w.experts[e];
+  b.Linear(s.x.data(), x.gate.data, nullptr, s.gate.data(), n, I, H);
+  b.Linear(s.x.data(), x.up.data, nullptr, s.up.data(), n, I, H);
+  b.SiluMul(s.gate.data(), s.up.data(), s.gate.data(), n * I);
+  b.Linear(s.gate.data(), x.down.data, nullptr, s.y.data(), n, H, I);
+  for (int64_t r = 0; r < n; ++r) std::memcpy(&y_slots_[int64_t{slots[r]} * H], &s.y[r * H], H * sizeof(float));
+}
+
+void MoeBlock::RunExpertsSpread(const MoeSpec& spec, const MoeWeights& w, int64_t H, const float* h,
+                                int64_t T, std::vector<int32_t>& used, Backend& b, int threads) {
+  while (static_cast<int>(single_.size()) < threads) single_.push_back(MakeCpuBackend(1));
+  thread_scratch_.resize(threads);
+  scratch_.resize(std::max<size_t>(scratch_.size(), 1));
+  std::stable_sort(used.begin(), used.end(), [&](int32_t a, int32_t c) {
+    return slots_of_expert_[a].size() > slots_of_expert_[c].size();
+  });
+  // Experts with more than 1/threads of the rows run one at a time on all threads.
+  size_t first_small = 0;
+  while (first_small < used.size() &&
+         static_cast<int64_t>(slots_of_expert_[used[first_small]].size()) * threads > T * spec.top_k) {
+    RunExpert(spec, w, H, h, used[first_small++], b, scratch_[0]);
+  }
+  const int64_t count = static_cast<int64_t>(used.size());
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+  for (int64_t i = static_cast<int64_t>(first_small); i < count; ++i) {
+    const int t = omp_get_thread_num();
+    RunExpert(spec, w, H, h, used[i], *single_[t], thread_scratch_[t]);
   }
 }
 

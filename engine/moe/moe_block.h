@@ -5,9 +5,14 @@
 // (Σ_j weight_j · y_j, j in routing order — the same for any shard count). Qwen2-MoE's shared
 // expert is added with its sigmoid gate. Experts without tokens are never read, so a decode step
 // reads only the selected experts' weights. Counts routed tokens per expert and per shard.
+// With one shard and many used experts (>= 8 per thread, e.g. 64 small experts) the experts are
+// spread over the OpenMP team instead — each on one thread, largest first, dynamically; experts
+// holding more than 1/threads of the step's rows still run on all threads — which avoids four
+// fork/joins per small expert. Per-expert arithmetic is the same, so results are bitwise equal.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "engine/loader/weight_store.h"
@@ -47,11 +52,20 @@ class MoeBlock {
   struct ShardScratch {
     std::vector<float> x, gate, up, y;  // f32[n, hidden], f32[n, I] x2, f32[n, hidden]
   };
+  // Expert e over its slots on backend b: gate/up/down chain, rows written to y_slots_.
+  void RunExpert(const MoeSpec& spec, const MoeWeights& w, int64_t hidden, const float* h, int32_t e,
+                 Backend& b, ShardScratch& s);
+  // One shard, many experts: experts spread over `threads` single-threaded backends.
+  void RunExpertsSpread(const MoeSpec& spec, const MoeWeights& w, int64_t hidden, const float* h,
+                        int64_t T, std::vector<int32_t>& used, Backend& b, int threads);
   std::vector<float> logits_;          // f32[T, E]
   RoutingTable routing_;
   std::vector<std::vector<int32_t>> slots_of_expert_;  // [expert] -> slots t*k + j
   std::vector<float> y_slots_;         // f32[T*k, hidden]
   std::vector<ShardScratch> scratch_;  // [shard]
+  std::vector<std::unique_ptr<Backend>> single_;   // [thread]: 1-thread backends (spread path)
+  std::vector<ShardScratch> thread_scratch_;       // [thread]
+  std::vector<int32_t> used_;                      // experts with tokens (spread path)
   std::vector<float> shared_gate_, shared_up_, shared_out_, shared_logit_;
 };
 
