@@ -9,16 +9,12 @@
 //      naive implementation reads), as GB/s of the bytes each must read (the selected experts +
 //      the router for the MoE) against the read bandwidth measured in the same run.
 //   3. ExpertShards N = 1, 2 at T = 256: times, and the max |difference| of the output to N = 1.
-//   4. Prototypes of changes to the engine, timed beside the above (NOT what the engine runs):
-//      experts spread over one OpenMP team (ExpertParallelMoe) instead of each expert's matmuls
-//      split over all threads; shard workers re-pinned to one core each.
 // Variants of a row are timed alternately; each reports its minimum over a fixed number of
 // repetitions in each of --rounds passes over all rows (a row's "cores used" is logged, and rows in
 // which even the best-served variant got fewer cores than asked are marked "(contended)").
 //
 //   OMP_PROC_BIND=spread OMP_PLACES=cores attnserve-bench-moe --json docs/moe_bench.json
 #include <omp.h>
-#include <sched.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -234,123 +230,6 @@ RoutingStats Stats(const std::vector<int64_t>& expert_tokens, int64_t T) {
   return r;
 }
 
-// ---- 4. Prototype (NOT engine code): experts spread over one OpenMP team -----------------------
-// MoeBlock::Forward's routing, dispatch and combine, but each expert's gate/up/down chain runs
-// single-threaded on one thread of ONE OpenMP team, instead of every expert's three Linears and
-// SiluMul each split over all threads (4 fork/joins per expert, each on a small matrix).
-//   kDynamic:          when the step uses >= 8 experts per thread: experts largest first,
-//                      dynamic schedule, an expert holding more than 1/threads of the step's rows
-//                      on all threads first; with fewer experts (coarse, large: Mixtral) each
-//                      runs on all threads as in MoeBlock;
-//   kContiguousShards: thread s runs the experts of shard s of an ExpertPlacement (what
-//                      ExpertShards N = threads does, but on the OpenMP team instead of its own
-//                      std::threads).
-// Same per-expert arithmetic as MoeBlock, so the output is bitwise equal (checked in main).
-class ExpertParallelMoe {
- public:
-  enum class Schedule { kDynamic, kContiguousShards };
-  ExpertParallelMoe(int threads, Schedule schedule, ExpertPlacement placement)
-      : threads_(threads), schedule_(schedule), placement_(std::move(placement)), scratch_(threads) {
-    for (int t = 0; t < threads; ++t) single_.push_back(MakeCpuBackend(1));
-  }
-
-  void Forward(const MoeSpec& spec, const MoeWeights& w, int64_t H, const float* h, int64_t T,
-               Backend& be, float* out) {
-    const int64_t E = spec.num_experts, k = spec.top_k;
-    logits_.resize(T * E);
-    be.Linear(h, w.router.data, nullptr, logits_.data(), T, E, H);
-    RouteTopK(logits_.data(), T, E, k, spec.norm_topk_prob, routing_);
-    slots_.resize(E);
-    for (auto& s : slots_) s.clear();
-    for (int64_t slot = 0; slot < T * k; ++slot) slots_[routing_.experts[slot]].push_back(int32_t(slot));
-    y_slots_.resize(T * k * H);
-    if (schedule_ == Schedule::kContiguousShards) {
-#pragma omp parallel num_threads(threads_)
-      {
-        const int t = omp_get_thread_num();
-        for (int32_t e : placement_.shard_experts[t])
-          if (!slots_[e].empty()) RunExpert(spec, w, H, h, e, *single_[t], scratch_[t]);
-      }
-    } else {
-      order_.clear();
-      for (int32_t e = 0; e < E; ++e) if (!slots_[e].empty()) order_.push_back(e);
-      std::stable_sort(order_.begin(), order_.end(),
-                       [&](int32_t a, int32_t b) { return slots_[a].size() > slots_[b].size(); });
-      const bool few = order_.size() < size_t{8} * threads_;
-      size_t first_small = 0;  // experts before it run on all threads, one at a time
-      while (first_small < order_.size() &&
-             (few || int64_t(slots_[order_[first_small]].size()) * threads_ > T * k))
-        RunExpert(spec, w, H, h, order_[first_small++], be, scratch_[0]);
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads_)
-      for (size_t i = first_small; i < order_.size(); ++i) {
-        const int t = omp_get_thread_num();
-        RunExpert(spec, w, H, h, order_[i], *single_[t], scratch_[t]);
-      }
-    }
-#pragma omp parallel for schedule(static) num_threads(threads_)
-    for (int64_t t = 0; t < T; ++t) Combine(t, k, H, out + t * H);
-  }
-
- private:
-  struct Scratch {
-    std::vector<float> x, gate, up, y;
-  };
-  // out f32[H] = Σ_j weight_j · y_j in routing order. No FMA contraction: the engine's
-  // moe_block.cc is compiled without -mfma, and the result must match it bit for bit.
-  __attribute__((noinline, target("no-fma"))) void Combine(int64_t t, int64_t k, int64_t H, float* o) const {
-    std::fill(o, o + H, 0.0f);
-    for (int64_t j = 0; j < k; ++j) {
-      const float wt = routing_.weights[t * k + j];
-      const float* y = &y_slots_[(t * k + j) * H];
-      for (int64_t d = 0; d < H; ++d) o[d] += wt * y[d];
-    }
-  }
-  void RunExpert(const MoeSpec& spec, const MoeWeights& w, int64_t H, const float* h, int32_t e,
-                 Backend& b, Scratch& s) {
-    const int64_t k = spec.top_k, I = spec.expert_intermediate_size;
-    const std::vector<int32_t>& slots = slots_[e];
-    const int64_t n = int64_t(slots.size());
-    s.x.resize(n * H), s.gate.resize(n * I), s.up.resize(n * I), s.y.resize(n * H);
-    for (int64_t r = 0; r < n; ++r) std::memcpy(&s.x[r * H], h + (slots[r] / k) * H, H * sizeof(float));
-    const ExpertWeights& x = w.experts[e];
-    b.Linear(s.x.data(), x.gate.data, nullptr, s.gate.data(), n, I, H);
-    b.Linear(s.x.data(), x.up.data, nullptr, s.up.data(), n, I, H);
-    b.SiluMul(s.gate.data(), s.up.data(), s.gate.data(), n * I);
-    b.Linear(s.gate.data(), x.down.data, nullptr, s.y.data(), n, H, I);
-    for (int64_t r = 0; r < n; ++r) std::memcpy(&y_slots_[int64_t{slots[r]} * H], &s.y[r * H], H * sizeof(float));
-  }
-
-  int threads_;
-  Schedule schedule_;
-  ExpertPlacement placement_;
-  std::vector<std::unique_ptr<Backend>> single_;  // [thread]: 1-thread backends
-  std::vector<Scratch> scratch_;                  // [thread]
-  std::vector<float> logits_, y_slots_;
-  RoutingTable routing_;
-  std::vector<std::vector<int32_t>> slots_;
-  std::vector<int32_t> order_;
-};
-
-// The calling thread's allowed CPUs, e.g. "0" or "0,1".
-std::string AffinityList() {
-  cpu_set_t set;
-  sched_getaffinity(0, sizeof set, &set);
-  std::string s;
-  for (int c = 0; c < CPU_SETSIZE; ++c)
-    if (CPU_ISSET(c, &set)) {
-      if (!s.empty()) s += ',';
-      s += std::to_string(c);
-    }
-  return s;
-}
-
-void PinToCpu(int cpu) {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  CPU_SET(cpu % std::max(1, int(sysconf(_SC_NPROCESSORS_ONLN))), &set);
-  sched_setaffinity(0, sizeof set, &set);
-}
-
 // A table row in which even the best-served variant's fastest call got fewer cores than asked (a
 // neighbour's load, not one variant's imbalance) is marked "(contended)".
 std::string Flagged(const char* row, double max_cores, int threads) {
@@ -376,9 +255,7 @@ struct ShapeRun {
   float skew_bias;
   std::unique_ptr<MoeLayer> uniform, skewed;
   std::unique_ptr<DenseMlp> dense, dense_all;
-  std::unique_ptr<ExpertShards> one, two, two_pinned;
-  std::unique_ptr<ExpertParallelMoe> proto, team_shards;
-  std::vector<std::string> worker_cpus = std::vector<std::string>(2);
+  std::unique_ptr<ExpertShards> one, two;
 
   ShapeRun(const Shape& shape, Backend& backend, const float* pool, int threads_, int reps_, int decode_reps_)
       : s(shape), be(backend), threads(threads_), reps(reps_), decode_reps(decode_reps_) {
@@ -400,15 +277,6 @@ struct ShapeRun {
     dense_all = std::make_unique<DenseMlp>(pool, H, E * s.inter);
     one = std::make_unique<ExpertShards>(ContiguousPlacement(1, E).value(), threads, &be);
     two = std::make_unique<ExpertShards>(ContiguousPlacement(2, E).value(), threads, &be);
-    two_pinned = std::make_unique<ExpertShards>(ContiguousPlacement(2, E).value(), threads, &be);
-    proto = std::make_unique<ExpertParallelMoe>(threads, ExpertParallelMoe::Schedule::kDynamic,
-                                                ContiguousPlacement(1, E).value());
-    team_shards = std::make_unique<ExpertParallelMoe>(threads, ExpertParallelMoe::Schedule::kContiguousShards,
-                                                      ContiguousPlacement(threads, E).value());
-    // The workers inherit the CPU affinity of the thread that created them: under OMP_PROC_BIND
-    // that is the OpenMP master's single core. Record it; re-pin two_pinned's worker s to CPU s.
-    two->Run([&](int64_t shard, Backend&) { worker_cpus[shard] = AffinityList(); });
-    two_pinned->Run([&](int64_t shard, Backend&) { PinToCpu(int(shard)); });
   }
   MoeLayer& moe(bool skew) { return skew ? *skewed : *uniform; }
   const float* input(bool skew) const { return skew ? h_skew.data() : h.data(); }
@@ -420,11 +288,11 @@ struct Report {
   double bandwidth;                   // best read bandwidth measured so far, GB/s
 };
 
-// 1. Steps of T tokens: dense, MoeBlock (N = 1) and the expert-parallel prototype.
+// 1. Steps of T tokens: dense vs MoeBlock (N = 1).
 void StepRows(ShapeRun& r, Report& out) {
   const Shape& s = r.s;
   const int64_t H = s.hidden;
-  std::vector<float> y_dense(kMaxTokens * H), y_moe(kMaxTokens * H), y_proto(kMaxTokens * H);
+  std::vector<float> y_dense(kMaxTokens * H), y_moe(kMaxTokens * H);
   char buf[512];
   for (bool skew : {false, true}) {
     MoeLayer& moe = r.moe(skew);
@@ -433,30 +301,26 @@ void StepRows(ShapeRun& r, Report& out) {
     for (int64_t T : kTokenCounts) {
       const auto t = BestSoFar(s.name + routing + std::to_string(T), TimeAlternately(r.reps, {
           [&] { r.dense->Forward(r.be, x, T, y_dense.data()); },
-          [&] { moe.Forward(r.be, *r.one, x, T, y_moe.data()); },
-          [&] { r.proto->Forward(moe.spec, moe.w, H, x, T, r.be, y_proto.data()); }}));
+          [&] { moe.Forward(r.be, *r.one, x, T, y_moe.data()); }}));
       const RoutingStats st = Stats(moe.expert_tokens, T);
-      const double diff = MaxAbsDiff(y_moe, y_proto, T * H);  // both from their last call
       const double flops = 2.0 * T * 3 * H * s.active_inter();
-      const double ratio = t[1].seconds / t[0].seconds, proto_ratio = t[2].seconds / t[0].seconds;
+      const double ratio = t[1].seconds / t[0].seconds;
       const double dense_mb = 4e-6 * s.top_k * s.expert_floats(),
                    moe_mb = 4e-6 * (st.experts_used * s.expert_floats() + s.experts * H);
       std::snprintf(buf, sizeof buf,
                     "| %s | %s | %lld | %.0f%% | %lld-%lld | %.0f / %.0f | %.2f | %.2f | **%.2f** | "
-                    "%.0f / %.0f | %.2f | %.2f |\n",
+                    "%.0f / %.0f |\n",
                     s.name.c_str(), routing, (long long)T, 100 * st.hot_token_share, (long long)st.min_rows,
                     (long long)st.max_rows, dense_mb, moe_mb, t[0].seconds * 1e3, t[1].seconds * 1e3, ratio,
-                    flops / t[0].seconds * 1e-9, flops / t[1].seconds * 1e-9, t[2].seconds * 1e3, proto_ratio);
-      out.steps += Flagged(buf, std::max({t[0].cores, t[1].cores, t[2].cores}), r.threads);
-      std::printf("%s  (cores used: dense %.2f, MoE %.2f, prototype %.2f; prototype max abs diff to MoE %g)\n",
-                  buf, t[0].cores, t[1].cores, t[2].cores, diff);
+                    flops / t[0].seconds * 1e-9, flops / t[1].seconds * 1e-9);
+      out.steps += Flagged(buf, std::max(t[0].cores, t[1].cores), r.threads);
+      std::printf("%s  (cores used: dense %.2f, MoE %.2f)\n", buf, t[0].cores, t[1].cores);
       out.doc["steps"].push_back(
           {{"shape", s.name}, {"routing", routing}, {"tokens", T}, {"hot_expert_token_share", st.hot_token_share},
            {"expert_rows_min", st.min_rows}, {"expert_rows_max", st.max_rows}, {"experts_used", st.experts_used},
            {"dense_weight_mb", dense_mb}, {"moe_weight_mb", moe_mb}, {"dense_s", t[0].seconds},
-           {"moe_s", t[1].seconds}, {"moe_over_dense", ratio}, {"prototype_expert_parallel_s", t[2].seconds},
-           {"prototype_over_dense", proto_ratio}, {"prototype_max_abs_diff", diff}, {"dense_cores", t[0].cores},
-           {"moe_cores", t[1].cores}, {"prototype_cores", t[2].cores}});
+           {"moe_s", t[1].seconds}, {"moe_over_dense", ratio}, {"dense_cores", t[0].cores},
+           {"moe_cores", t[1].cores}});
     }
   }
 }
@@ -496,9 +360,7 @@ void DecodeRow(ShapeRun& r, Report& out) {
        {"distinct_experts_selected", seen.size()}});
 }
 
-// 3. Expert shards at 256 tokens: N = 1 (caller's backend) vs N = 2 (a worker per shard) as the
-// engine creates them, with the workers re-pinned to one core each (prototype fix), and the same
-// two shards run as one OpenMP team (prototype, no std::threads).
+// 3. Expert shards at 256 tokens: N = 1 (caller's backend) vs N = 2 (a worker per shard).
 void ShardRows(ShapeRun& r, Report& out) {
   const Shape& s = r.s;
   const int64_t H = s.hidden, T = 256;
@@ -507,35 +369,28 @@ void ShardRows(ShapeRun& r, Report& out) {
     MoeLayer& moe = r.moe(skew);
     const float* x = r.input(skew);
     const char* routing = skew ? "skewed" : "uniform";
-    std::vector<std::vector<float>> y(4, std::vector<float>(T * H));
+    std::vector<std::vector<float>> y(2, std::vector<float>(T * H));
     const auto t = BestSoFar(s.name + routing + "shards", TimeAlternately(r.reps, {
         [&] { moe.Forward(r.be, *r.one, x, T, y[0].data()); },
-        [&] { moe.Forward(r.be, *r.two, x, T, y[1].data()); },
-        [&] { moe.Forward(r.be, *r.two_pinned, x, T, y[2].data()); },
-        [&] { r.team_shards->Forward(moe.spec, moe.w, H, x, T, r.be, y[3].data()); }}));
+        [&] { moe.Forward(r.be, *r.two, x, T, y[1].data()); }}));
     moe.Forward(r.be, *r.two, x, T, y[1].data());  // for its per-shard row counts
     const std::vector<int64_t> rows = moe.shard_tokens;
     double diff = 0;
     bool equal = true;
-    for (int i = 1; i < 4; ++i) {
+    for (int i = 1; i < 2; ++i) {
       diff = std::max(diff, MaxAbsDiff(y[0], y[i], T * H));
       equal = equal && std::memcmp(y[0].data(), y[i].data(), T * H * sizeof(float)) == 0;
     }
     std::snprintf(buf, sizeof buf,
-                  "| %s | %s | %lld / %lld | %.2f | %.2f (%.2f) | %.2f (%.2f) | %.2f (%.2f) | %.3g | %s |\n",
+                  "| %s | %s | %lld / %lld | %.2f | %.2f (%.2f) | %.3g | %s |\n",
                   s.name.c_str(), routing, (long long)rows[0], (long long)rows[1], t[0].seconds * 1e3,
-                  t[1].seconds * 1e3, t[1].seconds / t[0].seconds, t[2].seconds * 1e3, t[2].seconds / t[0].seconds,
-                  t[3].seconds * 1e3, t[3].seconds / t[0].seconds, diff, equal ? "yes" : "no");
-    out.shards += Flagged(buf, std::max(t[0].cores, t[3].cores), r.threads);
-    std::printf("shards: %s  (cores used: N=1 %.2f, N=2 %.2f, re-pinned %.2f, team %.2f)\n", buf, t[0].cores,
-                t[1].cores, t[2].cores, t[3].cores);
+                  t[1].seconds * 1e3, t[1].seconds / t[0].seconds, diff, equal ? "yes" : "no");
+    out.shards += Flagged(buf, std::max(t[0].cores, t[1].cores), r.threads);
+    std::printf("shards: %s  (cores used: N=1 %.2f, N=2 %.2f)\n", buf, t[0].cores, t[1].cores);
     out.doc["shards"].push_back(
         {{"shape", s.name}, {"routing", routing}, {"tokens", T}, {"shard_rows", rows}, {"n1_s", t[0].seconds},
-         {"n2_s", t[1].seconds}, {"n2_over_n1", t[1].seconds / t[0].seconds}, {"n2_repinned_s", t[2].seconds},
-         {"n2_repinned_over_n1", t[2].seconds / t[0].seconds}, {"n2_openmp_team_prototype_s", t[3].seconds},
-         {"n2_openmp_team_over_n1", t[3].seconds / t[0].seconds}, {"max_abs_diff", diff}, {"bitwise_equal", equal},
-         {"n2_worker_cpus", r.worker_cpus}, {"n1_cores", t[0].cores}, {"n2_cores", t[1].cores},
-         {"n2_repinned_cores", t[2].cores}, {"n2_openmp_team_cores", t[3].cores}});
+         {"n2_s", t[1].seconds}, {"n2_over_n1", t[1].seconds / t[0].seconds}, {"max_abs_diff", diff},
+         {"bitwise_equal", equal}, {"n1_cores", t[0].cores}, {"n2_cores", t[1].cores}});
   }
 }
 
@@ -564,23 +419,21 @@ int main(int argc, char** argv) {
                   {"steps", json::array()}, {"decode", json::array()}, {"shards", json::array()}};
     report.steps =
         "| shape | routing | tokens | busiest expert (share of tokens) | rows per used expert | "
-        "weights read MB dense / MoE | dense ms | MoE ms | MoE / dense | GFLOP/s dense / MoE (active) | "
-        "prototype ms | prototype / dense |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+        "weights read MB dense / MoE | dense ms | MoE ms | MoE / dense | GFLOP/s dense / MoE (active) |\n"
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n";
     report.decode =
         "| shape | dense-active ms | MoE ms | dense-all ms | MoE GB/s (selected + router) | "
         "MoE / bandwidth | dense-active GB/s | dense-all GB/s | MoE / dense-active | MoE / dense-all | "
         "MoE bytes / all-experts bytes |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
     report.shards =
-        "| shape | routing | rows per shard (N = 2) | N = 1 ms | N = 2 ms (/ N = 1) | N = 2 re-pinned ms "
-        "(/ N = 1) | N = 2 as OpenMP team ms (/ N = 1) | max abs diff to N = 1 | bitwise equal |\n"
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|\n";
+        "| shape | routing | rows per shard (N = 2) | N = 1 ms | N = 2 ms (/ N = 1) | max abs diff to N = 1 | "
+        "bitwise equal |\n|---|---|---:|---:|---:|---:|---:|\n";
     for (const Shape& s : kShapes) {
       ShapeRun run(s, *be, pool, threads, reps, decode_reps);
       std::printf("%s: hidden %lld, %lld experts x intermediate %lld, top-%lld (dense: intermediate %lld); "
-                  "skew bias %.2f; N = 2 shard workers may run on CPUs {%s} and {%s}\n",
+                  "skew bias %.2f\n",
                   s.name.c_str(), (long long)s.hidden, (long long)s.experts, (long long)s.inter,
-                  (long long)s.top_k, (long long)s.active_inter(), run.skew_bias, run.worker_cpus[0].c_str(),
-                  run.worker_cpus[1].c_str());
+                  (long long)s.top_k, (long long)s.active_inter(), run.skew_bias);
       StepRows(run, report);
       DecodeRow(run, report);
       ShardRows(run, report);
