@@ -1,9 +1,13 @@
-// ModelInfo: what GetModelInfo reports (plain data; server/ copies it into the proto).
+// ModelInfo: what GetModelInfo reports (plain data; server/ copies it into the proto), and
+// DescribeModel, which fills it for a loaded model.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
+
+#include "engine/attention/attention_plan.h"
+#include "engine/model_config.h"
 
 namespace attnserve {
 
@@ -50,9 +54,6 @@ struct ModelInfo {
 };
 
 }  // namespace attnserve
-
-#include "engine/attention/attention_plan.h"
-#include "engine/model_config.h"
 
 namespace attnserve {
 
