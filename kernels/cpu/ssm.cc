@@ -10,6 +10,14 @@
 // SelectiveScan per block and token: delta = softplus(dt + dt_bias) (scalar log1p/exp, once per
 // channel and token), then for n < N: h[n] = exp(delta·A[n])·h[n] + (delta·B[t,n])·u and
 // y += h[n]·C[t,n] with B[t,n], C[t,n] broadcast (shared by all channels); the exps are the cost.
+// softplus and SiLU are vectorised too (Cephes-style exp/log, ~1-2 ulp).
+//
+// Calls of fewer than kRowPathTokens tokens (decode) skip the transposes and work on each
+// channel's contiguous rows instead (scan: vectorised along N, then a horizontal sum for y).
+//
+// Measured (D_inner 1536, N 16, K 4, i.e. Mamba-130m; 2 shared cores, noisy): prefill of 512
+// tokens conv 2.2 µs/token, scan 26 µs/token on one thread (11.5 on two); decode conv 12 µs,
+// scan 23 µs per token and layer.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -49,8 +57,49 @@ inline __m256 Silu(__m256 x) {
   return _mm256_div_ps(x, _mm256_add_ps(_mm256_set1_ps(1.0f), e));
 }
 
-// torch softplus (beta 1, threshold 20).
-inline float Softplus(float x) { return x > 20.0f ? x : std::log1p(std::exp(x)); }
+// Natural log lane-wise for normal x > 0 (Cephes logf: mantissa in [sqrt(1/2), sqrt(2)),
+// degree-9 polynomial; ~1-2 ulp).
+inline __m256 Log(__m256 x) {
+  const __m256i xi = _mm256_castps_si256(x);
+  __m256 e = _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_srli_epi32(xi, 23), _mm256_set1_epi32(127)));
+  __m256 m = _mm256_castsi256_ps(_mm256_or_si256(_mm256_and_si256(xi, _mm256_set1_epi32(0x007fffff)),
+                                                 _mm256_set1_epi32(0x3f800000)));  // [1, 2)
+  const __m256 big = _mm256_cmp_ps(m, _mm256_set1_ps(1.41421356237f), _CMP_GT_OQ);
+  m = _mm256_blendv_ps(m, _mm256_mul_ps(m, _mm256_set1_ps(0.5f)), big);
+  e = _mm256_add_ps(e, _mm256_and_ps(big, _mm256_set1_ps(1.0f)));
+  const __m256 r = _mm256_sub_ps(m, _mm256_set1_ps(1.0f));
+  const __m256 r2 = _mm256_mul_ps(r, r);
+  __m256 p = _mm256_set1_ps(7.0376836292E-2f);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(-1.1514610310E-1f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.1676998740E-1f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(-1.2420140846E-1f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.4249322787E-1f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(-1.6668057665E-1f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(2.0000714765E-1f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(-2.4999993993E-1f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(3.3333331174E-1f));
+  __m256 y = _mm256_mul_ps(_mm256_mul_ps(p, r), r2);
+  y = _mm256_fmadd_ps(e, _mm256_set1_ps(-2.12194440e-4f), y);
+  y = _mm256_fnmadd_ps(_mm256_set1_ps(0.5f), r2, y);
+  return _mm256_fmadd_ps(e, _mm256_set1_ps(0.693359375f), _mm256_add_ps(r, y));
+}
+
+// torch softplus (beta 1, threshold 20) lane-wise: x > 20 ? x : log1p(e^x), with log1p(v) for
+// small v as log(1+v)·v/((1+v)-1) (exact-rounding trick), and v itself where 1+v rounds to 1.
+inline __m256 Softplus(__m256 x) {
+  const __m256 one = _mm256_set1_ps(1.0f);
+  const __m256 v = Exp(_mm256_min_ps(x, _mm256_set1_ps(20.0f)));
+  const __m256 w = _mm256_add_ps(one, v);
+  const __m256 wm1 = _mm256_sub_ps(w, one);
+  const __m256 is_one = _mm256_cmp_ps(wm1, _mm256_setzero_ps(), _CMP_EQ_OQ);
+  const __m256 safe = _mm256_blendv_ps(wm1, one, is_one);
+  const __m256 lp = _mm256_blendv_ps(_mm256_div_ps(_mm256_mul_ps(Log(w), v), safe), v, is_one);
+  return _mm256_blendv_ps(lp, x, _mm256_cmp_ps(x, _mm256_set1_ps(20.0f), _CMP_GT_OQ));
+}
+
+// Below this many tokens a call is a decode step: the per-block transposes of the lane-major
+// paths cost more than they save, so channels are handled one row at a time instead.
+constexpr int64_t kRowPathTokens = 4;
 
 int64_t MinChunk(int64_t work_per_channel) {
   return std::max<int64_t>(kLanes, 32768 / std::max<int64_t>(work_per_channel, 1));
@@ -65,6 +114,41 @@ void CausalConv1dSilu(int num_threads, const float* x, const float* weight, cons
   if (T <= 0 || channels <= 0) return;
   const int64_t S = K - 1;  // remembered inputs per channel
   ParallelRanges(num_threads, channels, kLanes, MinChunk(T * K), [&](int64_t begin, int64_t end) {
+    if (T < kRowPathTokens) {
+      // Decode: per channel, the same fma chain as the lane path (so results are bitwise equal),
+      // straight from the channel-major weight and state rows; SiLU 8 channels at a time.
+      alignas(32) float acc[kLanes];
+      for (int64_t c0 = begin; c0 < end; c0 += kLanes) {
+        const int64_t nl = std::min(kLanes, end - c0);
+        const __m256i mask = LaneMask(nl);
+        for (int64_t t = 0; t < T; ++t) {
+          for (int64_t l = 0; l < kLanes; ++l) {
+            if (l >= nl) {
+              acc[l] = 0.0f;
+              continue;
+            }
+            const int64_t c = c0 + l;
+            const float* wc = weight + c * K;
+            const float* st = conv_state + c * S;
+            float a = bias ? bias[c] : 0.0f;
+            for (int64_t i = 0; i < K; ++i) {
+              const int64_t j = t + i - S;
+              a = std::fma(wc[i], j < 0 ? st[j + S] : x[j * x_stride + c], a);
+            }
+            acc[l] = a;
+          }
+          Store(out + t * channels + c0, Silu(_mm256_load_ps(acc)), nl, mask);
+        }
+        for (int64_t c = c0; c < c0 + nl; ++c) {
+          float* st = conv_state + c * S;
+          for (int64_t s = 0; s < S; ++s) {  // in place: reads index T+s > s of the old state
+            const int64_t k = T + s;
+            st[s] = k < S ? st[k] : x[(k - S) * x_stride + c];
+          }
+        }
+      }
+      return;
+    }
     std::vector<float> w(K * kLanes), window(std::max<int64_t>(S, 1) * kLanes);
     for (int64_t c0 = begin; c0 < end; c0 += kLanes) {
       const int64_t nl = std::min(kLanes, end - c0);
@@ -109,8 +193,48 @@ void SelectiveScan(int num_threads, const float* u, const float* dt, const float
   const int64_t z_stride = shape.z_stride > 0 ? shape.z_stride : channels;
   if (T <= 0 || channels <= 0) return;
   ParallelRanges(num_threads, channels, kLanes, MinChunk(T * N), [&](int64_t begin, int64_t end) {
-    std::vector<float> a(N * kLanes), h(N * kLanes);
     alignas(32) float delta[kLanes];
+    if (T < kRowPathTokens) {
+      // Decode: vectorise along N over each channel's contiguous state row; the state update is
+      // the same arithmetic as the lane path (bitwise equal), y sums in another order.
+      alignas(32) float uu[kLanes], yy[kLanes];
+      const int64_t n8 = N / kLanes * kLanes;
+      const __m256i nmask = LaneMask(std::max<int64_t>(N - n8, 1));
+      for (int64_t c0 = begin; c0 < end; c0 += kLanes) {
+        const int64_t nl = std::min(kLanes, end - c0);
+        const __m256i mask = LaneMask(nl);
+        const __m256 vd = D ? Load(D + c0, nl, mask) : _mm256_setzero_ps();
+        const __m256 vbias = dt_bias ? Load(dt_bias + c0, nl, mask) : _mm256_setzero_ps();
+        for (int64_t t = 0; t < T; ++t) {
+          _mm256_store_ps(delta, Softplus(_mm256_add_ps(Load(dt + t * dt_stride + c0, nl, mask), vbias)));
+          const __m256 vu = Load(u + t * u_stride + c0, nl, mask);
+          _mm256_store_ps(uu, vu);
+          const float* bt = B + t * bc_stride;
+          const float* ct = C + t * bc_stride;
+          for (int64_t l = 0; l < nl; ++l) {
+            const int64_t c = c0 + l;
+            const __m256 dl = _mm256_set1_ps(delta[l]), ul = _mm256_set1_ps(uu[l]);
+            float* h = ssm_state + c * N;
+            const float* a = A + c * N;
+            __m256 y = _mm256_setzero_ps();
+            for (int64_t n = 0; n < N; n += kLanes) {
+              const int64_t m = n < n8 ? kLanes : N - n8;
+              const __m256 dA = Exp(_mm256_mul_ps(dl, Load(a + n, m, nmask)));
+              const __m256 dBu = _mm256_mul_ps(_mm256_mul_ps(dl, Load(bt + n, m, nmask)), ul);
+              const __m256 hn = _mm256_fmadd_ps(dA, Load(h + n, m, nmask), dBu);
+              Store(h + n, hn, m, nmask);
+              y = _mm256_fmadd_ps(hn, Load(ct + n, m, nmask), y);
+            }
+            yy[l] = HorizontalSum(y);
+          }
+          __m256 y = _mm256_fmadd_ps(vu, vd, _mm256_loadu_ps(yy));
+          if (z) y = _mm256_mul_ps(y, Silu(Load(z + t * z_stride + c0, nl, mask)));
+          Store(out + t * channels + c0, y, nl, mask);
+        }
+      }
+      return;
+    }
+    std::vector<float> a(N * kLanes), h(N * kLanes);
     for (int64_t c0 = begin; c0 < end; c0 += kLanes) {
       const int64_t nl = std::min(kLanes, end - c0);
       const __m256i mask = LaneMask(nl);
@@ -124,12 +248,9 @@ void SelectiveScan(int num_threads, const float* u, const float* dt, const float
         }
       }
       const __m256 vd = D ? Load(D + c0, nl, mask) : _mm256_setzero_ps();
+      const __m256 vbias = dt_bias ? Load(dt_bias + c0, nl, mask) : _mm256_setzero_ps();
       for (int64_t t = 0; t < T; ++t) {
-        for (int64_t l = 0; l < kLanes; ++l) {
-          delta[l] = l < nl ? Softplus(dt[t * dt_stride + c0 + l] + (dt_bias ? dt_bias[c0 + l] : 0.0f))
-                            : 0.0f;
-        }
-        const __m256 vdelta = _mm256_load_ps(delta);
+        const __m256 vdelta = Softplus(_mm256_add_ps(Load(dt + t * dt_stride + c0, nl, mask), vbias));
         const __m256 vu = Load(u + t * u_stride + c0, nl, mask);
         const float* bt = B + t * bc_stride;
         const float* ct = C + t * bc_stride;
