@@ -340,6 +340,10 @@ void Engine::Impl::Admit(std::unique_ptr<ActiveRequest> request) {
   info.all_logits = request->is_score;
   info.retention = request->attention->retention;
   scheduler->Add(info);
+  if (observer) {
+    const std::string& d = request->attention->description;
+    observer->OnAttentionBackend(d.empty() ? "default" : d.substr(0, d.find(':')));
+  }
   seq_of_request[request->request_id] = request->seq_id;
   requests[request->seq_id] = std::move(request);
 }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "engine/request_types.h"
 
@@ -31,6 +32,8 @@ class RequestObserver {
   // MoE models, after a step: `tokens` more (token, expert) pairs were routed to `expert` of
   // `layer`; a shard computed `tokens` more pairs; the recent max/mean shard load.
   virtual void OnExpertTokens(int64_t layer, int64_t expert, uint64_t tokens) {}
+  // A request was admitted with this attention backend ("default" = the model's own attention).
+  virtual void OnAttentionBackend(const std::string& backend) {}
   virtual void OnShardTokens(int64_t shard, uint64_t tokens) {}
   virtual void OnShardImbalance(double max_over_mean) {}
 };

@@ -123,7 +123,10 @@ PrometheusRequestObserver::PrometheusRequestObserver(std::shared_ptr<prometheus:
       shard_tokens_(AddCounterFamily(*registry_, "attnserve_moe_shard_tokens_total",
                                      "MoE: (token, expert) pairs computed by each expert shard (worker).")),
       shard_imbalance_(AddGauge(*registry_, "attnserve_moe_shard_imbalance",
-                                "MoE: max / mean expert-shard load over the last ~10 s (1 = even).")) {
+                                "MoE: max / mean expert-shard load over the last ~10 s (1 = even).")),
+      requests_by_attention_(AddCounterFamily(*registry_, "attnserve_requests_by_attention_total",
+                                              "Requests admitted, by attention backend (\"default\" = the "
+                                              "model's own attention).")) {
   // Create every label value up front so dashboards and scrapes see zeros, not gaps.
   for (const char* reason : {"stop", "length", "cancelled", "error"}) {
     requests_.Add({{"finish_reason", reason}});
@@ -182,6 +185,10 @@ void PrometheusRequestObserver::OnShardTokens(int64_t shard, uint64_t tokens) {
 }
 
 void PrometheusRequestObserver::OnShardImbalance(double max_over_mean) { shard_imbalance_.Set(max_over_mean); }
+
+void PrometheusRequestObserver::OnAttentionBackend(const std::string& backend) {
+  requests_by_attention_.Add({{"attention", backend}}).Increment();
+}
 
 void PrometheusRequestObserver::OnRejected(const std::string& reason) {
   rejected_.Add({{"reason", reason}}).Increment();

@@ -40,6 +40,7 @@ class PrometheusRequestObserver : public RequestObserver {
   void OnExpertTokens(int64_t layer, int64_t expert, uint64_t tokens) override;
   void OnShardTokens(int64_t shard, uint64_t tokens) override;
   void OnShardImbalance(double max_over_mean) override;
+  void OnAttentionBackend(const std::string& backend) override;
 
   // A request the server refused before it reached the engine's queue. `reason` is a label value:
   // "invalid_argument" (failed validation), "queue_full", "unavailable", "other".
@@ -68,6 +69,7 @@ class PrometheusRequestObserver : public RequestObserver {
   prometheus::Family<prometheus::Counter>& expert_tokens_;  // {layer, expert}
   prometheus::Family<prometheus::Counter>& shard_tokens_;   // {shard}
   prometheus::Gauge& shard_imbalance_;
+  prometheus::Family<prometheus::Counter>& requests_by_attention_;  // {attention}
 };
 
 // The `reason` label of attnserve_requests_rejected_total for a status that refused a request.

@@ -65,6 +65,10 @@ TEST_F(AttentionTest, GenerateAndScoreTakeAPerRequestBackend) {
   for (int i = 0; i < full.token_logprobs_size(); ++i)
     diff = std::max(diff, double(std::abs(full.token_logprobs(i) - windowed.token_logprobs(i))));
   EXPECT_GT(diff, 1e-3);  // the window changed the model's predictions
+  const std::string metrics = MetricsText();
+  EXPECT_GE(MetricValue(metrics, "attnserve_requests_by_attention_total", R"(attention="bigbird")").value_or(0), 1);
+  EXPECT_GE(MetricValue(metrics, "attnserve_requests_by_attention_total", R"(attention="sliding_window")").value_or(0), 2);
+  EXPECT_GE(MetricValue(metrics, "attnserve_requests_by_attention_total", R"(attention="default")").value_or(0), 1);
 
   score.mutable_attention()->set_backend("performer");
   score.mutable_attention()->set_window(2);  // not a performer parameter
