@@ -10,6 +10,7 @@
 
 #include "kernels/attention_mask.h"
 #include "kernels/linear_attention.h"
+#include "kernels/ssm.h"
 
 namespace attnserve {
 
@@ -107,6 +108,17 @@ class Backend {
   //   state f32[LinearStateFloats(num_kv_heads, num_features, head_dim)]
   virtual void LinearAttention(const float* q, const float* k, const float* v,
                                const LinearAttentionShape& shape, float* state, float* out) = 0;
+
+  // Mamba mixer, causal depthwise conv1d + SiLU over a chunk, continuing from conv_state
+  // f32[channels, K-1] (updated). Contract and layouts: kernels/ssm.h (CausalConv1dSilu).
+  virtual void CausalConv1dSilu(const float* x, const float* weight, const float* bias,
+                                const SsmConvShape& shape, float* conv_state, float* out) = 0;
+
+  // Mamba selective scan over a chunk, continuing from ssm_state f32[channels, N] (updated).
+  // Contract and layouts: kernels/ssm.h (SelectiveScan).
+  virtual void SelectiveScan(const float* u, const float* dt, const float* dt_bias, const float* A,
+                             const float* B, const float* C, const float* D, const float* z,
+                             const SelectiveScanShape& shape, float* ssm_state, float* out) = 0;
 
   // Row-wise log-softmax: y f32[rows, n] = x - logsumexp(x). May alias.
   virtual void LogSoftmax(const float* x, float* y, int64_t rows, int64_t n) = 0;

@@ -79,6 +79,17 @@ class CpuBackend final : public Backend {
     cpu::LinearAttention(num_threads_, q, k, v, shape, state, out);
   }
 
+  void CausalConv1dSilu(const float* x, const float* weight, const float* bias,
+                        const SsmConvShape& shape, float* conv_state, float* out) override {
+    cpu::CausalConv1dSilu(num_threads_, x, weight, bias, shape, conv_state, out);
+  }
+
+  void SelectiveScan(const float* u, const float* dt, const float* dt_bias, const float* A,
+                     const float* B, const float* C, const float* D, const float* z,
+                     const SelectiveScanShape& shape, float* ssm_state, float* out) override {
+    cpu::SelectiveScan(num_threads_, u, dt, dt_bias, A, B, C, D, z, shape, ssm_state, out);
+  }
+
   void LogSoftmax(const float* x, float* y, int64_t rows, int64_t n) override {
     cpu::LogSoftmax(num_threads_, x, y, rows, n);
   }

@@ -136,6 +136,17 @@ class ReferenceBackend final : public Backend {
     ref::LinearAttention(q, k, v, shape, state, out);
   }
 
+  void CausalConv1dSilu(const float* x, const float* weight, const float* bias,
+                        const SsmConvShape& shape, float* conv_state, float* out) override {
+    ref::CausalConv1dSilu(x, weight, bias, shape, conv_state, out);
+  }
+
+  void SelectiveScan(const float* u, const float* dt, const float* dt_bias, const float* A,
+                     const float* B, const float* C, const float* D, const float* z,
+                     const SelectiveScanShape& shape, float* ssm_state, float* out) override {
+    ref::SelectiveScan(u, dt, dt_bias, A, B, C, D, z, shape, ssm_state, out);
+  }
+
   // x, y f32[rows, n].
   void LogSoftmax(const float* x, float* y, int64_t rows, int64_t n) override {
     for (int64_t r = 0; r < rows; ++r) {
