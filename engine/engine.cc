@@ -96,8 +96,8 @@ struct Engine::Impl {
 absl::StatusOr<std::shared_ptr<const AttentionPlan>> Engine::Impl::ResolveRequestAttention(
     const AttentionChoice& choice, size_t prompt_len) const {
   if (choice.empty()) {
-    // The deployment default, re-checked against this prompt (Longformer's global tokens).
-    if (options.attention.empty()) return default_attention;
+    // The deployment default; only Longformer's global tokens depend on the prompt.
+    if (options.attention.backend != "longformer") return default_attention;
     return ResolveAttention(options.attention, {&config, options.block_size, static_cast<int64_t>(prompt_len)});
   }
   return ResolveAttention(choice, {&config, options.block_size, static_cast<int64_t>(prompt_len)});

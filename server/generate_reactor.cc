@@ -164,8 +164,8 @@ GenerateReactor::GenerateReactor(Engine& engine, PrometheusRequestObserver* metr
   }
   spec->request_id = std::move(request_id);
   spec->deadline = ToEngineDeadline(deadline);
-  absl::Status status = engine.Validate(*spec);
-  if (status.ok()) status = engine.SubmitGenerate(*std::move(spec), stream_);
+  // SubmitGenerate validates (INVALID_ARGUMENT naming the field) before queueing.
+  const absl::Status status = engine.SubmitGenerate(*std::move(spec), stream_);
   if (!status.ok()) Reject(status);
 }
 

@@ -50,13 +50,13 @@ grpc::ServerUnaryReactor* InferenceService::Score(grpc::CallbackServerContext* c
   if (status.ok()) {
     spec->request_id = NextRequestId("score");
     spec->deadline = ToEngineDeadline(context->deadline());
-    status = engine_.Validate(*spec);
   }
   if (!status.ok()) {
     if (metrics_ != nullptr) metrics_->OnRejected(RejectionReason(status));
     return FinishNow(context, ToGrpcStatus(status));
   }
   // The unary reactor (and `response`) live until Finish, so the engine's callback may use them.
+  // SubmitScore validates (INVALID_ARGUMENT naming the field) before queueing.
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   std::vector<int32_t> token_ids = spec->token_ids;
   status = engine_.SubmitScore(

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 
 namespace attnserve {
 namespace {
@@ -26,17 +27,11 @@ void ForEachIntField(Choice& c, Fn&& fn) {
   fn("full_every", c.full_every);
 }
 
-// Splits on `sep`, dropping empty pieces when skip_empty.
+// absl::StrSplit into owned strings (this absl's string_view is not std::string_view).
 std::vector<std::string> Split(std::string_view s, char sep, bool skip_empty) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  for (;;) {
-    const size_t end = s.find(sep, start);
-    std::string piece(s.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start));
-    if (!piece.empty() || !skip_empty) out.push_back(std::move(piece));
-    if (end == std::string_view::npos) return out;
-    start = end + 1;
-  }
+  const std::string text(s);
+  if (skip_empty) return absl::StrSplit(text, sep, absl::SkipEmpty());
+  return absl::StrSplit(text, sep);
 }
 
 template <typename T>
