@@ -19,7 +19,7 @@
 #include "absl/flags/parse.h"
 #include "bench/memory_bandwidth.h"
 #include "engine/attention/attention_registry.h"
-#include "engine/llama_model.h"
+#include "engine/decoder_model.h"
 #include "engine/loader/weight_store.h"
 #include "engine/model_config.h"
 #include "kernels/backend.h"
@@ -49,7 +49,7 @@ int main(int argc, char** argv) {
   if (!config.ok()) { std::fprintf(stderr, "%s\n", config.status().ToString().c_str()); return 1; }
   auto weights = WeightStore::Open(dir);
   if (!weights.ok()) { std::fprintf(stderr, "%s\n", weights.status().ToString().c_str()); return 1; }
-  auto model = LlamaModel::Load(*config, **weights);
+  auto model = DecoderModel::Load(*config, **weights);
   if (!model.ok()) { std::fprintf(stderr, "%s\n", model.status().ToString().c_str()); return 1; }
   std::unique_ptr<Backend> backend = MakeCpuBackend(absl::GetFlag(FLAGS_num_threads));
   auto choice = ParseAttentionChoice(absl::GetFlag(FLAGS_attention));

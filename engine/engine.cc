@@ -20,7 +20,7 @@
 #include "engine/active_request.h"
 #include "engine/attention/attention_registry.h"
 #include "engine/executor.h"
-#include "engine/llama_model.h"
+#include "engine/decoder_model.h"
 #include "engine/loader/weight_store.h"
 #include "engine/model_config.h"
 #include "engine/moe/expert_placement.h"
@@ -41,7 +41,7 @@ struct Engine::Impl {
   EngineOptions options;
   ModelConfig config;
   std::unique_ptr<WeightStore> weights;
-  std::unique_ptr<LlamaModel> model;
+  std::unique_ptr<DecoderModel> model;
   std::unique_ptr<Tokenizer> tokenizer;
   std::unique_ptr<Backend> backend;
   std::unique_ptr<Scheduler> scheduler;
@@ -121,7 +121,7 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Load(const EngineOptions& option
   absl::StatusOr<std::unique_ptr<WeightStore>> weights = WeightStore::Open(dir);
   if (!weights.ok()) return weights.status();
   impl->weights = std::move(*weights);
-  absl::StatusOr<std::unique_ptr<LlamaModel>> model = LlamaModel::Load(impl->config, *impl->weights);
+  absl::StatusOr<std::unique_ptr<DecoderModel>> model = DecoderModel::Load(impl->config, *impl->weights);
   if (!model.ok()) return model.status();
   impl->model = std::move(*model);
   impl->backend = MakeCpuBackend(options.num_threads);
@@ -144,9 +144,10 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Load(const EngineOptions& option
     kv_source = absl::StrCat("--kv_cache_memory_fraction=", options.kv_cache_memory_fraction,
                              " (", kv_bytes, " bytes)");
   }
-  const int64_t block_bytes = options.block_size * PagedKvPool::BytesPerToken(c.num_hidden_layers, c.kv_dim());
-  const int64_t num_blocks = kv_bytes / block_bytes;
-  if (num_blocks * options.block_size < max_model_len) {
+  const int64_t block_bytes = options.block_size * PagedKvPool::BytesPerToken(c.num_attention_layers(), c.kv_dim());
+  // Attention-free models (Mamba, Mamba-2) keep no KV cache: one nominal block, never handed out.
+  const int64_t num_blocks = block_bytes > 0 ? kv_bytes / block_bytes : 1;
+  if (block_bytes > 0 && num_blocks * options.block_size < max_model_len) {
     return absl::InvalidArgumentError(absl::StrCat(
         kv_source, " holds ", num_blocks, " KV blocks of ", options.block_size,
         " tokens for this model, fewer than one full context of ", max_model_len,
@@ -161,6 +162,9 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Load(const EngineOptions& option
   sc.num_blocks = static_cast<int32_t>(num_blocks);
   sc.block_size = options.block_size;
   sc.enable_prefix_caching = options.enable_prefix_caching;
+  // One RecurrentState slot per running sequence (ModelConfig::ssm_state_floats floats each).
+  const int64_t num_state_slots = c.has_ssm() ? options.max_num_seqs : 0;
+  sc.num_state_slots = static_cast<int32_t>(num_state_slots);
   sc.cache_key = absl::StrCat(c.architecture, "|", std::filesystem::absolute(dir).string());
   absl::StatusOr<std::shared_ptr<const AttentionPlan>> attention =
       ResolveAttention(options.attention, {&c, options.block_size, 0});
@@ -185,7 +189,8 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Load(const EngineOptions& option
                                                    c.architecture, " has no experts"));
   }
   impl->scheduler = std::make_unique<Scheduler>(sc);
-  impl->executor = std::make_unique<Executor>(*impl->model, *impl->backend, num_blocks, options.block_size);
+  impl->executor =
+      std::make_unique<Executor>(*impl->model, *impl->backend, num_blocks, options.block_size, num_state_slots);
   impl->PublishLoad();  // GetServerStatus is complete before the first step
   impl->limits.vocab_size = c.vocab_size;
   impl->limits.max_model_len = max_model_len;
@@ -339,6 +344,7 @@ void Engine::Impl::Admit(std::unique_ptr<ActiveRequest> request) {
   info.tokens = &request->token_ids;
   info.all_logits = request->is_score;
   info.retention = request->attention->retention;
+  info.needs_state_slot = config.has_ssm();
   scheduler->Add(info);
   if (observer) {
     const std::string& d = request->attention->description;

@@ -1,12 +1,17 @@
-// Executor implementation: BatchPlan -> ForwardChunks -> LlamaModel::Forward.
+// Executor implementation: BatchPlan -> ForwardChunks -> DecoderModel::Forward.
 #include "engine/executor.h"
+
+#include <algorithm>
 
 namespace attnserve {
 
-Executor::Executor(LlamaModel& model, Backend& backend, int64_t num_blocks, int64_t block_size)
+Executor::Executor(DecoderModel& model, Backend& backend, int64_t num_blocks, int64_t block_size,
+                   int64_t num_state_slots)
     : model_(model),
       backend_(backend),
-      pool_(model.config().num_hidden_layers, num_blocks, block_size, model.config().kv_dim()) {}
+      pool_(model.config().num_attention_layers(), num_blocks, block_size, model.config().kv_dim()),
+      slot_floats_(model.config().ssm_state_floats()),
+      state_slots_(num_state_slots * slot_floats_) {}
 
 StepOutput Executor::Run(const BatchPlan& plan,
                          const std::function<SequenceView(int64_t)>& sequence_of) {
@@ -38,6 +43,11 @@ StepOutput Executor::Run(const BatchPlan& plan,
         }
       }
       fc.state = state.data();
+    }
+    if (sc.state_slot >= 0) {
+      float* slot = state_slots_.data() + sc.state_slot * slot_floats_;
+      if (sc.start_pos == 0) std::fill(slot, slot + slot_floats_, 0.0f);  // conv and SSM states start at zero
+      fc.ssm_state = slot;
     }
     chunks.push_back(fc);
     out.first_row.push_back(fc.want_logits ? next_row : -1);

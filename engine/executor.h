@@ -1,8 +1,11 @@
 // Executor: runs a BatchPlan on the model (design.md §1: the scheduler plans, the executor
-// executes). Owns the paged KV pool whose blocks the scheduler hands out, and the recurrent
-// states (RecurrentState memory kind) of sequences whose attention has linear layers: a state
-// is (re)initialised when a sequence's chunk starts at position 0 (first run or recompute after
-// preemption) and freed by ReleaseState. Engine-thread only.
+// executes). Owns the memory whose bookkeeping the scheduler does: the paged KV pool of the
+// attention layers (blocks), and the RecurrentState slots of models with state-space layers
+// (num_state_slots × ModelConfig::ssm_state_floats floats, allocated up front). It also keeps
+// the per-request linear-attention states of sequences whose attention has linear layers
+// (sized by their plan), freed by ReleaseState. Any state restarts from its initial value when
+// a sequence's chunk starts at position 0 (first run or recompute after preemption).
+// Engine-thread only.
 #pragma once
 
 #include <cstdint>
@@ -12,7 +15,7 @@
 #include <vector>
 
 #include "engine/attention/attention_plan.h"
-#include "engine/llama_model.h"
+#include "engine/decoder_model.h"
 #include "engine/paged_kv_pool.h"
 #include "kernels/backend.h"
 #include "scheduler/batch_plan.h"
@@ -34,7 +37,8 @@ struct SequenceView {
 
 class Executor {
  public:
-  Executor(LlamaModel& model, Backend& backend, int64_t num_blocks, int64_t block_size);
+  Executor(DecoderModel& model, Backend& backend, int64_t num_blocks, int64_t block_size,
+           int64_t num_state_slots = 0);
 
   StepOutput Run(const BatchPlan& plan, const std::function<SequenceView(int64_t)>& sequence_of);
 
@@ -43,10 +47,12 @@ class Executor {
   int64_t num_states() const { return static_cast<int64_t>(states_.size()); }
 
  private:
-  LlamaModel& model_;
+  DecoderModel& model_;
   Backend& backend_;
   PagedKvPool pool_;
   std::unordered_map<int64_t, std::vector<float>> states_;  // seq_id -> f32[plan state_floats]
+  int64_t slot_floats_ = 0;           // ModelConfig::ssm_state_floats()
+  std::vector<float> state_slots_;    // f32[num_state_slots, slot_floats_]
 };
 
 }  // namespace attnserve

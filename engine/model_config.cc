@@ -7,6 +7,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "engine/config_json.h"
+#include "engine/ssm_model_config.h"
 #include "nlohmann/json.hpp"
 
 namespace attnserve {
@@ -14,9 +16,10 @@ namespace {
 
 using json = nlohmann::json;
 
-const char* const kSupportedArchitectures[] = {"LlamaForCausalLM", "MistralForCausalLM",
-                                               "Qwen2ForCausalLM", "MixtralForCausalLM",
-                                               "Qwen2MoeForCausalLM"};
+const char* const kSupportedArchitectures[] = {"LlamaForCausalLM",  "MistralForCausalLM",
+                                               "Qwen2ForCausalLM",  "MixtralForCausalLM",
+                                               "Qwen2MoeForCausalLM", "MambaForCausalLM",
+                                               "Mamba2ForCausalLM", "JambaForCausalLM"};
 
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -24,20 +27,6 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
-}
-
-// Reads a positive integer key; `required` keys must be present.
-absl::StatusOr<int64_t> PositiveInt(const json& j, const char* key, const std::string& origin,
-                                    std::optional<int64_t> fallback) {
-  if (!j.contains(key) || j[key].is_null()) {
-    if (fallback) return *fallback;
-    return absl::InvalidArgumentError(absl::StrCat(origin, ": missing required key \"", key, "\""));
-  }
-  if (!j[key].is_number_integer() || j[key].get<int64_t>() <= 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(origin, ": \"", key, "\" must be a positive integer, got ", j[key].dump()));
-  }
-  return j[key].get<int64_t>();
 }
 
 // eos_token_id may be an int or a list of ints.
@@ -127,7 +116,7 @@ absl::Status ParseMoe(const json& j, const std::string& origin, ModelConfig& c) 
 
 absl::StatusOr<ModelConfig> ModelConfig::FromJson(const std::string& text,
                                                   const std::string& origin) {
-  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  json j = json::parse(QuoteNonFiniteLiterals(text), nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object()) {
     return absl::InvalidArgumentError(absl::StrCat(origin, ": not a valid JSON object"));
   }
@@ -147,6 +136,18 @@ absl::StatusOr<ModelConfig> ModelConfig::FromJson(const std::string& text,
   if (j.contains("hidden_act") && j["hidden_act"] != "silu") {
     return absl::UnimplementedError(
         absl::StrCat(origin, ": hidden_act ", j["hidden_act"].dump(), " is not supported (silu only)"));
+  }
+  auto ids = [&]() {
+    if (j.contains("bos_token_id") && j["bos_token_id"].is_number_integer())
+      c.bos_token_id = j["bos_token_id"].get<int32_t>();
+    if (j.contains("eos_token_id")) c.eos_token_ids = TokenIdList(j["eos_token_id"]);
+  };
+  if (c.architecture == "MambaForCausalLM" || c.architecture == "Mamba2ForCausalLM") {
+    if (absl::Status s = ParseMambaModelConfig(j, origin, c); !s.ok()) return s;
+    // Positions are not encoded: nothing limits the length but memory (the state is constant).
+    c.max_position_embeddings = kUnboundedContext;
+    ids();
+    return c;
   }
   auto get = [&](const char* key, std::optional<int64_t> fallback, int64_t& out) -> absl::Status {
     absl::StatusOr<int64_t> v = PositiveInt(j, key, origin, fallback);
@@ -200,9 +201,7 @@ absl::StatusOr<ModelConfig> ModelConfig::FromJson(const std::string& text,
       return absl::InvalidArgumentError(absl::StrCat(origin, ": sliding_window must be >= 1"));
     }
   }
-  if (j.contains("bos_token_id") && j["bos_token_id"].is_number_integer())
-    c.bos_token_id = j["bos_token_id"].get<int32_t>();
-  if (j.contains("eos_token_id")) c.eos_token_ids = TokenIdList(j["eos_token_id"]);
+  ids();
   c.layers.assign(c.num_hidden_layers, LayerSpec{});
   // Which layers slide: HF `layer_types` when given ("sliding_attention" / "full_attention");
   // else Qwen2's use_sliding_window from layer max_window_layers on; else (Mistral) every layer.
@@ -224,7 +223,40 @@ absl::StatusOr<ModelConfig> ModelConfig::FromJson(const std::string& text,
   if (c.architecture == "MixtralForCausalLM" || c.architecture == "Qwen2MoeForCausalLM") {
     if (absl::Status s = ParseMoe(j, origin, c); !s.ok()) return s;
   }
+  if (c.architecture == "JambaForCausalLM") {
+    if (absl::Status s = ParseJambaLayers(j, origin, c); !s.ok()) return s;
+  }
   return c;
+}
+
+bool ModelConfig::has_attention() const {
+  return std::any_of(layers.begin(), layers.end(),
+                     [](const LayerSpec& l) { return l.mixer == LayerSpec::Mixer::kAttention; });
+}
+
+bool ModelConfig::has_ssm() const {
+  return std::any_of(layers.begin(), layers.end(),
+                     [](const LayerSpec& l) { return l.mixer != LayerSpec::Mixer::kAttention; });
+}
+
+int64_t ModelConfig::num_attention_layers() const {
+  return std::count_if(layers.begin(), layers.end(),
+                       [](const LayerSpec& l) { return l.mixer == LayerSpec::Mixer::kAttention; });
+}
+
+int64_t ModelConfig::ssm_state_offset(int64_t layer) const {
+  if (layers[layer].mixer == LayerSpec::Mixer::kAttention) return -1;
+  int64_t offset = 0;
+  for (int64_t l = 0; l < layer; ++l)
+    if (layers[l].mixer != LayerSpec::Mixer::kAttention) offset += ssm.state_floats(layers[l].mixer);
+  return offset;
+}
+
+int64_t ModelConfig::ssm_state_floats() const {
+  int64_t n = 0;
+  for (const LayerSpec& l : layers)
+    if (l.mixer != LayerSpec::Mixer::kAttention) n += ssm.state_floats(l.mixer);
+  return n;
 }
 
 absl::StatusOr<ModelConfig> ModelConfig::FromModelDir(const std::string& model_dir) {

@@ -1,7 +1,9 @@
-// ModelConfig: the parts of a Hugging Face config.json that the Llama-family runtime needs
-// (LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, and the Mixture-of-Experts
-// MixtralForCausalLM / Qwen2MoeForCausalLM), validated at load. Per-layer
-// LayerSpec describes each layer's mixer and MLP so later issues can mix kinds per layer.
+// ModelConfig: the parts of a Hugging Face config.json that the decoder runtime needs
+// (LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, the Mixture-of-Experts
+// MixtralForCausalLM / Qwen2MoeForCausalLM, the state-space MambaForCausalLM /
+// Mamba2ForCausalLM and the hybrid JambaForCausalLM), validated at load. Per-layer LayerSpec
+// says what each layer is made of: its mixer (attention, Mamba, Mamba-2) and its MLP (dense,
+// MoE, none), so hybrids are just another layer list.
 #pragma once
 
 #include <cstdint>
@@ -13,11 +15,12 @@
 
 namespace attnserve {
 
-// What one decoder layer is made of (design.md §3): attention (full or sliding-window) + a dense
-// MLP or a Mixture-of-Experts block (ModelConfig::moe).
+// What one decoder layer is made of (design.md §3): a token mixer — attention (full or
+// sliding-window), a Mamba selective scan or a Mamba-2 SSD (ModelConfig::ssm) — and a dense MLP,
+// a Mixture-of-Experts block (ModelConfig::moe) or none (Mamba / Mamba-2 blocks have no MLP).
 struct LayerSpec {
-  enum class Mixer { kAttention };
-  enum class Mlp { kDense, kMoe };
+  enum class Mixer { kAttention, kMamba, kMamba2 };
+  enum class Mlp { kDense, kMoe, kNone };
   Mixer mixer = Mixer::kAttention;
   Mlp mlp = Mlp::kDense;
   int64_t sliding_window = 0;  // > 0: position p attends to keys p-W+1..p (HF sliding_attention)
@@ -28,7 +31,8 @@ struct LayerSpec {
 // p / Σ_topk p when norm_topk_prob (Mixtral always) else p; out = Σ_k w_k · expert_k(h), expert =
 // down(silu(gate(h)) * up(h)); Qwen2-MoE adds sigmoid(shared_expert_gate(h)) · shared_expert(h).
 struct MoeSpec {
-  enum class Naming { kMixtral, kQwen2Moe };  // tensor names (block_sparse_moe.experts.E.w1 / mlp.experts.E.gate_proj)
+  // tensor names: block_sparse_moe.experts.E.w1 / mlp.experts.E.gate_proj / feed_forward.experts.E.gate_proj
+  enum class Naming { kMixtral, kQwen2Moe, kJamba };
   Naming naming = Naming::kMixtral;
   int64_t num_experts = 0;
   int64_t top_k = 0;
@@ -36,6 +40,39 @@ struct MoeSpec {
   bool norm_topk_prob = true;
   int64_t shared_expert_intermediate_size = 0;  // 0: no shared expert
 };
+
+// The state-space mixer of Mamba / Mamba-2 layers (transformers MambaMixer, Mamba2Mixer,
+// JambaMambaMixer). Per layer and sequence the recurrent state is a conv state
+// f32[conv_channels, conv_kernel-1] followed by an SSM state: f32[inner, state_size] (Mamba) or
+// f32[num_heads, head_dim, state_size] (Mamba-2).
+struct SsmSpec {
+  int64_t inner = 0;          // D_inner = expand * hidden (Mamba-2: num_heads * head_dim)
+  int64_t state_size = 0;     // N
+  int64_t conv_kernel = 0;    // K
+  int64_t dt_rank = 0;        // Mamba: x_proj's time-step rank
+  bool conv_bias = true;
+  bool proj_bias = false;     // in_proj / out_proj biases
+  bool bcdt_norms = false;    // Jamba: RMSNorm on dt, B and C (dt_layernorm, b_layernorm, c_layernorm)
+  int64_t num_heads = 0;      // Mamba-2
+  int64_t head_dim = 0;       // Mamba-2: P
+  int64_t num_groups = 1;     // Mamba-2: B/C groups
+  int64_t chunk_size = 256;   // Mamba-2: SSD chunk length
+  double dt_min = 0.0;        // Mamba-2 time_step_limit (clamp of softplus(dt + dt_bias))
+  double dt_max = 0.0;        // 0: no upper limit
+  double norm_eps = 1e-5;     // Mamba-2 gated RMSNorm eps
+
+  int64_t conv_channels(LayerSpec::Mixer m) const {
+    return m == LayerSpec::Mixer::kMamba2 ? inner + 2 * num_groups * state_size : inner;
+  }
+  // Floats of one layer's recurrent state (conv + SSM).
+  int64_t state_floats(LayerSpec::Mixer m) const {
+    const int64_t conv = conv_channels(m) * (conv_kernel - 1);
+    return conv + (m == LayerSpec::Mixer::kMamba2 ? num_heads * head_dim * state_size : inner * state_size);
+  }
+};
+
+// max_position_embeddings of models that encode no positions (Mamba, Mamba-2).
+inline constexpr int64_t kUnboundedContext = int64_t{1} << 20;
 
 struct ModelConfig {
   std::string architecture;          // e.g. "LlamaForCausalLM"
@@ -59,6 +96,12 @@ struct ModelConfig {
   std::vector<int32_t> eos_token_ids;
   std::vector<LayerSpec> layers;
   MoeSpec moe;                       // num_experts > 0 for MoE models
+  SsmSpec ssm;                       // for models with Mamba / Mamba-2 layers
+  bool rope = true;                  // attention layers rotate q/k (Jamba's do not: no positions)
+  // Tensor-name layout: model.layers.N.{self_attn,mlp} (Llama family), backbone.layers.N.mixer
+  // (Mamba, Mamba-2), model.layers.N.{self_attn,mamba,feed_forward} (Jamba).
+  enum class Naming { kLlama, kMambaBackbone, kJamba };
+  Naming naming = Naming::kLlama;
 
   // Parses and validates `<model_dir>/config.json`, then merges generation_config.json's
   // bos/eos ids when present. Errors name the file and the offending key.
@@ -68,6 +111,12 @@ struct ModelConfig {
 
   int64_t q_dim() const { return num_attention_heads * head_dim; }
   int64_t kv_dim() const { return num_key_value_heads * head_dim; }
+  bool has_attention() const;   // any attention layer
+  bool has_ssm() const;         // any Mamba / Mamba-2 layer
+  int64_t num_attention_layers() const;  // layers with a KV cache
+  // Recurrent state per sequence over all SSM layers, and layer l's float offset in it (-1: none).
+  int64_t ssm_state_floats() const;
+  int64_t ssm_state_offset(int64_t layer) const;
 };
 
 }  // namespace attnserve

@@ -1,8 +1,9 @@
-// PagedKvPool: the KV-cache memory of every layer, cut into fixed-size blocks that sequences own
-// through block tables (the bookkeeping lives in scheduler/BlockPool; this holds the floats).
+// PagedKvPool: the KV-cache memory of every attention layer (state-space layers have none), cut
+// into fixed-size blocks that sequences own through block tables (the bookkeeping lives in
+// scheduler/BlockPool; this holds the floats).
 //
-//   layer l keys:   k(l) f32[num_blocks, block_size, kv_dim]
-//   layer l values: v(l) f32[num_blocks, block_size, kv_dim]
+//   attention layer l keys:   k(l) f32[num_blocks, block_size, kv_dim]
+//   attention layer l values: v(l) f32[num_blocks, block_size, kv_dim]
 //   position p of a sequence with block table T lives in row T[p / block_size]*block_size + p % block_size
 //
 // Memory is reserved but not touched up front (pages are faulted in as blocks are first used).

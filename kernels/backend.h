@@ -10,6 +10,7 @@
 
 #include "kernels/attention_mask.h"
 #include "kernels/linear_attention.h"
+#include "kernels/ssd.h"
 #include "kernels/ssm.h"
 
 namespace attnserve {
@@ -119,6 +120,17 @@ class Backend {
   virtual void SelectiveScan(const float* u, const float* dt, const float* dt_bias, const float* A,
                              const float* B, const float* C, const float* D, const float* z,
                              const SelectiveScanShape& shape, float* ssm_state, float* out) = 0;
+
+  // Mamba-2 scan (SSD) over a chunk, continuing from state f32[num_heads, head_dim, state_size]
+  // (updated). Contract and layouts: kernels/ssd.h (SsdScan).
+  virtual void SsdScan(const float* x, const float* dt, const float* dt_bias, const float* A,
+                       const float* B, const float* C, const float* D, const SsdShape& shape,
+                       float* state, float* out) = 0;
+
+  // Mamba-2 gated grouped RMSNorm (HF MambaRMSNormGated): out f32[rows, dim] may alias x.
+  // Contract and layouts: kernels/ssd.h (GatedRmsNorm).
+  virtual void GatedRmsNorm(const float* x, const float* z, const float* weight,
+                            const GatedRmsNormShape& shape, float* out) = 0;
 
   // Row-wise log-softmax: y f32[rows, n] = x - logsumexp(x). May alias.
   virtual void LogSoftmax(const float* x, float* y, int64_t rows, int64_t n) = 0;

@@ -19,6 +19,8 @@ struct ScheduledChunk {
   // KV block of each position: position p lives in block_table[p / block_size]; covers at least
   // start_pos + num_tokens positions.
   std::vector<int32_t> block_table;
+  int32_t state_slot = -1;   // the sequence's RecurrentState slot (-1: it needs none); the state
+                             // restarts from zeros when start_pos == 0
 };
 
 struct BatchPlan {

@@ -9,7 +9,7 @@
 namespace attnserve {
 
 Scheduler::Scheduler(const SchedulerConfig& config)
-    : config_(config), pool_(config.num_blocks) {}
+    : config_(config), pool_(config.num_blocks), slots_(config.num_state_slots) {}
 
 bool Scheduler::Before(const Entry& a, const Entry& b) const {
   if (a.info.priority != b.info.priority) return a.info.priority < b.info.priority;
@@ -76,6 +76,8 @@ void Scheduler::ReleaseUnreachable(Entry& e) {
 
 void Scheduler::Preempt(Entry& e, BatchPlan& plan) {
   ReleaseBlocks(e);
+  slots_.Free(e.state_slot);
+  e.state_slot = -1;
   e.num_computed_tokens = 0;
   e.running = false;
   running_.erase(std::find(running_.begin(), running_.end(), e.info.seq_id));
@@ -128,6 +130,7 @@ void Scheduler::AppendChunk(Entry& e, int32_t take, BatchPlan& plan) {
   chunk.needs_sample = !e.info.all_logits && e.num_computed_tokens + take == e.num_tokens();
   chunk.first_chunk = !e.scheduled_once;
   chunk.block_table = e.blocks;
+  chunk.state_slot = e.state_slot;
   e.scheduled_once = true;
   e.scheduled_this_step = true;
   plan.chunks.push_back(std::move(chunk));
@@ -147,7 +150,8 @@ BatchPlan Scheduler::Step() {
     const int32_t first_chunk = std::min(w.num_tokens() - w.num_computed_tokens, budget);
     const int32_t blocks_needed =
         w.info.retention.uses_kv ? (first_chunk + config_.block_size - 1) / config_.block_size : 0;
-    const bool has_seat = static_cast<int32_t>(running_.size()) < config_.max_num_seqs;
+    const bool has_seat = static_cast<int32_t>(running_.size()) < config_.max_num_seqs &&
+                          (!w.info.needs_state_slot || slots_.num_free() > 0);
     if (has_seat && pool_.num_free() >= blocks_needed) break;
     Preempt(*victim, plan);
   }
@@ -188,6 +192,7 @@ BatchPlan Scheduler::Step() {
       return true;
     };
     if (static_cast<int32_t>(running_.size()) >= config_.max_num_seqs && !preempt_lower()) break;
+    if (e.info.needs_state_slot && slots_.num_free() == 0 && !preempt_lower()) break;
     // Counted only once the sequence is admitted: an attempt that does not fit is retried.
     const bool looked_up = e.blocks.empty() && ReusePrefix(e);
     const int32_t take = std::min(e.num_tokens() - e.num_computed_tokens, budget);
@@ -208,6 +213,7 @@ BatchPlan Scheduler::Step() {
       stats_.prefix_hit_tokens += e.num_computed_tokens;
     }
     waiting_.erase(waiting_.begin());
+    if (e.info.needs_state_slot) e.state_slot = slots_.Take();
     e.running = true;
     running_.push_back(e.info.seq_id);
     AppendChunk(e, take, plan);
@@ -247,6 +253,7 @@ void Scheduler::Remove(int64_t seq_id) {
     waiting_.erase(std::find(waiting_.begin(), waiting_.end(), seq_id));
   }
   ReleaseBlocks(e);
+  slots_.Free(e.state_slot);
   seqs_.erase(it);
 }
 

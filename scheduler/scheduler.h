@@ -11,6 +11,9 @@
 // recomputed. A waiting sequence with strictly higher priority than a running one may preempt
 // it the same way. At admission, the longest prefix of full blocks already in the prefix cache
 // is reused (at least one token is always computed, so the next token has logits).
+// Sequences of models with state-space layers also take a RecurrentState slot at admission
+// (StateSlotPool; none free: they wait, or preempt a strictly lower-priority sequence) and give
+// it back on finish, cancel and preemption; their chunks name the slot (ScheduledChunk::state_slot).
 // Plain data; not thread-safe (owned by the engine thread).
 #pragma once
 
@@ -22,6 +25,7 @@
 #include "scheduler/batch_plan.h"
 #include "scheduler/block_pool.h"
 #include "scheduler/kv_retention.h"
+#include "scheduler/state_slot_pool.h"
 
 namespace attnserve {
 
@@ -31,6 +35,7 @@ struct SchedulerConfig {
   int32_t num_blocks = 1024;
   int32_t block_size = 16;
   bool enable_prefix_caching = true;
+  int32_t num_state_slots = 0;  // RecurrentState slots for sequences with needs_state_slot
   std::string cache_key;  // seeds the prefix hashes: what else determines cached K/V (model, ...)
 };
 
@@ -46,6 +51,9 @@ struct SequenceInfo {
   // bounded however long they get; those block-table entries become -1. Sequences that use no KV
   // (all layers linear) hold no blocks. The cache salt separates prefix-cache entries by attention.
   KvRetention retention;
+  // The model keeps a fixed-size recurrent state per sequence (Mamba / Mamba-2 / Jamba layers):
+  // the sequence holds a StateSlotPool slot while running.
+  bool needs_state_slot = false;
 };
 
 // Counters since construction.
@@ -78,6 +86,7 @@ class Scheduler {
   // Tokens held in running sequences' blocks (the rest of their blocks' slots is waste).
   int64_t num_tokens_in_blocks() const;
   const BlockPool& block_pool() const { return pool_; }
+  const StateSlotPool& state_slots() const { return slots_; }
   const SchedulerStats& stats() const { return stats_; }
   const SchedulerConfig& config() const { return config_; }
 
@@ -94,6 +103,7 @@ class Scheduler {
     uint64_t seed_hash = 0;             // prefix-hash seed: cache key + attention salt
     int32_t release_cursor = -1;        // next block that may become unreachable (-1: not started)
     int32_t num_released = 0;           // blocks released as unreachable
+    int32_t state_slot = -1;            // RecurrentState slot while running (needs_state_slot)
     int32_t num_tokens() const { return static_cast<int32_t>(info.tokens->size()); }
   };
 
@@ -114,6 +124,7 @@ class Scheduler {
 
   SchedulerConfig config_;
   BlockPool pool_;
+  StateSlotPool slots_;
   std::map<int64_t, Entry> seqs_;
   std::vector<int64_t> running_;           // admission order
   std::vector<int64_t> waiting_;           // kept sorted by (priority, arrival)

@@ -17,7 +17,8 @@ enum class MemoryKind { kPagedKv, kWindowedKv, kRecurrentState };
 const char* MemoryKindName(MemoryKind kind);  // "paged_kv", "windowed_kv", "recurrent_state"
 
 struct LayerAttention {
-  enum class Kind { kSoftmax, kQuest, kLinear };
+  // kNone: the layer has no attention (a Mamba / Mamba-2 mixer with its own recurrent state).
+  enum class Kind { kSoftmax, kQuest, kLinear, kNone };
   Kind kind = Kind::kSoftmax;
   std::string backend = "full";  // registry name, for reporting
   MemoryKind memory = MemoryKind::kPagedKv;

@@ -34,8 +34,18 @@ std::optional<int64_t>* IntField(AttentionChoice& c, std::string_view name) {
   return nullptr;
 }
 
+// Layer l when it is not an attention layer (a state-space mixer).
+LayerAttention NonAttentionLayer(const ModelConfig& config, int64_t l) {
+  LayerAttention a;
+  a.kind = LayerAttention::Kind::kNone;
+  a.backend = config.layers[l].mixer == LayerSpec::Mixer::kMamba2 ? "mamba2" : "mamba";
+  a.memory = MemoryKind::kRecurrentState;
+  return a;
+}
+
 // The model's own attention for layer l (config.json).
 LayerAttention ModelOwnAttention(const ModelConfig& config, int64_t l) {
+  if (config.layers[l].mixer != LayerSpec::Mixer::kAttention) return NonAttentionLayer(config, l);
   LayerAttention a;
   const int64_t window = config.layers[l].sliding_window;
   if (window > 0) {
@@ -137,8 +147,8 @@ KvRetention Retention(const AttentionPlan& plan) {
   KvRetention r;
   bool any_kv = false, all_bounded = true, any_linear = false;
   for (const LayerAttention& a : plan.layers) {
-    if (a.kind == LayerAttention::Kind::kLinear) {
-      any_linear = true;
+    if (a.kind == LayerAttention::Kind::kLinear || a.kind == LayerAttention::Kind::kNone) {
+      any_linear = true;  // a recurrent state: not rebuilt from cached blocks
       continue;
     }
     any_kv = true;
@@ -223,6 +233,10 @@ absl::StatusOr<std::shared_ptr<const AttentionPlan>> ResolveAttention(
     }
     for (int64_t l = 0; l < num_layers; ++l) plan->layers.push_back(ModelOwnAttention(config, l));
   } else {
+    if (!config.has_attention()) {
+      return absl::InvalidArgumentError(absl::StrCat("attention.backend \"", choice.backend, "\": ", config.architecture,
+                                                     " has no attention layers (every layer is a state-space mixer)"));
+    }
     const AttentionBackendInfo* b = FindBackend(choice.backend);
     if (b == nullptr) {
       std::vector<std::string> names;
@@ -253,7 +267,8 @@ absl::StatusOr<std::shared_ptr<const AttentionPlan>> ResolveAttention(
     }
     for (int64_t l = 0; l < num_layers; ++l) {
       const bool keep_own = filled.full_every && (l + 1) % *filled.full_every == 0;
-      plan->layers.push_back(keep_own ? ModelOwnAttention(config, l) : BuildLayer(*b, filled, config, l));
+      const bool attention = config.layers[l].mixer == LayerSpec::Mixer::kAttention;
+      plan->layers.push_back(keep_own || !attention ? ModelOwnAttention(config, l) : BuildLayer(*b, filled, config, l));
     }
     plan->description = FormatAttentionChoice(filled);
     if (b->name == "quest" && ctx.kv_block_size < 1) {

@@ -38,6 +38,8 @@ void RunLayerAttention(Backend& be, const LayerAttention& layer, const Attention
       be.LinearAttention(io.q, io.k_new, io.v_new, ls, io.state + layer.state_offset, io.out);
       return;
     }
+    case LayerAttention::Kind::kNone:
+      return;  // not an attention layer: the model runs its state-space mixer instead
   }
 }
 

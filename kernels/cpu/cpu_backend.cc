@@ -4,6 +4,7 @@
 //   RmsNorm, ApplyRope, SiluMul, AddInPlace, LogSoftmax -> elementwise.cc
 //   CausalAttention, PagedAttention (tiled, masked) -> attention.cc
 //   UpdateKeySummaries, QuestSelect -> quest.cc;  LinearAttention -> linear_attention.cc
+//   CausalConv1dSilu, SelectiveScan -> ssm.cc;  SsdScan, GatedRmsNorm -> ssd.cc
 // OpenBLAS is kept single-threaded so OpenMP is the only thread pool (no oversubscription).
 #include <omp.h>
 
@@ -88,6 +89,17 @@ class CpuBackend final : public Backend {
                      const float* B, const float* C, const float* D, const float* z,
                      const SelectiveScanShape& shape, float* ssm_state, float* out) override {
     cpu::SelectiveScan(num_threads_, u, dt, dt_bias, A, B, C, D, z, shape, ssm_state, out);
+  }
+
+  void SsdScan(const float* x, const float* dt, const float* dt_bias, const float* A, const float* B,
+               const float* C, const float* D, const SsdShape& shape, float* state,
+               float* out) override {
+    cpu::SsdScan(num_threads_, x, dt, dt_bias, A, B, C, D, shape, state, out);
+  }
+
+  void GatedRmsNorm(const float* x, const float* z, const float* weight,
+                    const GatedRmsNormShape& shape, float* out) override {
+    cpu::GatedRmsNorm(num_threads_, x, z, weight, shape, out);
   }
 
   void LogSoftmax(const float* x, float* y, int64_t rows, int64_t n) override {

@@ -147,6 +147,17 @@ class ReferenceBackend final : public Backend {
     ref::SelectiveScan(u, dt, dt_bias, A, B, C, D, z, shape, ssm_state, out);
   }
 
+  void SsdScan(const float* x, const float* dt, const float* dt_bias, const float* A, const float* B,
+               const float* C, const float* D, const SsdShape& shape, float* state,
+               float* out) override {
+    ref::SsdScan(x, dt, dt_bias, A, B, C, D, shape, state, out);
+  }
+
+  void GatedRmsNorm(const float* x, const float* z, const float* weight,
+                    const GatedRmsNormShape& shape, float* out) override {
+    ref::GatedRmsNorm(x, z, weight, shape, out);
+  }
+
   // x, y f32[rows, n].
   void LogSoftmax(const float* x, float* y, int64_t rows, int64_t n) override {
     for (int64_t r = 0; r < rows; ++r) {

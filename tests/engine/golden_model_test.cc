@@ -7,7 +7,7 @@
 #include <cmath>
 
 #include "engine/attention/attention_registry.h"
-#include "engine/llama_model.h"
+#include "engine/decoder_model.h"
 #include "engine/loader/weight_store.h"
 #include "engine/model_config.h"
 #include "engine/sampler.h"
@@ -34,7 +34,7 @@ TEST_P(GoldenModelTest, LogitsMatchTransformers) {
   ASSERT_TRUE(config.ok()) << config.status();
   auto weights = WeightStore::Open(dir);
   ASSERT_TRUE(weights.ok()) << weights.status();
-  auto model = LlamaModel::Load(*config, **weights);
+  auto model = DecoderModel::Load(*config, **weights);
   ASSERT_TRUE(model.ok()) << model.status();
   std::unique_ptr<Backend> backend = MakeCpuBackend(0);
   nlohmann::json golden = ReadJson(dir + "/golden.json");

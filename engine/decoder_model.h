@@ -1,9 +1,12 @@
-// LlamaModel: the decoder-only transformer of LlamaForCausalLM / MistralForCausalLM /
-// Qwen2ForCausalLM (RMSNorm, RoPE, grouped-query attention with optional q/k/v bias, SiLU-gated
-// MLP, optionally tied embeddings), run in f32 on a Backend over a packed batch: the tokens of
-// every scheduled chunk go through each weight in ONE matmul; attention runs per sequence
-// against its own blocks of the paged KV pool (or its recurrent state), with the backend its
-// request's AttentionPlan names for each layer.
+// DecoderModel: the decoder-only stack of every supported architecture — Llama / Mistral /
+// Qwen2 (RMSNorm, RoPE, grouped-query attention with optional q/k/v bias, SiLU-gated MLP,
+// optionally tied embeddings), the MoE Mixtral / Qwen2-MoE, the state-space Mamba / Mamba-2 and
+// the hybrid Jamba — one pre-norm residual layer list whose LayerSpec picks each layer's mixer
+// (attention, Mamba, Mamba-2) and MLP (dense, MoE, none). Runs in f32 on a Backend over a
+// packed batch: the tokens of every scheduled chunk go through each weight in ONE matmul;
+// attention runs per sequence against its own blocks of the paged KV pool (or its linear
+// state), with the backend its request's AttentionPlan names for each layer; SSM mixers run per
+// sequence from its recurrent-state slot.
 #pragma once
 
 #include <cstdint>
@@ -18,6 +21,8 @@
 #include "engine/moe/expert_shards.h"
 #include "engine/moe/moe_block.h"
 #include "engine/rope_table.h"
+#include "engine/ssm/mamba2_mixer.h"
+#include "engine/ssm/mamba_mixer.h"
 #include "engine/paged_kv_pool.h"
 #include "kernels/backend.h"
 
@@ -33,12 +38,13 @@ struct ForwardChunk {
   bool want_logits = true;             // false: KV-only chunk (middle of a chunked prefill)
   const AttentionPlan* attention = nullptr;  // per-layer attention (required)
   float* state = nullptr;              // f32[attention->state_floats]: linear layers' recurrent state
+  float* ssm_state = nullptr;          // f32[config.ssm_state_floats()]: Mamba layers' states (SSM models)
 };
 
-class LlamaModel {
+class DecoderModel {
  public:
   // Loads and shape-checks every tensor named by `config` (errors name tensor, file, shapes).
-  static absl::StatusOr<std::unique_ptr<LlamaModel>> Load(const ModelConfig& config,
+  static absl::StatusOr<std::unique_ptr<DecoderModel>> Load(const ModelConfig& config,
                                                          const WeightStore& weights);
 
   // Runs the chunks and writes logits f32[num_logit_rows, vocab_size] into `logits`, rows in
@@ -66,9 +72,16 @@ class LlamaModel {
     F32Tensor gate_proj, up_proj, down_proj;       // f32[out, in]
     F32Tensor gate_bias, up_bias, down_bias;       // f32[out] or empty
     std::unique_ptr<MoeWeights> moe;                // MoE layers (then gate/up/down are empty)
+    std::unique_ptr<MambaMixerWeights> mamba;       // Mamba mixer layers (no q/k/v/o)
+    std::unique_ptr<Mamba2MixerWeights> mamba2;     // Mamba-2 mixer layers
+    int64_t kv_layer = -1;                          // attention layers: index in the KV pool
+    int64_t ssm_state_offset = -1;                  // SSM layers: float offset in ForwardChunk::ssm_state
   };
+  // Attention mixer of layer L over h_ -> block_out_ (writes the chunks' K/V into kv).
+  void AttentionMixer(const Layer& L, int64_t layer_index, std::span<const ForwardChunk> chunks,
+                      PagedKvPool& kv, Backend& be, int64_t T);
   ExpertShards& Shards(Backend& backend);
-  explicit LlamaModel(const ModelConfig& config);
+  explicit DecoderModel(const ModelConfig& config);
   void Resize(int64_t num_tokens);
 
   ModelConfig config_;
@@ -93,7 +106,10 @@ class LlamaModel {
   std::vector<int32_t> positions_;      // int32[T]
   std::vector<float> logit_rows_;       // f32[R, hidden]: final-normed rows needing logits
   std::vector<int32_t> attention_scratch_;  // Quest's selected blocks
-  std::vector<float> moe_out_;          // f32[T, hidden]
+  std::vector<float> block_out_;        // f32[T, hidden]: a mixer's or the MoE block's output
+  std::vector<SsmChunk> ssm_chunks_;
+  MambaMixer mamba_mixer_;
+  Mamba2Mixer mamba2_mixer_;
 };
 
 }  // namespace attnserve

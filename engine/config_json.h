@@ -1,0 +1,81 @@
+// Small helpers shared by the config.json parsers (model_config.cc, ssm_model_config.cc): typed
+// reads of Hugging Face config keys whose errors name the file (`origin`) and the key.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "nlohmann/json.hpp"
+
+namespace attnserve {
+
+// Reads a positive integer key; without `fallback` the key must be present.
+inline absl::StatusOr<int64_t> PositiveInt(const nlohmann::json& j, const char* key, const std::string& origin,
+                                           std::optional<int64_t> fallback) {
+  if (!j.contains(key) || j[key].is_null()) {
+    if (fallback) return *fallback;
+    return absl::InvalidArgumentError(absl::StrCat(origin, ": missing required key \"", key, "\""));
+  }
+  if (!j[key].is_number_integer() || j[key].get<int64_t>() <= 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(origin, ": \"", key, "\" must be a positive integer, got ", j[key].dump()));
+  }
+  return j[key].get<int64_t>();
+}
+
+// Reads an optional boolean key (absent or null: `fallback`); anything but a bool is an error.
+inline absl::StatusOr<bool> BoolKey(const nlohmann::json& j, const char* key, const std::string& origin,
+                                    bool fallback) {
+  if (!j.contains(key) || j[key].is_null()) return fallback;
+  if (!j[key].is_boolean()) {
+    return absl::InvalidArgumentError(absl::StrCat(origin, ": \"", key, "\" must be true or false, got ", j[key].dump()));
+  }
+  return j[key].get<bool>();
+}
+
+// Python's json module writes float("inf") / nan as the bare tokens Infinity, -Infinity and NaN
+// (transformers does so for Mamba-2's time_step_limit), which strict JSON parsers reject. Returns
+// `text` with those tokens, outside strings, quoted ("Infinity", "-Infinity", "NaN").
+inline std::string QuoteNonFiniteLiterals(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char ch = text[i];
+    if (in_string) {
+      out += ch;
+      if (ch == '\\' && i + 1 < text.size()) out += text[++i];
+      else if (ch == '"') in_string = false;
+      continue;
+    }
+    if (ch == '"') in_string = true;
+    for (const char* token : {"-Infinity", "Infinity", "NaN"}) {
+      const size_t n = std::char_traits<char>::length(token);
+      if (text.compare(i, n, token) == 0) {
+        out += absl::StrCat("\"", token, "\"");
+        i += n;
+        break;
+      }
+    }
+    if (i < text.size()) out += text[i];
+  }
+  return out;
+}
+
+// A number, or one of the strings QuoteNonFiniteLiterals produces; nullopt otherwise.
+inline std::optional<double> NumberOrNonFinite(const nlohmann::json& v) {
+  if (v.is_number()) return v.get<double>();
+  if (v.is_string()) {
+    const std::string s = v.get<std::string>();
+    if (s == "Infinity") return std::numeric_limits<double>::infinity();
+    if (s == "-Infinity") return -std::numeric_limits<double>::infinity();
+    if (s == "NaN") return std::numeric_limits<double>::quiet_NaN();
+  }
+  return std::nullopt;
+}
+
+}  // namespace attnserve
