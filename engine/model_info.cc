@@ -36,6 +36,9 @@ ModelInfo DescribeModel(const std::string& dir, const ModelConfig& c,
     layer.memory_kind = MemoryKindName(a.memory);
     if (a.mask.kind == MaskKind::kSlidingWindow) layer.sliding_window = static_cast<uint32_t>(a.mask.window);
     if (c.layers[l].mlp == LayerSpec::Mlp::kMoe) layer.mlp = "moe";
+    if (c.layers[l].mlp == LayerSpec::Mlp::kNone) layer.mlp = "none";
+    if (c.layers[l].mixer == LayerSpec::Mixer::kMamba) layer.mixer = "mamba";
+    if (c.layers[l].mixer == LayerSpec::Mixer::kMamba2) layer.mixer = "mamba2";
     info.layers.push_back(layer);
   }
   info.weights_dtype = weights_dtype;
@@ -46,6 +49,8 @@ ModelInfo DescribeModel(const std::string& dir, const ModelConfig& c,
   info.num_experts = static_cast<uint32_t>(c.moe.num_experts);
   info.num_experts_per_token = static_cast<uint32_t>(c.moe.top_k);
   info.backend = compute_backend;
+  info.kv_cache_bytes_per_token = 2 * c.num_attention_layers() * c.kv_dim() * static_cast<int64_t>(sizeof(float));
+  info.recurrent_state_bytes_per_sequence = c.ssm_state_floats() * static_cast<int64_t>(sizeof(float));
   return info;
 }
 

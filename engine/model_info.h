@@ -13,10 +13,10 @@ namespace attnserve {
 
 struct LayerDescription {
   uint32_t index = 0;
-  std::string mixer = "attention";
+  std::string mixer = "attention";  // "attention", "mamba" or "mamba2"
   std::string attention_backend = "full";
   std::string memory_kind = "paged_kv";
-  std::string mlp = "dense";
+  std::string mlp = "dense";         // "dense", "moe" or "none"
   uint32_t sliding_window = 0;  // window of a sliding_window layer
 };
 
@@ -51,6 +51,8 @@ struct ModelInfo {
   uint32_t num_experts_per_token = 0;
   std::vector<std::vector<int32_t>> expert_placement;  // [shard] -> experts (every MoE layer)
   std::string backend = "cpu";
+  int64_t kv_cache_bytes_per_token = 0;           // K+V of every attention layer (0: attention-free)
+  int64_t recurrent_state_bytes_per_sequence = 0; // conv+SSM states of every Mamba layer
 };
 
 }  // namespace attnserve

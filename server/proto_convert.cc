@@ -177,6 +177,8 @@ void ToProto(const ModelInfo& info, v1::ModelInfo* out) {
   out->set_num_active_parameters(info.num_active_parameters);
   out->set_num_experts(info.num_experts);
   out->set_num_experts_per_token(info.num_experts_per_token);
+  out->set_kv_cache_bytes_per_token(static_cast<uint64_t>(info.kv_cache_bytes_per_token));
+  out->set_recurrent_state_bytes_per_sequence(static_cast<uint64_t>(info.recurrent_state_bytes_per_sequence));
   for (size_t s = 0; s < info.expert_placement.size(); ++s) {
     v1::ExpertShard* shard = out->add_expert_shards();
     shard->set_shard(static_cast<uint32_t>(s));

@@ -18,12 +18,19 @@ class Harness {
   explicit Harness(SchedulerConfig config) : s(config) {}
 
   void Add(int64_t id, int32_t prompt_len, int32_t priority = 0, int32_t first_token = 1000,
-           bool all_logits = false, KvRetention retention = {}) {
+           bool all_logits = false, KvRetention retention = {}, bool needs_state_slot = false) {
     auto& t = tokens[id];
     t = std::make_unique<std::vector<int32_t>>(prompt_len);
     std::iota(t->begin(), t->end(), first_token);
     s.Add({.seq_id = id, .priority = priority, .tokens = t.get(), .all_logits = all_logits,
-           .retention = retention});
+           .retention = retention, .needs_state_slot = needs_state_slot});
+  }
+  // A sequence of a state-space model: a RecurrentState slot, no KV, no prefix reuse.
+  void AddRecurrent(int64_t id, int32_t prompt_len, int32_t priority = 0) {
+    KvRetention r;
+    r.uses_kv = false;
+    r.reuse_prefix = false;
+    Add(id, prompt_len, priority, 1000, false, r, true);
   }
   BatchPlan Step() {
     BatchPlan plan = s.Step();
@@ -372,6 +379,79 @@ TEST(SchedulerTest, PrefixCachingCanBeDisabled) {
   BatchPlan p = h.Step();
   EXPECT_EQ(h.ChunkOf(p, 2)->start_pos, 0);
   EXPECT_EQ(h.s.stats().prefix_hit_tokens, 0);
+}
+
+TEST(SchedulerTest, RecurrentSequencesHoldOneSlotFromAdmissionToFinish) {
+  SchedulerConfig c = Config(4, 64, 10);
+  c.num_state_slots = 2;
+  Harness h(c);
+  h.AddRecurrent(1, 10);
+  h.AddRecurrent(2, 10);
+  h.AddRecurrent(3, 10);
+  BatchPlan p = h.Step();
+  ASSERT_EQ(p.chunks.size(), 2u);  // the third waits for a slot although seats are free
+  EXPECT_EQ(h.s.num_waiting(), 1);
+  EXPECT_EQ(h.s.state_slots().num_free(), 0);
+  const int32_t slot1 = h.ChunkOf(p, 1)->state_slot, slot2 = h.ChunkOf(p, 2)->state_slot;
+  EXPECT_GE(slot1, 0);
+  EXPECT_GE(slot2, 0);
+  EXPECT_NE(slot1, slot2);
+  EXPECT_TRUE(h.ChunkOf(p, 1)->block_table.empty());  // no KV
+  p = h.Step();  // decodes keep their slots
+  EXPECT_EQ(h.ChunkOf(p, 1)->state_slot, slot1);
+  EXPECT_EQ(h.ChunkOf(p, 2)->state_slot, slot2);
+  EXPECT_EQ(h.ChunkOf(p, 3), nullptr);
+  h.s.Remove(1);  // finished: its slot goes to the waiting sequence
+  EXPECT_EQ(h.s.state_slots().num_free(), 1);
+  p = h.Step();
+  ASSERT_NE(h.ChunkOf(p, 3), nullptr);
+  EXPECT_EQ(h.ChunkOf(p, 3)->state_slot, slot1);
+  EXPECT_EQ(h.ChunkOf(p, 3)->start_pos, 0);
+  h.s.Remove(2);
+  h.s.Remove(3);
+  EXPECT_EQ(h.s.state_slots().num_free(), 2);
+}
+
+TEST(SchedulerTest, CancellingAWaitingRecurrentSequenceFreesNoSlot) {
+  SchedulerConfig c = Config(4, 64, 10);
+  c.num_state_slots = 1;
+  Harness h(c);
+  h.AddRecurrent(1, 5);
+  h.AddRecurrent(2, 5);
+  h.Step();
+  h.s.Remove(2);  // waiting, holds no slot
+  EXPECT_EQ(h.s.state_slots().num_free(), 0);
+  h.s.Remove(1);
+  EXPECT_EQ(h.s.state_slots().num_free(), 1);
+}
+
+TEST(SchedulerTest, HigherPriorityRecurrentArrivalTakesTheSlotOfALowerOne) {
+  SchedulerConfig c = Config(4, 64, 10);
+  c.num_state_slots = 1;
+  Harness h(c);
+  h.AddRecurrent(1, 6, /*priority=*/5);
+  BatchPlan p = h.Step();
+  const int32_t slot = h.ChunkOf(p, 1)->state_slot;
+  h.AddRecurrent(2, 6, /*priority=*/0);
+  p = h.Step();
+  ASSERT_EQ(p.preempted.size(), 1u);
+  EXPECT_EQ(p.preempted[0], 1);
+  ASSERT_NE(h.ChunkOf(p, 2), nullptr);
+  EXPECT_EQ(h.ChunkOf(p, 2)->state_slot, slot);
+  EXPECT_EQ(h.ChunkOf(p, 1), nullptr);
+  h.s.Remove(2);
+  p = h.Step();  // the preempted sequence is recomputed from position 0 in a fresh slot
+  ASSERT_NE(h.ChunkOf(p, 1), nullptr);
+  EXPECT_EQ(h.ChunkOf(p, 1)->start_pos, 0);
+  EXPECT_EQ(h.ChunkOf(p, 1)->state_slot, slot);
+}
+
+TEST(SchedulerTest, SequencesWithoutStateNeedNoSlot) {
+  Harness h(Config(4, 64, 10));  // num_state_slots = 0
+  h.Add(1, 5);
+  BatchPlan p = h.Step();
+  ASSERT_EQ(p.chunks.size(), 1u);
+  EXPECT_EQ(p.chunks[0].state_slot, -1);
 }
 
 }  // namespace
