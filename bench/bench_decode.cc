@@ -2,6 +2,7 @@
 // memory-bandwidth roofline (design.md §6), with the bandwidth measured in the same run.
 //   roofline tokens/s = measured read bandwidth / bytes read per decode step
 //   bytes per step    = f32 weights (all layers + lm_head) + the KV cache read by attention
+//                       + the recurrent states read and written by Mamba layers
 // Also reports prefill throughput in GFLOP/s (2 · params · tokens).
 //
 //   attnserve-bench-decode --model models/tiny-llama --prompt_tokens 32 --decode_tokens 128
@@ -70,19 +71,21 @@ int main(int argc, char** argv) {
   for (int rep = 0; rep < absl::GetFlag(FLAGS_repeats); ++rep) {
     // Sequence s owns blocks [s * blocks_per_seq, (s + 1) * blocks_per_seq) of one pool.
     const int64_t block_size = 16, blocks_per_seq = (P + N + block_size - 1) / block_size;
-    PagedKvPool kv(config->num_hidden_layers, blocks_per_seq * B, block_size, config->kv_dim());
+    PagedKvPool kv(config->num_attention_layers(), blocks_per_seq * B, block_size, config->kv_dim());
     std::vector<std::vector<int32_t>> tables(B, std::vector<int32_t>(blocks_per_seq));
     for (int s = 0; s < B; ++s)
       for (int64_t b = 0; b < blocks_per_seq; ++b) tables[s][b] = static_cast<int32_t>(s * blocks_per_seq + b);
-    std::vector<std::vector<float>> states(B);
+    std::vector<std::vector<float>> states(B), ssm_states(B);
     for (int s = 0; s < B; ++s) {
+      ssm_states[s].assign(config->ssm_state_floats(), 0.0f);
       states[s].assign(attention->state_floats, 0.0f);
       for (const LayerAttention& a : attention->layers)
         if (a.kind == LayerAttention::Kind::kLinear)
           LinearStateInit(states[s].data() + a.state_offset, config->num_key_value_heads, a.num_features, config->head_dim);
     }
     for (int s = 0; s < B; ++s) {
-      ForwardChunk prefill{tokens.data(), 0, P, tables[s].data(), false, true, attention, states[s].data()};
+      ForwardChunk prefill{tokens.data(), 0, P, tables[s].data(), false, true, attention, states[s].data(),
+                           ssm_states[s].data()};
       auto t = Clock::now();
       (*model)->Forward({&prefill, 1}, kv, *backend, logits);
       if (s == 0) best_prefill = std::min(best_prefill, Since(t));
@@ -91,7 +94,8 @@ int main(int argc, char** argv) {
     std::vector<ForwardChunk> step(B);
     for (int i = 0; i < N; ++i) {
       for (int s = 0; s < B; ++s)
-        step[s] = {tokens.data() + P + i, P + i, 1, tables[s].data(), false, true, attention, states[s].data()};
+        step[s] = {tokens.data() + P + i, P + i, 1, tables[s].data(), false, true, attention, states[s].data(),
+                   ssm_states[s].data()};
       (*model)->Forward(step, kv, *backend, logits);
     }
     best_decode = std::min(best_decode, Since(t));
@@ -101,8 +105,12 @@ int main(int argc, char** argv) {
   // the embedding read is one row. Bytes per step: every matrix once + mean KV length read.
   const double weight_bytes = 4.0 * (params - (config->tie_word_embeddings ? 0 : vocab * config->hidden_size));
   const double mean_ctx = P + N / 2.0;
-  const double kv_bytes = 2.0 * 4.0 * config->num_hidden_layers * config->kv_dim() * mean_ctx * B;
-  const double bytes_per_step = weight_bytes + kv_bytes;
+  const double kv_bytes = 2.0 * 4.0 * config->num_attention_layers() * config->kv_dim() * mean_ctx * B;
+  const double state_bytes = 4.0 * config->ssm_state_floats() * B;  // read once, written once
+  const double bytes_per_step = weight_bytes + kv_bytes + 2.0 * state_bytes;
+  // Memory one sequence holds at the end: its KV (attention layers) + its recurrent state.
+  const double seq_bytes = 2.0 * 4.0 * config->num_attention_layers() * config->kv_dim() * (P + N) +
+                           4.0 * config->ssm_state_floats();
   const double tok_s = double(N) * B / best_decode;
   // Bandwidth roofline of a step (all B sequences share one read of the weights), and the FMA
   // roofline (2 FLOP per weight per token) — whichever is lower bounds tokens/s.
@@ -111,15 +119,19 @@ int main(int argc, char** argv) {
   // and causal attention (QK^T and PV over P(P+1)/2 query-key pairs per head).
   const double embed = double(vocab) * config->hidden_size;
   const double lm_head = embed;  // same shape whether tied or not
-  const double norms = double(config->hidden_size) * (2 * config->num_hidden_layers + 1);
+  int64_t num_norms = 1;
+  for (const LayerSpec& l : config->layers) num_norms += l.mlp == LayerSpec::Mlp::kNone ? 1 : 2;
+  const double norms = double(config->hidden_size) * num_norms;
   const double layer_linear = params - embed - (config->tie_word_embeddings ? 0 : lm_head) - norms;
-  const double attn_flops = 4.0 * config->num_hidden_layers * config->q_dim() * P * (P + 1) / 2.0;
+  const double attn_flops = 4.0 * config->num_attention_layers() * config->q_dim() * P * (P + 1) / 2.0;
   const double prefill_flops = 2.0 * layer_linear * P + 2.0 * lm_head + attn_flops;
   const double prefill_gflops = prefill_flops / best_prefill / 1e9;
   std::printf("model            %s\n", dir.c_str());
   std::printf("parameters       %.1f M (f32 weights read per step: %.1f MB, KV: %.2f MB)\n",
               params / 1e6, weight_bytes / 1e6, kv_bytes / 1e6);
   std::printf("threads          %d, batch %d\n", omp_get_max_threads(), B);
+  std::printf("memory/sequence  %.2f MB at %d tokens (KV %.2f MB + recurrent state %.2f MB)\n", seq_bytes / 1e6, P + N,
+              (seq_bytes - 4.0 * config->ssm_state_floats()) / 1e6, 4.0 * config->ssm_state_floats() / 1e6);
   std::printf("read bandwidth   %.1f GB/s (measured now)\n", bandwidth);
   std::printf("prefill          %d tokens in %.2f ms: %.0f tokens/s, %.1f GFLOP/s\n", P,
               best_prefill * 1e3, P / best_prefill, prefill_gflops);
@@ -130,9 +142,11 @@ int main(int argc, char** argv) {
       std::fprintf(f,
                    "{\"model\": \"%s\", \"attention\": \"%s\", \"prompt_tokens\": %d, \"decode_tokens\": %d, "
                    "\"batch\": %d, \"threads\": %d, \"prefill_s\": %.6f, \"decode_ms_per_token\": %.4f, "
-                   "\"decode_roofline_fraction\": %.4f, \"bandwidth_gbs\": %.2f}\n",
+                   "\"decode_roofline_fraction\": %.4f, \"bandwidth_gbs\": %.2f, \"architecture\": \"%s\", "
+                   "\"parameters\": %llu, \"memory_per_sequence_bytes\": %.0f}\n",
                    dir.c_str(), attention->description.c_str(), P, N, B, omp_get_max_threads(), best_prefill,
-                   1e3 / tok_s, tok_s / roofline, bandwidth);
+                   1e3 / tok_s, tok_s / roofline, bandwidth, config->architecture.c_str(),
+                   static_cast<unsigned long long>(params), seq_bytes);
       std::fclose(f);
     }
   }
