@@ -446,6 +446,8 @@ void Engine::Impl::PublishLoad() {
   if (observer) {
     observer->OnQueueState(scheduler->num_running(), scheduler->num_waiting());
     observer->OnKvCacheUsage(pool.num_used(), pool.num_blocks());
+    if (const StateSlotPool& slots = scheduler->state_slots(); slots.num_slots() > 0)
+      observer->OnStateSlots(slots.num_slots() - slots.num_free(), slots.num_slots());
     for (int64_t i = reported.num_preemptions; i < st.num_preemptions; ++i) observer->OnPreemption();
     if (st.prefix_queried_tokens != reported.prefix_queried_tokens) {
       observer->OnPrefixCacheQuery(st.prefix_queried_tokens - reported.prefix_queried_tokens,
@@ -477,6 +479,8 @@ void Engine::Impl::PublishLoad() {
   s.prefix_cache_queries_total = st.prefix_queried_tokens;
   s.prefix_cache_hits_total = st.prefix_hit_tokens;
   s.tokens_computed_total = tokens_computed_total;
+  s.state_slots_total = scheduler->state_slots().num_slots();
+  s.state_slots_used = s.state_slots_total - scheduler->state_slots().num_free();
   if (expert_shards) {
     const MoeLoad& load = model->moe_load();
     s.shard_tokens_total = load.shard_tokens;

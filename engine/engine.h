@@ -95,6 +95,9 @@ class Engine {
     double prompt_tokens_per_second = 0.0;
     int64_t tokens_computed_total = 0;       // token positions run through the model (work done)
     bool draining = false;
+    // Models with state-space layers: RecurrentState slots preallocated / held by running sequences.
+    int64_t state_slots_total = 0;
+    int64_t state_slots_used = 0;
     // MoE models (empty otherwise).
     std::vector<int64_t> shard_tokens_total;             // (token, expert) pairs computed per shard
     double shard_imbalance = 0.0;                        // max / mean shard load over the last ~10 s

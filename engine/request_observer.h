@@ -36,6 +36,8 @@ class RequestObserver {
   virtual void OnAttentionBackend(const std::string& backend) {}
   virtual void OnShardTokens(int64_t shard, uint64_t tokens) {}
   virtual void OnShardImbalance(double max_over_mean) {}
+  // Models with state-space layers, after a step: RecurrentState slots held / preallocated.
+  virtual void OnStateSlots(int64_t used_slots, int64_t total_slots) {}
 };
 
 }  // namespace attnserve

@@ -131,7 +131,8 @@ RopeFrequencies Dynamic(const RopeScaling& s, int64_t dim, double theta, int64_t
     float t = static_cast<float>(s.factor) * static_cast<float>(seq_len);
     t = t / static_cast<float>(L);
     t = t - static_cast<float>(s.factor - 1);
-    base = static_cast<float>(theta) * PowF(t, static_cast<float>(exponent));
+    // torch's pow(f32 tensor, double scalar) on a 0-d tensor: std::pow(float, double) -> double pow, rounded.
+    base = static_cast<float>(theta) * static_cast<float>(std::pow(static_cast<double>(t), exponent));
   } else {  // HF's init path (seq_len = L), Python doubles
     const double l = static_cast<double>(L);
     base = static_cast<float>(theta * std::pow(s.factor * l / l - (s.factor - 1), exponent));

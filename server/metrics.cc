@@ -109,6 +109,11 @@ PrometheusRequestObserver::PrometheusRequestObserver(std::shared_ptr<prometheus:
       kv_cache_usage_ratio_(AddGauge(*registry_, "attnserve_kv_cache_usage_ratio",
                                      "Fraction of KV-cache blocks referenced by running sequences "
                                      "(0 to 1).")),
+      state_slots_used_(AddGauge(*registry_, "attnserve_recurrent_state_slots_used",
+                                 "State-space models: recurrent-state slots held by running sequences "
+                                 "(fixed size each, whatever the sequence length).")),
+      state_slots_total_(AddGauge(*registry_, "attnserve_recurrent_state_slots_total",
+                                  "State-space models: recurrent-state slots preallocated.")),
       kv_cache_blocks_total_(AddGauge(*registry_, "attnserve_kv_cache_blocks_total",
                                       "KV-cache blocks in the pool.")),
       kv_cache_blocks_used_(AddGauge(*registry_, "attnserve_kv_cache_blocks_used",
@@ -173,6 +178,11 @@ void PrometheusRequestObserver::OnKvCacheUsage(int64_t used_blocks, int64_t tota
   kv_cache_blocks_total_.Set(static_cast<double>(total_blocks));
   kv_cache_usage_ratio_.Set(
       total_blocks > 0 ? static_cast<double>(used_blocks) / static_cast<double>(total_blocks) : 0.0);
+}
+
+void PrometheusRequestObserver::OnStateSlots(int64_t used_slots, int64_t total_slots) {
+  state_slots_used_.Set(static_cast<double>(used_slots));
+  state_slots_total_.Set(static_cast<double>(total_slots));
 }
 
 void PrometheusRequestObserver::OnExpertTokens(int64_t layer, int64_t expert, uint64_t tokens) {

@@ -37,6 +37,7 @@ class PrometheusRequestObserver : public RequestObserver {
   void OnPreemption() override;
   void OnPrefixCacheQuery(uint64_t queried, uint64_t hit) override;
   void OnKvCacheUsage(int64_t used_blocks, int64_t total_blocks) override;
+  void OnStateSlots(int64_t used_slots, int64_t total_slots) override;
   void OnExpertTokens(int64_t layer, int64_t expert, uint64_t tokens) override;
   void OnShardTokens(int64_t shard, uint64_t tokens) override;
   void OnShardImbalance(double max_over_mean) override;
@@ -62,6 +63,8 @@ class PrometheusRequestObserver : public RequestObserver {
   prometheus::Counter& prefix_cache_queries_;  // tokens
   prometheus::Counter& prefix_cache_hits_;     // tokens
   prometheus::Gauge& kv_cache_usage_ratio_;
+  prometheus::Gauge& state_slots_used_;
+  prometheus::Gauge& state_slots_total_;
   prometheus::Gauge& kv_cache_blocks_total_;
   prometheus::Gauge& kv_cache_blocks_used_;
   prometheus::Family<prometheus::Counter>& requests_;

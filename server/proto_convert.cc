@@ -211,6 +211,8 @@ void ToProto(const Engine::Status_& status, v1::ServerStatus* out) {
   out->set_prefix_cache_hits_total(count(status.prefix_cache_hits_total));
   out->set_tokens_computed_total(count(status.tokens_computed_total));
   out->set_draining(status.draining);
+  out->set_recurrent_state_slots_total(static_cast<uint32_t>(count(status.state_slots_total)));
+  out->set_recurrent_state_slots_used(static_cast<uint32_t>(count(status.state_slots_used)));
   for (int64_t n : status.shard_tokens_total) out->add_expert_shard_tokens_total(count(n));
   out->set_expert_shard_imbalance(status.shard_imbalance);
   for (size_t l = 0; l < status.expert_tokens_total.size(); ++l) {
