@@ -66,9 +66,11 @@ inline std::string QuoteNonFiniteLiterals(const std::string& text) {
   return out;
 }
 
-// A number, or one of the strings QuoteNonFiniteLiterals produces; nullopt otherwise.
+// A number, one of the strings QuoteNonFiniteLiterals produces, or transformers 5's encoding of
+// a non-finite float ({"__float__": "Infinity"}); nullopt otherwise.
 inline std::optional<double> NumberOrNonFinite(const nlohmann::json& v) {
   if (v.is_number()) return v.get<double>();
+  if (v.is_object() && v.size() == 1 && v.contains("__float__")) return NumberOrNonFinite(v["__float__"]);
   if (v.is_string()) {
     const std::string s = v.get<std::string>();
     if (s == "Infinity") return std::numeric_limits<double>::infinity();

@@ -16,8 +16,8 @@ namespace {
 using json = nlohmann::json;
 using Type = RopeScaling::Type;
 
-constexpr Type kAllTypes[] = {Type::kDefault, Type::kYarn, Type::kLinear,
-                              Type::kDynamic, Type::kLongrope, Type::kLlama3};
+constexpr Type kAllTypes[] = {Type::kDefault, Type::kLinear, Type::kDynamic,
+                              Type::kYarn, Type::kLongrope, Type::kLlama3};
 
 // An allowed interval for a numeric key, with the text errors quote.
 struct Range {
@@ -107,7 +107,8 @@ class Reader {
   absl::Status status_;
 };
 
-// f32 pow as torch does it (within 1 ulp: torch's vectorized powf is, and so is this double pow rounded to f32).
+// f32 pow: double pow rounded to f32, which is what torch computes for `python_float ** f32_tensor`; for a
+// 0-d f32 tensor base (dynamic's grown theta) torch's vectorized powf may differ by an ulp.
 float PowF(float base, float exponent) {
   return static_cast<float>(std::pow(static_cast<double>(base), static_cast<double>(exponent)));
 }

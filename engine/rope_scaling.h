@@ -13,7 +13,8 @@
 //   dynamic   (NTK) s = max(seq_len, L); base' = theta * (factor * s / L - (factor - 1)) ^ (dim / (dim-2));
 //             inv_freq = 1 / (f32(base') ^ (2i/dim)); attention 1. Requires factor. Uses L, never O (an
 //             original_max_position_embeddings key is ignored). When s == L this is exactly default. HF computes
-//             the seq_len > L branch in float32 (seq_len arrives as a tensor), the init branch in double; so do we.
+//             the seq_len > L branch in float32 (seq_len arrives as a tensor; the ^ is a double pow rounded to
+//             f32), the init branch in double; so do we.
 //             HF is stateful per module: it recomputes only when max(position_ids)+1 exceeds the largest length
 //             seen so far, and resets to the init inv_freq only when the length drops strictly below L; in
 //             between (L <= len < largest seen) it keeps the largest-seen frequencies. This function is the

@@ -43,6 +43,10 @@ class CollectingSink : public GenerateSink {
     if (delta.finish != FinishReason::kNone) done_.set_value();
   }
   void Wait() { done_future_.wait(); }
+  size_t token_ids_size() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return token_ids.size();
+  }
   bool WaitFor(std::chrono::milliseconds d) {
     return done_future_.wait_for(d) == std::future_status::ready;
   }

@@ -43,13 +43,14 @@ TEST_P(GoldenModelTest, LogitsMatchTransformers) {
     std::vector<float> expected = c["logits"].get<std::vector<float>>();
     // Blocks of 4 tokens in a scrambled order: positions reach the pool through the table.
     const int64_t block_size = 4, num_blocks = (ids.size() + 3) / 4;
-    PagedKvPool kv(config->num_hidden_layers, 2 * num_blocks, block_size, config->kv_dim());
+    PagedKvPool kv(config->num_attention_layers(), 2 * num_blocks, block_size, config->kv_dim());
+    std::vector<float> ssm_state(config->ssm_state_floats(), 0.0f);  // Mamba layers start from zeros
     std::vector<int32_t> table;
     for (int64_t b = 0; b < num_blocks; ++b) table.push_back(static_cast<int32_t>(2 * num_blocks - 1 - 2 * b));
     auto plan = ResolveAttention({}, {&*config, block_size, 0});
     ASSERT_TRUE(plan.ok()) << plan.status();
     ForwardChunk chunk{ids.data(), 0, static_cast<int32_t>(ids.size()), table.data(), true, true,
-                       plan->get()};
+                       plan->get(), nullptr, ssm_state.data()};
     std::vector<float> logits;
     ASSERT_EQ((*model)->Forward({&chunk, 1}, kv, *backend, logits), static_cast<int64_t>(ids.size()));
     ASSERT_EQ(logits.size(), expected.size());

@@ -60,6 +60,11 @@ TEST(SsmModelConfigTest, Mamba2StateAndTimeStepLimitWithInfinity) {
   EXPECT_FALSE(c->tie_word_embeddings);
   const int64_t conv_dim = 128 + 2 * 2 * 16;
   EXPECT_EQ(c->ssm_state_floats(), 2 * (conv_dim * 3 + 8 * 16 * 16));
+  // transformers 5 writes float("inf") as {"__float__": "Infinity"}.
+  auto encoded = ModelConfig::FromJson(
+      With(kMamba2, R"("time_step_limit": [0.0, {"__float__": "Infinity"}])"), "m2/config.json");
+  ASSERT_TRUE(encoded.ok()) << encoded.status();
+  EXPECT_EQ(encoded->ssm.dt_max, 0.0);
   auto limited = ModelConfig::FromJson(With(kMamba2, R"("time_step_limit": [0.01, 2.5])"), "m2/config.json");
   ASSERT_TRUE(limited.ok()) << limited.status();
   EXPECT_DOUBLE_EQ(limited->ssm.dt_min, 0.01);
