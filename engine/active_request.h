@@ -26,6 +26,7 @@ struct ActiveRequest {
   std::function<void(absl::StatusOr<ScoreResult>)> score_done;  // when is_score
   std::unique_ptr<GenerationStream> stream;       // when !is_score
   std::shared_ptr<const AttentionPlan> attention; // per-layer attention of this request
+  std::shared_ptr<const ContextPlan> context;     // its positions (RoPE frequencies) and length limit
 
   std::vector<int32_t> token_ids;    // prompt + generated so far
   int32_t num_prompt_tokens = 0;

@@ -17,7 +17,8 @@ const float* DataOrNull(const F32Tensor& t) { return t.data; }
 }  // namespace
 
 DecoderModel::DecoderModel(const ModelConfig& config)
-    : config_(config), rope_(config.head_dim, config.rope_theta) {}
+    : config_(config),
+      default_context_(ResolveContextPolicy({}, {&config_, config.max_position_embeddings}).value()) {}
 
 namespace {
 
@@ -193,7 +194,17 @@ int64_t DecoderModel::Forward(std::span<const ForwardChunk> chunks, PagedKvPool&
       }
     }
   }
-  if (c.rope && c.has_attention()) rope_.Compute(positions_.data(), T, cos_.data(), sin_.data());
+  if (c.rope && c.has_attention()) {
+    // Each sequence's positions under its own context policy (dynamic NTK: for its current length).
+    int64_t t0 = 0;
+    const int64_t half = c.head_dim / 2;
+    for (const ForwardChunk& ch : chunks) {
+      const ContextPlan& policy = ch.context != nullptr ? *ch.context : *default_context_;
+      const RopeFrequencies& f = policy.FrequenciesFor(ch.start_pos + ch.num_tokens, rope_scratch_);
+      RopeCosSin(f, positions_.data() + t0, ch.num_tokens, cos_.data() + t0 * half, sin_.data() + t0 * half);
+      t0 += ch.num_tokens;
+    }
+  }
 
   for (const Layer& L : layers_) {
     const int64_t layer_index = &L - layers_.data();

@@ -20,7 +20,7 @@
 #include "engine/model_config.h"
 #include "engine/moe/expert_shards.h"
 #include "engine/moe/moe_block.h"
-#include "engine/rope_table.h"
+#include "engine/context/context_policy.h"
 #include "engine/ssm/mamba2_mixer.h"
 #include "engine/ssm/mamba_mixer.h"
 #include "engine/paged_kv_pool.h"
@@ -39,6 +39,7 @@ struct ForwardChunk {
   const AttentionPlan* attention = nullptr;  // per-layer attention (required)
   float* state = nullptr;              // f32[attention->state_floats]: linear layers' recurrent state
   float* ssm_state = nullptr;          // f32[config.ssm_state_floats()]: Mamba layers' states (SSM models)
+  const ContextPlan* context = nullptr;  // positions (RoPE frequencies); null = the model's default
 };
 
 class DecoderModel {
@@ -85,7 +86,8 @@ class DecoderModel {
   void Resize(int64_t num_tokens);
 
   ModelConfig config_;
-  RopeTable rope_;
+  std::shared_ptr<const ContextPlan> default_context_;  // config.json's rope_scaling
+  RopeFrequencies rope_scratch_;        // dynamic-NTK frequencies of one chunk
   F32Tensor embed_tokens;  // f32[vocab, hidden]
   F32Tensor final_norm;    // f32[hidden]
   F32Tensor lm_head;       // f32[vocab, hidden] (== embed_tokens when tied)

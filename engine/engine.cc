@@ -49,6 +49,7 @@ struct Engine::Impl {
   ModelInfo info;
   ValidationLimits limits;
   std::shared_ptr<const AttentionPlan> default_attention;  // --attention, resolved at load
+  std::shared_ptr<const ContextPlan> default_context;      // --context_policy, resolved at load
   std::unique_ptr<ExpertShards> expert_shards;             // MoE models
   MoeLoadTracker moe_tracker;                              // MoE counters -> observer, imbalance
   RequestObserver* observer = nullptr;
@@ -91,7 +92,52 @@ struct Engine::Impl {
   // The request's attention (its own choice, else the deployment default), validated.
   absl::StatusOr<std::shared_ptr<const AttentionPlan>> ResolveRequestAttention(
       const AttentionChoice& choice, size_t prompt_len) const;
+  // The request's context policy and the attention it runs with: checks the length it may reach
+  // (`total_len` = prompt + max_tokens) against the policy's limit; the sinks policy brings its
+  // StreamingLLM attention (then the request may not choose another).
+  struct ResolvedPlans {
+    std::shared_ptr<const AttentionPlan> attention;
+    std::shared_ptr<const ContextPlan> context;
+  };
+  absl::StatusOr<ResolvedPlans> ResolveRequest(const AttentionChoice& attention, const ContextPolicyChoice& context,
+                                               size_t prompt_len, int64_t total_len) const;
 };
+
+absl::StatusOr<Engine::Impl::ResolvedPlans> Engine::Impl::ResolveRequest(const AttentionChoice& attention,
+                                                                         const ContextPolicyChoice& context,
+                                                                         size_t prompt_len, int64_t total_len) const {
+  ResolvedPlans plans;
+  if (context.empty()) {
+    plans.context = default_context;
+  } else {
+    absl::StatusOr<std::shared_ptr<const ContextPlan>> c =
+        ResolveContextPolicy(context, {&config, limits.max_model_len});
+    if (!c.ok()) return c.status();
+    plans.context = *std::move(c);
+  }
+  const ContextPlan& policy = *plans.context;
+  if (total_len > policy.max_length) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the request reaches ", total_len, " tokens, beyond the ", policy.max_length,
+        " its context policy allows (", policy.limit_source,
+        "); choose a context_policy that extends it (e.g. yarn, dynamic_ntk, none) within --max_model_len ",
+        limits.max_model_len));
+  }
+  AttentionChoice attention_choice = attention;
+  if (policy.sink_tokens > 0 || policy.window > 0) {
+    if (!attention.empty()) {
+      return absl::InvalidArgumentError(
+          "context_policy.kind \"sinks\" sets the attention (sinks + window); leave attention unset");
+    }
+    attention_choice.backend = "sinks";
+    attention_choice.sink_tokens = policy.sink_tokens;
+    attention_choice.window = policy.window;
+  }
+  absl::StatusOr<std::shared_ptr<const AttentionPlan>> a = ResolveRequestAttention(attention_choice, prompt_len);
+  if (!a.ok()) return a.status();
+  plans.attention = *std::move(a);
+  return plans;
+}
 
 absl::StatusOr<std::shared_ptr<const AttentionPlan>> Engine::Impl::ResolveRequestAttention(
     const AttentionChoice& choice, size_t prompt_len) const {
@@ -127,8 +173,8 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Load(const EngineOptions& option
   impl->backend = MakeCpuBackend(options.num_threads);
 
   const ModelConfig& c = impl->config;
-  int64_t max_model_len = c.max_position_embeddings;
-  if (options.max_model_len > 0) max_model_len = std::min<int64_t>(max_model_len, options.max_model_len);
+  const int64_t max_model_len =
+      options.max_model_len > 0 ? int64_t{options.max_model_len} : c.max_position_embeddings;
   if (options.max_num_seqs < 1 || options.max_num_batched_tokens < 1 || options.block_size < 1) {
     return absl::InvalidArgumentError(
         "--max_num_seqs, --max_num_batched_tokens and --block_size must be >= 1");
@@ -173,6 +219,12 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Load(const EngineOptions& option
                                                    ": ", attention.status().message()));
   }
   impl->default_attention = *attention;
+  absl::StatusOr<std::shared_ptr<const ContextPlan>> context =
+      ResolveContextPolicy(options.context_policy, {&c, max_model_len});
+  if (!context.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--context_policy: ", context.status().message()));
+  }
+  impl->default_context = *context;
   if (c.moe.num_experts > 0) {
     absl::StatusOr<ExpertPlacement> placement =
         options.expert_placement.empty()
@@ -238,11 +290,13 @@ const Tokenizer& Engine::tokenizer() const { return *impl_->tokenizer; }
 
 absl::Status Engine::Validate(const GenerateSpec& spec) const {
   if (absl::Status s = ValidateGenerateSpec(spec, impl_->limits); !s.ok()) return s;
-  return impl_->ResolveRequestAttention(spec.attention, spec.prompt_token_ids.size()).status();
+  const size_t n = spec.prompt_token_ids.size();
+  return impl_->ResolveRequest(spec.attention, spec.context_policy, n, n + spec.max_tokens).status();
 }
 absl::Status Engine::Validate(const ScoreSpec& spec) const {
   if (absl::Status s = ValidateScoreSpec(spec, impl_->limits); !s.ok()) return s;
-  return impl_->ResolveRequestAttention(spec.attention, spec.token_ids.size()).status();
+  const size_t n = spec.token_ids.size();
+  return impl_->ResolveRequest(spec.attention, spec.context_policy, n, n).status();
 }
 
 absl::Status Engine::Impl::Enqueue(std::unique_ptr<ActiveRequest> request) {
@@ -272,11 +326,13 @@ absl::Status Engine::Impl::Enqueue(std::unique_ptr<ActiveRequest> request) {
 
 absl::Status Engine::SubmitGenerate(GenerateSpec spec, std::shared_ptr<GenerateSink> sink) {
   if (absl::Status s = ValidateGenerateSpec(spec, impl_->limits); !s.ok()) return s;
-  absl::StatusOr<std::shared_ptr<const AttentionPlan>> attention =
-      impl_->ResolveRequestAttention(spec.attention, spec.prompt_token_ids.size());
-  if (!attention.ok()) return attention.status();
+  const size_t n = spec.prompt_token_ids.size();
+  absl::StatusOr<Impl::ResolvedPlans> plans =
+      impl_->ResolveRequest(spec.attention, spec.context_policy, n, n + spec.max_tokens);
+  if (!plans.ok()) return plans.status();
   auto r = std::make_unique<ActiveRequest>();
-  r->attention = std::move(*attention);
+  r->attention = std::move(plans->attention);
+  r->context = std::move(plans->context);
   r->request_id = spec.request_id;
   r->arrival = Clock::now();
   r->deadline = spec.deadline;
@@ -291,11 +347,12 @@ absl::Status Engine::SubmitGenerate(GenerateSpec spec, std::shared_ptr<GenerateS
 absl::Status Engine::SubmitScore(ScoreSpec spec,
                                  std::function<void(absl::StatusOr<ScoreResult>)> done) {
   if (absl::Status s = ValidateScoreSpec(spec, impl_->limits); !s.ok()) return s;
-  absl::StatusOr<std::shared_ptr<const AttentionPlan>> attention =
-      impl_->ResolveRequestAttention(spec.attention, spec.token_ids.size());
-  if (!attention.ok()) return attention.status();
+  const size_t n = spec.token_ids.size();
+  absl::StatusOr<Impl::ResolvedPlans> plans = impl_->ResolveRequest(spec.attention, spec.context_policy, n, n);
+  if (!plans.ok()) return plans.status();
   auto r = std::make_unique<ActiveRequest>();
-  r->attention = std::move(*attention);
+  r->attention = std::move(plans->attention);
+  r->context = std::move(plans->context);
   r->is_score = true;
   r->request_id = spec.request_id;
   r->arrival = Clock::now();
@@ -344,11 +401,15 @@ void Engine::Impl::Admit(std::unique_ptr<ActiveRequest> request) {
   info.tokens = &request->token_ids;
   info.all_logits = request->is_score;
   info.retention = request->attention->retention;
+  // Cached K/V depend on the rotation the keys got: the policy joins the prefix-cache key.
+  if (!request->context->description.empty())
+    info.retention.cache_salt += "|context=" + request->context->description;
   info.needs_state_slot = config.has_ssm();
   scheduler->Add(info);
   if (observer) {
     const std::string& d = request->attention->description;
     observer->OnAttentionBackend(d.empty() ? "default" : d.substr(0, d.find(':')));
+    observer->OnContextPolicy(request->context->kind);
   }
   seq_of_request[request->request_id] = request->seq_id;
   requests[request->seq_id] = std::move(request);
@@ -540,7 +601,7 @@ void Engine::Impl::Loop() {
     if (plan.empty()) continue;
     StepOutput out = executor->Run(plan, [this](int64_t seq_id) {
       const ActiveRequest& r = *requests.at(seq_id);
-      return SequenceView{&r.token_ids, r.attention.get()};
+      return SequenceView{&r.token_ids, r.attention.get(), r.context.get()};
     });
     scheduler->OnStepDone(plan);
     tokens_computed_total += plan.num_tokens();

@@ -21,7 +21,10 @@ struct EngineOptions {
   std::string model_dir;
   std::string served_model_name;     // reported in ModelInfo; empty = the directory name
   int num_threads = 0;               // 0 = all cores
-  uint32_t max_model_len = 0;        // 0 = the model's max_position_embeddings
+  // Longest sequence any request may reach; 0 = the model's max_position_embeddings. Above it,
+  // requests under an extrapolating context policy (none, dynamic_ntk, sinks, or a scaling
+  // factor x original length) may go this far; the KV pool must hold one sequence of it.
+  uint32_t max_model_len = 0;
   int32_t max_waiting_requests = 1024;
   int32_t max_num_seqs = 64;             // sequences batched together per step
   int32_t max_num_batched_tokens = 512;  // token budget per step (prefill chunk size)
@@ -32,6 +35,8 @@ struct EngineOptions {
   double max_queue_time_s = 0.0;         // > 0: waiting longer ends with DEADLINE_EXCEEDED
   // Deployment default attention (--attention); empty = the model's own. Requests may override.
   AttentionChoice attention;
+  // Deployment default context policy (--context_policy); empty = config.json's rope_scaling.
+  ContextPolicyChoice context_policy;
   // MoE models: experts of each MoE layer split over this many workers (threads with their own
   // share of the cores), contiguously or as `expert_placement` (a JSON file) says.
   int32_t expert_shards = 1;

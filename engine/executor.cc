@@ -32,6 +32,7 @@ StepOutput Executor::Run(const BatchPlan& plan,
     fc.all_logits = sc.all_logits;
     fc.want_logits = sc.all_logits || sc.needs_sample;
     fc.attention = seq.attention;
+    fc.context = seq.context;
     if (seq.attention->state_floats > 0) {
       std::vector<float>& state = states_[sc.seq_id];
       if (sc.start_pos == 0 || state.empty()) {

@@ -33,6 +33,7 @@ struct StepOutput {
 struct SequenceView {
   const std::vector<int32_t>* tokens = nullptr;  // prompt + generated
   const AttentionPlan* attention = nullptr;      // its per-layer attention
+  const ContextPlan* context = nullptr;          // its positions (null: the model's default)
 };
 
 class Executor {

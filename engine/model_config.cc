@@ -40,8 +40,8 @@ std::vector<int32_t> TokenIdList(const json& v) {
 }
 
 absl::Status ParseRope(const json& j, const std::string& origin, ModelConfig& c) {
-  // transformers >= 5 writes rope_parameters {rope_theta, rope_type}; older ones rope_theta
-  // plus an optional rope_scaling {type|rope_type, ...}.
+  // transformers >= 5 writes rope_parameters {rope_theta, rope_type, ...}; older ones rope_theta
+  // plus an optional rope_scaling {type|rope_type, factor, ...}.
   const json* scaling = nullptr;
   if (j.contains("rope_parameters") && j["rope_parameters"].is_object()) {
     scaling = &j["rope_parameters"];
@@ -50,15 +50,22 @@ absl::Status ParseRope(const json& j, const std::string& origin, ModelConfig& c)
   if (j.contains("rope_theta") && j["rope_theta"].is_number()) c.rope_theta = j["rope_theta"].get<double>();
   if (j.contains("rope_scaling") && j["rope_scaling"].is_object()) scaling = &j["rope_scaling"];
   if (scaling) {
-    std::string type = "default";
-    if (scaling->contains("rope_type")) type = (*scaling)["rope_type"].get<std::string>();
-    else if (scaling->contains("type")) type = (*scaling)["type"].get<std::string>();
-    if (type != "default") {
-      return absl::UnimplementedError(absl::StrCat(
-          origin, ": rope scaling type \"", type,
-          "\" is not supported yet (only the default RoPE); context-extrapolation policies "
-          "arrive with per-request ContextPolicy"));
-    }
+    absl::StatusOr<RopeScaling> parsed = ParseRopeScaling(*scaling, origin);
+    if (!parsed.ok()) return parsed.status();
+    c.rope_scaling = *parsed;
+  }
+  // HF lets top-level keys override the rope dict (standardize_rope_params).
+  if (j.contains("original_max_position_embeddings") && j["original_max_position_embeddings"].is_number_integer() &&
+      (c.rope_scaling.type == RopeScaling::Type::kYarn || c.rope_scaling.type == RopeScaling::Type::kLongrope ||
+       c.rope_scaling.type == RopeScaling::Type::kLlama3)) {
+    c.rope_scaling.original_max_position_embeddings = j["original_max_position_embeddings"].get<int64_t>();
+  }
+  const double partial = j.contains("partial_rotary_factor") && j["partial_rotary_factor"].is_number()
+                             ? j["partial_rotary_factor"].get<double>()
+                             : c.rope_scaling.partial_rotary_factor;
+  if (partial != 1.0) {
+    return absl::UnimplementedError(absl::StrCat(origin, ": partial_rotary_factor ", partial,
+                                                 " is not supported (rotary embedding over the whole head)"));
   }
   if (!(c.rope_theta > 0)) {
     return absl::InvalidArgumentError(absl::StrCat(origin, ": rope_theta must be > 0"));
@@ -180,6 +187,8 @@ absl::StatusOr<ModelConfig> ModelConfig::FromJson(const std::string& text,
   if (c.head_dim % 2 != 0) {
     return absl::InvalidArgumentError(absl::StrCat(origin, ": head_dim ", c.head_dim, " must be even for RoPE"));
   }
+  if (absl::Status v = ValidateRopeScaling(c.rope_scaling, c.head_dim, c.max_position_embeddings, origin); !v.ok())
+    return v;
   if (j.contains("rms_norm_eps")) c.rms_norm_eps = j["rms_norm_eps"].get<double>();
   c.tie_word_embeddings = j.value("tie_word_embeddings", false);
   if (c.architecture == "Qwen2ForCausalLM") {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "engine/rope_scaling.h"
 
 namespace attnserve {
 
@@ -87,6 +88,7 @@ struct ModelConfig {
   int64_t max_position_embeddings = 0;
   double rms_norm_eps = 1e-6;
   double rope_theta = 10000.0;
+  RopeScaling rope_scaling;          // config.json rope_scaling / rope_parameters (the default policy)
   bool tie_word_embeddings = false;
   bool attention_bias = false;       // q/k/v (and for Llama, o) projections carry a bias
   bool o_proj_bias = false;

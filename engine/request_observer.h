@@ -34,6 +34,8 @@ class RequestObserver {
   virtual void OnExpertTokens(int64_t layer, int64_t expert, uint64_t tokens) {}
   // A request was admitted with this attention backend ("default" = the model's own attention).
   virtual void OnAttentionBackend(const std::string& backend) {}
+  // A request was admitted under this context policy kind ("model_default" or e.g. "yarn").
+  virtual void OnContextPolicy(const std::string& kind) {}
   virtual void OnShardTokens(int64_t shard, uint64_t tokens) {}
   virtual void OnShardImbalance(double max_over_mean) {}
   // Models with state-space layers, after a step: RecurrentState slots held / preallocated.

@@ -10,6 +10,7 @@
 
 #include "absl/status/status.h"
 #include "engine/attention/attention_choice.h"
+#include "engine/context/context_policy.h"
 
 namespace attnserve {
 
@@ -43,6 +44,7 @@ struct GenerateSpec {
   int32_t priority = 0;             // lower = earlier
   bool skip_special_tokens = true;
   AttentionChoice attention;        // empty: the deployment default (--attention)
+  ContextPolicyChoice context_policy;  // empty: the deployment default (--context_policy)
   Clock::time_point deadline = Clock::time_point::max();
 };
 
@@ -74,6 +76,7 @@ struct ScoreSpec {
   std::vector<int32_t> token_ids;
   bool return_logits = false;
   AttentionChoice attention;        // empty: the deployment default (--attention)
+  ContextPolicyChoice context_policy;  // empty: the deployment default (--context_policy)
   Clock::time_point deadline = Clock::time_point::max();
 };
 

@@ -440,4 +440,16 @@ RopeFrequencies ComputeRopeFrequencies(const RopeScaling& s, int64_t head_dim, d
   return out;
 }
 
+void RopeCosSin(const RopeFrequencies& f, const int32_t* positions, int64_t num_tokens, float* cos, float* sin) {
+  const int64_t half = static_cast<int64_t>(f.inv_freq.size());
+  for (int64_t t = 0; t < num_tokens; ++t) {
+    const float pos = static_cast<float>(positions[t]);
+    for (int64_t i = 0; i < half; ++i) {
+      const float angle = pos * f.inv_freq[i];
+      cos[t * half + i] = std::cos(angle) * f.attention_scaling;
+      sin[t * half + i] = std::sin(angle) * f.attention_scaling;
+    }
+  }
+}
+
 }  // namespace attnserve

@@ -109,4 +109,9 @@ struct RopeFrequencies {
 RopeFrequencies ComputeRopeFrequencies(const RopeScaling& s, int64_t head_dim, double rope_theta,
                                        int64_t max_position_embeddings, int64_t seq_len);
 
+// cos/sin f32[num_tokens, inv_freq.size()] of positions int32[num_tokens], as transformers'
+// rotary embedding computes them in float32: angle = f32(pos) * inv_freq[i],
+// cos = cos(angle) * attention_scaling, sin = sin(angle) * attention_scaling.
+void RopeCosSin(const RopeFrequencies& f, const int32_t* positions, int64_t num_tokens, float* cos, float* sin);
+
 }  // namespace attnserve

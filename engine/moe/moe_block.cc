@@ -13,7 +13,7 @@ void MoeBlock::Forward(const MoeSpec& spec, const MoeWeights& w, int64_t H, cons
                        int64_t T, Backend& be, ExpertShards& shards,
                        std::vector<int64_t>& expert_tokens, std::vector<int64_t>& shard_tokens,
                        float* out) {
-  const int64_t E = spec.num_experts, k = spec.top_k, I = spec.expert_intermediate_size;
+  const int64_t E = spec.num_experts, k = spec.top_k;
   // 1. Route.
   logits_.resize(T * E);
   be.Linear(h, w.router.data, nullptr, logits_.data(), T, E, H);

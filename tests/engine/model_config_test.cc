@@ -86,8 +86,21 @@ TEST(ModelConfigTest, ErrorsNameFileAndProblem) {
   std::string yarn = kLlama;
   yarn.insert(yarn.size() - 1, R"(, "rope_scaling": {"rope_type": "yarn", "factor": 4.0})");
   auto y = ModelConfig::FromJson(yarn, "m/config.json");
-  ASSERT_FALSE(y.ok());
-  EXPECT_NE(y.status().message().find("yarn"), std::string::npos);
+  ASSERT_TRUE(y.ok()) << y.status();  // the config's scaling is the default context policy
+  EXPECT_EQ(y->rope_scaling.type, RopeScaling::Type::kYarn);
+  EXPECT_DOUBLE_EQ(y->rope_scaling.factor, 4.0);
+
+  std::string bad_rope = kLlama;
+  bad_rope.insert(bad_rope.size() - 1, R"(, "rope_scaling": {"rope_type": "su", "factor": 4.0})");
+  auto b = ModelConfig::FromJson(bad_rope, "m/config.json");
+  ASSERT_FALSE(b.ok());
+  EXPECT_NE(b.status().message().find("m/config.json"), std::string::npos) << b.status();
+
+  std::string partial = kLlama;
+  partial.insert(partial.size() - 1, R"(, "partial_rotary_factor": 0.5)");
+  auto p = ModelConfig::FromJson(partial, "m/config.json");
+  ASSERT_FALSE(p.ok());
+  EXPECT_NE(p.status().message().find("partial_rotary_factor"), std::string::npos);
 
   auto missing_dir = ModelConfig::FromModelDir("/no/such/dir");
   ASSERT_FALSE(missing_dir.ok());
