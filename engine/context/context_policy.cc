@@ -20,7 +20,7 @@ absl::Status Invalid(const std::string& field, const std::string& what) {
 const std::vector<std::string>& FieldsOf(const std::string& kind) {
   static const std::vector<std::string> none, linear{"factor"}, ntk{"factor", "original_max_position_embeddings"},
       dynamic{"factor"},
-      yarn{"factor", "original_max_position_embeddings", "beta_fast", "beta_slow", "attention_factor"},
+      yarn{"factor", "original_max_position_embeddings", "beta_fast", "beta_slow", "attention_factor", "truncate"},
       llama3{"factor", "original_max_position_embeddings", "low_freq_factor", "high_freq_factor"},
       longrope{"factor", "original_max_position_embeddings", "short_factor", "long_factor", "attention_factor"},
       sinks{"sink_tokens", "window"};
@@ -50,6 +50,7 @@ std::vector<std::string> SetFields(const ContextPolicyChoice& c) {
   add(!c.long_factor.empty(), "long_factor");
   add(c.sink_tokens.has_value(), "sink_tokens");
   add(c.window.has_value(), "window");
+  add(c.truncate.has_value(), "truncate");
   return set;
 }
 
@@ -117,6 +118,10 @@ absl::StatusOr<ContextPolicyChoice> ParseContextPolicyChoice(const std::string& 
     else if (key == "sink_tokens") s = integer(c.sink_tokens);
     else if (key == "window") s = integer(c.window);
     else if (key == "short_factor") s = list(c.short_factor);
+    else if (key == "truncate") {
+      if (value != "true" && value != "false") return Invalid(key, absl::StrCat("must be true or false, got \"", value, "\""));
+      c.truncate = value == "true";
+    }
     else if (key == "long_factor") s = list(c.long_factor);
     else return Invalid(key, "is not a context-policy field");
     if (!s.ok()) return s;
@@ -224,6 +229,7 @@ absl::StatusOr<std::shared_ptr<const ContextPlan>> ResolveContextPolicy(const Co
       if (!(s.beta_fast > s.beta_slow && s.beta_slow > 0))
         return Invalid("beta_fast", absl::StrCat("must exceed beta_slow > 0, got ", s.beta_fast, " and ", s.beta_slow));
       s.attention_factor = choice.attention_factor;
+      s.truncate = choice.truncate.value_or(true);
       scaled_limit(factor, original);
     } else if (kind == "llama3") {
       s.type = RopeScaling::Type::kLlama3;

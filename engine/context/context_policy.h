@@ -42,6 +42,7 @@ struct ContextPolicyChoice {
   std::string kind;  // "" = model_default
   std::optional<double> factor, beta_fast, beta_slow, attention_factor, low_freq_factor, high_freq_factor;
   std::optional<int64_t> original_max_position_embeddings, sink_tokens, window;
+  std::optional<bool> truncate;  // yarn: floor/ceil the correction range (default true)
   std::vector<double> short_factor, long_factor;
 
   bool empty() const;
