@@ -249,6 +249,12 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Load(const EngineOptions& option
   impl->info = DescribeModel(dir, c, impl->weights->PredominantDType(), impl->model->num_parameters(),
                              max_model_len, std::string(impl->backend->name()), *impl->default_attention);
   impl->info.num_active_parameters = impl->model->num_active_parameters();
+  impl->info.trained_context = c.max_position_embeddings;
+  impl->info.default_context_policy =
+      impl->default_context->description.empty() ? impl->default_context->kind : impl->default_context->description;
+  for (const std::string& k : ContextPolicyKinds()) {
+    if (!c.rope ? k == "model_default" : k != "alibi") impl->info.context_policies.push_back(k);
+  }
   if (impl->expert_shards) impl->info.expert_placement = impl->expert_shards->placement().shard_experts;
   std::filesystem::path dir_path = std::filesystem::path(dir).lexically_normal();
   if (!dir_path.has_filename()) dir_path = dir_path.parent_path();  // "models/foo/" -> "foo"

@@ -53,6 +53,9 @@ struct ModelInfo {
   std::string backend = "cpu";
   int64_t kv_cache_bytes_per_token = 0;           // K+V of every attention layer (0: attention-free)
   int64_t recurrent_state_bytes_per_sequence = 0; // conv+SSM states of every Mamba layer
+  std::vector<std::string> context_policies;      // kinds this model accepts
+  std::string default_context_policy;             // as resolved ("model_default" or e.g. "yarn|...")
+  int64_t trained_context = 0;                    // max_position_embeddings
 };
 
 }  // namespace attnserve

@@ -10,6 +10,7 @@
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
 #include "engine/attention/attention_choice.h"
+#include "engine/context/context_policy.h"
 #include "server/health.h"
 #include "server/inference_service.h"
 #include "server/metrics.h"
@@ -47,6 +48,7 @@ EngineOptions ToEngineOptions(const ServerOptions& options, RequestObserver* obs
   e.enable_prefix_caching = options.enable_prefix_caching;
   e.max_queue_time_s = options.max_queue_time_s;
   e.attention = ParseAttentionChoice(options.attention).value_or(AttentionChoice{});  // validated with the flags
+  e.context_policy = ParseContextPolicyChoice(options.context_policy).value_or(ContextPolicyChoice{});
   e.expert_shards = options.expert_shards;
   e.expert_placement = options.expert_placement;
   e.observer = observer;

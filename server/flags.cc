@@ -2,6 +2,7 @@
 #include "server/flags.h"
 
 #include "engine/attention/attention_choice.h"
+#include "engine/context/context_policy.h"
 
 #include <filesystem>
 
@@ -21,7 +22,9 @@ ABSL_FLAG(int32_t, metrics_port, 9400,
           "HTTP port for Prometheus metrics at /metrics; 0 disables the endpoint.");
 ABSL_FLAG(int32_t, num_threads, 0, "Compute threads for the CPU backend; 0 = all cores.");
 ABSL_FLAG(uint32_t, max_model_len, 0,
-          "Maximum prompt + output tokens per request; 0 = the model's max_position_embeddings.");
+          "Maximum prompt + output tokens per request; 0 = the model's max_position_embeddings. "
+          "Requests under the model's own positions stay within max_position_embeddings; a context "
+          "policy that extrapolates (none, dynamic_ntk, sinks, or factor x original length) may reach this.");
 ABSL_FLAG(int32_t, max_waiting_requests, 1024,
           "Requests that may wait for scheduling; more are refused with RESOURCE_EXHAUSTED.");
 ABSL_FLAG(int32_t, max_num_seqs, 64, "Maximum sequences batched together in one engine step.");
@@ -46,6 +49,11 @@ ABSL_FLAG(std::string, attention, "",
           "sliding_window:window=512 or bigbird:block_size=64,random_blocks=2,seed=7 or "
           "performer:num_features=256,full_every=4 (keep the model's attention every 4th layer). "
           "Empty = the model's own attention. GetModelInfo lists the backends and their parameters.");
+ABSL_FLAG(std::string, context_policy, "",
+          "Default context policy for requests that do not choose one: kind[:key=value,...], e.g. "
+          "yarn:factor=4,original_max_position_embeddings=4096 or dynamic_ntk:factor=2 or "
+          "sinks:sink_tokens=4,window=1020 (longrope lists: short_factor=1/1.2/...). Kinds: model_default, "
+          "none, linear, ntk, dynamic_ntk, yarn, llama3, longrope, alibi, sinks. Empty = config.json's rope_scaling.");
 ABSL_FLAG(int32_t, expert_shards, 1,
           "Mixture-of-Experts models: split the experts of every MoE layer over this many workers "
           "(threads with their own share of the cores), contiguously unless --expert_placement says "
@@ -90,6 +98,7 @@ ServerOptions ServerOptionsFromFlags() {
   o.drain_timeout_s = absl::GetFlag(FLAGS_drain_timeout);
   o.shutdown_grace_seconds = absl::GetFlag(FLAGS_shutdown_grace_seconds);
   o.attention = absl::GetFlag(FLAGS_attention);
+  o.context_policy = absl::GetFlag(FLAGS_context_policy);
   o.expert_shards = absl::GetFlag(FLAGS_expert_shards);
   o.expert_placement = absl::GetFlag(FLAGS_expert_placement);
   return o;
@@ -119,6 +128,9 @@ absl::Status ValidateServerOptions(const ServerOptions& o) {
   }
   if (absl::StatusOr<AttentionChoice> a = ParseAttentionChoice(o.attention); !a.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("--attention=", o.attention, ": ", a.status().message()));
+  }
+  if (absl::StatusOr<ContextPolicyChoice> p = ParseContextPolicyChoice(o.context_policy); !p.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--context_policy=", o.context_policy, ": ", p.status().message()));
   }
   return absl::OkStatus();
 }

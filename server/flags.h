@@ -26,6 +26,7 @@ ABSL_DECLARE_FLAG(double, max_queue_time);
 ABSL_DECLARE_FLAG(double, drain_timeout);
 ABSL_DECLARE_FLAG(double, shutdown_grace_seconds);
 ABSL_DECLARE_FLAG(std::string, attention);
+ABSL_DECLARE_FLAG(std::string, context_policy);
 ABSL_DECLARE_FLAG(int32_t, expert_shards);
 ABSL_DECLARE_FLAG(std::string, expert_placement);
 
@@ -50,6 +51,7 @@ struct ServerOptions {
   double drain_timeout_s = 30;        // SIGTERM: admitted requests get this long to finish
   double shutdown_grace_seconds = 5;  // then calls get this long to send their last messages
   std::string attention;              // default attention, "name[:key=value,...]"; "" = the model's
+  std::string context_policy;         // default context policy, "kind[:key=value,...]"; "" = config.json
   int32_t expert_shards = 1;          // MoE: workers the experts are split over
   std::string expert_placement;       // MoE: JSON placement file ("" = contiguous)
 };

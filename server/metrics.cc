@@ -131,7 +131,10 @@ PrometheusRequestObserver::PrometheusRequestObserver(std::shared_ptr<prometheus:
                                 "MoE: max / mean expert-shard load over the last ~10 s (1 = even).")),
       requests_by_attention_(AddCounterFamily(*registry_, "attnserve_requests_by_attention_total",
                                               "Requests admitted, by attention backend (\"default\" = the "
-                                              "model's own attention).")) {
+                                              "model's own attention).")),
+      requests_by_context_policy_(AddCounterFamily(*registry_, "attnserve_requests_by_context_policy_total",
+                                                   "Requests admitted, by context policy kind (\"model_default\" = "
+                                                   "config.json's positions; e.g. \"model_default:yarn\" when it scales).")) {
   // Create every label value up front so dashboards and scrapes see zeros, not gaps.
   for (const char* reason : {"stop", "length", "cancelled", "error"}) {
     requests_.Add({{"finish_reason", reason}});
@@ -198,6 +201,10 @@ void PrometheusRequestObserver::OnShardImbalance(double max_over_mean) { shard_i
 
 void PrometheusRequestObserver::OnAttentionBackend(const std::string& backend) {
   requests_by_attention_.Add({{"attention", backend}}).Increment();
+}
+
+void PrometheusRequestObserver::OnContextPolicy(const std::string& kind) {
+  requests_by_context_policy_.Add({{"policy", kind}}).Increment();
 }
 
 void PrometheusRequestObserver::OnRejected(const std::string& reason) {

@@ -42,6 +42,7 @@ class PrometheusRequestObserver : public RequestObserver {
   void OnShardTokens(int64_t shard, uint64_t tokens) override;
   void OnShardImbalance(double max_over_mean) override;
   void OnAttentionBackend(const std::string& backend) override;
+  void OnContextPolicy(const std::string& kind) override;
 
   // A request the server refused before it reached the engine's queue. `reason` is a label value:
   // "invalid_argument" (failed validation), "queue_full", "unavailable", "other".
@@ -73,6 +74,7 @@ class PrometheusRequestObserver : public RequestObserver {
   prometheus::Family<prometheus::Counter>& shard_tokens_;   // {shard}
   prometheus::Gauge& shard_imbalance_;
   prometheus::Family<prometheus::Counter>& requests_by_attention_;  // {attention}
+  prometheus::Family<prometheus::Counter>& requests_by_context_policy_;  // {policy}
 };
 
 // The `reason` label of attnserve_requests_rejected_total for a status that refused a request.

@@ -59,6 +59,24 @@ AttentionChoice ToAttentionChoice(const v1::AttentionConfig& a) {
   return c;
 }
 
+ContextPolicyChoice ToContextPolicyChoice(const v1::ContextPolicy& p) {
+  ContextPolicyChoice c;
+  c.kind = p.kind();
+  if (p.has_factor()) c.factor = p.factor();
+  if (p.has_original_max_position_embeddings()) c.original_max_position_embeddings = p.original_max_position_embeddings();
+  if (p.has_beta_fast()) c.beta_fast = p.beta_fast();
+  if (p.has_beta_slow()) c.beta_slow = p.beta_slow();
+  if (p.has_attention_factor()) c.attention_factor = p.attention_factor();
+  if (p.has_low_freq_factor()) c.low_freq_factor = p.low_freq_factor();
+  if (p.has_high_freq_factor()) c.high_freq_factor = p.high_freq_factor();
+  c.short_factor.assign(p.short_factor().begin(), p.short_factor().end());
+  c.long_factor.assign(p.long_factor().begin(), p.long_factor().end());
+  if (p.has_sink_tokens()) c.sink_tokens = p.sink_tokens();
+  if (p.has_window()) c.window = p.window();
+  if (p.has_truncate()) c.truncate = p.truncate();
+  return c;
+}
+
 }  // namespace
 
 absl::StatusOr<GenerateSpec> ToGenerateSpec(const v1::GenerateRequest& request,
@@ -81,6 +99,7 @@ absl::StatusOr<GenerateSpec> ToGenerateSpec(const v1::GenerateRequest& request,
   spec.skip_special_tokens =
       request.has_skip_special_tokens() ? request.skip_special_tokens() : true;
   spec.attention = ToAttentionChoice(request.attention());
+  spec.context_policy = ToContextPolicyChoice(request.context_policy());
   return spec;
 }
 
@@ -93,6 +112,7 @@ absl::StatusOr<ScoreSpec> ToScoreSpec(const v1::ScoreRequest& request, const Tok
   spec.token_ids = *std::move(ids);
   spec.return_logits = request.return_logits();
   spec.attention = ToAttentionChoice(request.attention());
+  spec.context_policy = ToContextPolicyChoice(request.context_policy());
   return spec;
 }
 
@@ -174,6 +194,9 @@ void ToProto(const ModelInfo& info, v1::ModelInfo* out) {
     for (const std::string& p : b.parameters) a->add_parameters(p);
   }
   out->set_default_attention(info.default_attention);
+  for (const std::string& k : info.context_policies) out->add_context_policies(k);
+  out->set_default_context_policy(info.default_context_policy);
+  out->set_trained_context(static_cast<uint32_t>(std::min<int64_t>(info.trained_context, UINT32_MAX)));
   out->set_num_active_parameters(info.num_active_parameters);
   out->set_num_experts(info.num_experts);
   out->set_num_experts_per_token(info.num_experts_per_token);

@@ -80,6 +80,7 @@ int Generate(v1::Inference::Stub& stub, const CallOptions& call, const std::stri
   for (int32_t id : options.stop_token_ids) request.add_stop_token_ids(id);
   request.set_ignore_eos(options.ignore_eos);
   if (!options.attention.backend().empty()) *request.mutable_attention() = options.attention;
+  if (!options.context_policy.kind().empty()) *request.mutable_context_policy() = options.context_policy;
   if (options.logprobs >= 0) {
     request.set_logprobs(true);
     request.set_top_logprobs(static_cast<uint32_t>(options.logprobs));
@@ -131,9 +132,11 @@ int Generate(v1::Inference::Stub& stub, const CallOptions& call, const std::stri
 }
 
 int Score(v1::Inference::Stub& stub, const CallOptions& call, const std::string& text,
-          const std::vector<int32_t>& ids, const v1::AttentionConfig& attention) {
+          const std::vector<int32_t>& ids, const v1::AttentionConfig& attention,
+          const v1::ContextPolicy& context_policy) {
   v1::ScoreRequest request;
   *request.mutable_attention() = attention;
+  *request.mutable_context_policy() = context_policy;
   request.set_prompt(text);
   request.mutable_token_ids()->Add(ids.begin(), ids.end());
   grpc::ClientContext context;

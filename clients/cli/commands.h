@@ -28,13 +28,15 @@ struct GenerateOptions {
   bool ignore_eos = false;
   int32_t logprobs = -1;  // <0 off; 0 the sampled token's logprob; N>0 plus N alternatives
   v1::AttentionConfig attention;  // per-request attention (backend "" = server default)
+  v1::ContextPolicy context_policy;  // per-request positions (kind "" = server default)
 };
 
 int Generate(v1::Inference::Stub& stub, const CallOptions& call, const std::string& prompt,
              const GenerateOptions& options);
 // Exactly one of `text` / `ids` is non-empty.
 int Score(v1::Inference::Stub& stub, const CallOptions& call, const std::string& text,
-          const std::vector<int32_t>& ids, const v1::AttentionConfig& attention);
+          const std::vector<int32_t>& ids, const v1::AttentionConfig& attention,
+          const v1::ContextPolicy& context_policy);
 int Tokenize(v1::Inference::Stub& stub, const CallOptions& call, const std::string& text);
 int Detokenize(v1::Inference::Stub& stub, const CallOptions& call, const std::vector<int32_t>& ids);
 int Info(v1::Inference::Stub& stub, const CallOptions& call);

@@ -27,7 +27,8 @@ struct Cell {
 
 // Scores windows [0, n) of length L concurrently; sums their log-probabilities.
 Cell ScoreWindows(v1::Inference::Stub& stub, const CallOptions& call, const std::vector<int32_t>& ids,
-                  int length, int n, const v1::AttentionConfig& attention, int concurrency) {
+                  int length, int n, const v1::AttentionConfig& attention, const v1::ContextPolicy& policy,
+                  int concurrency) {
   Cell cell;
   std::atomic<int> next{0};
   std::mutex mu;
@@ -37,6 +38,7 @@ Cell ScoreWindows(v1::Inference::Stub& stub, const CallOptions& call, const std:
       v1::ScoreRequest request;
       request.mutable_token_ids()->Add(ids.begin() + int64_t{w} * length, ids.begin() + int64_t{w + 1} * length);
       *request.mutable_attention() = attention;
+      *request.mutable_context_policy() = policy;
       grpc::ClientContext context;
       if (call.timeout) context.set_deadline(std::chrono::system_clock::now() + *call.timeout);
       v1::ScoreResponse response;
@@ -83,23 +85,39 @@ int Eval(v1::Inference::Stub& stub, const CallOptions& call, const EvalOptions& 
   const std::vector<int32_t> ids(tokens.token_ids().begin(), tokens.token_ids().end());
   std::fprintf(stderr, "%s: %zu tokens\n", options.text_file.c_str(), ids.size());
 
-  std::vector<v1::AttentionConfig> configs;
+  // One row per (attention, context policy) pair.
+  struct Row {
+    std::string attention, policy, label;
+    v1::AttentionConfig attention_config;
+    v1::ContextPolicy policy_config;
+  };
+  std::vector<Row> rows;
   for (const std::string& a : options.attentions) {
     absl::StatusOr<v1::AttentionConfig> c = ParseAttentionArg(a);
     if (!c.ok()) {
       std::fprintf(stderr, "attnserve-cli eval: --attention \"%s\": %s\n", a.c_str(), std::string(c.status().message()).c_str());
       return 2;
     }
-    configs.push_back(*c);
+    for (const std::string& p : options.context_policies) {
+      absl::StatusOr<v1::ContextPolicy> cp = ParseContextPolicyArg(p);
+      if (!cp.ok()) {
+        std::fprintf(stderr, "attnserve-cli eval: --context_policy \"%s\": %s\n", p.c_str(),
+                     std::string(cp.status().message()).c_str());
+        return 2;
+      }
+      std::string label = a.empty() ? "" : a;
+      if (!p.empty()) label += label.empty() ? p : " | " + p;
+      rows.push_back({a, p, label.empty() ? "(server default)" : label, *c, *cp});
+    }
   }
   std::ofstream json;
   if (!options.json_path.empty()) json.open(options.json_path);
-  std::printf("%-48s", "attention \\ length");
+  std::printf("%-48s", "attention | context policy \\ length");
   for (int L : options.lengths) std::printf(" %12d", L);
   std::printf("\n");
   int failures = 0;
-  for (size_t a = 0; a < configs.size(); ++a) {
-    const std::string label = options.attentions[a].empty() ? "(server default)" : options.attentions[a];
+  for (const Row& row_spec : rows) {
+    const std::string& label = row_spec.label;
     std::printf("%-48s", label.c_str());
     std::fflush(stdout);
     for (int L : options.lengths) {
@@ -108,7 +126,8 @@ int Eval(v1::Inference::Stub& stub, const CallOptions& call, const EvalOptions& 
         std::printf(" %12s", "too short");
         continue;
       }
-      const Cell cell = ScoreWindows(stub, call, ids, L, n, configs[a], options.concurrency);
+      const Cell cell = ScoreWindows(stub, call, ids, L, n, row_spec.attention_config, row_spec.policy_config,
+                                     options.concurrency);
       const double ppl = cell.tokens > 0 ? std::exp(cell.nll_sum / cell.tokens) : NAN;
       if (!cell.error.empty()) {
         ++failures;
@@ -119,7 +138,8 @@ int Eval(v1::Inference::Stub& stub, const CallOptions& call, const EvalOptions& 
       }
       std::fflush(stdout);
       if (json.is_open()) {
-        nlohmann::json row = {{"attention", options.attentions[a]}, {"length", L}, {"windows", cell.windows},
+        nlohmann::json row = {{"attention", row_spec.attention}, {"context_policy", row_spec.policy},
+                              {"length", L}, {"windows", cell.windows},
                               {"tokens", cell.tokens}, {"seconds", cell.seconds}};
         if (cell.error.empty()) row["perplexity"] = ppl;
         else row["error"] = cell.error;

@@ -1,5 +1,5 @@
 // attnserve-cli eval: perplexity of a served model on a text file, through Score, at several
-// evaluation lengths and for several attention choices (or, later, context policies) — the
+// evaluation lengths and for several attention choices and context policies — the
 // quality side of every approximation the server offers. The text is tokenized by the server,
 // cut into consecutive non-overlapping windows of each length, and each window is scored
 // independently: perplexity = exp(-mean log p(token_i | window tokens before i)), i >= 1.
@@ -17,6 +17,7 @@ struct EvalOptions {
   std::string text_file;
   std::vector<int> lengths = {256};
   std::vector<std::string> attentions = {""};  // --attention syntax; "" = the server default
+  std::vector<std::string> context_policies = {""};  // --context_policy syntax; "" = the server default
   int max_windows = 8;    // windows per length (from the start of the text)
   int concurrency = 2;    // Score calls in flight
   std::string json_path;  // when set: one JSON object per (attention, length) cell

@@ -39,11 +39,15 @@ ABSL_FLAG(std::string, ids, "", "score: comma-separated token ids to score inste
 ABSL_FLAG(std::string, attention, "",
           "generate/score: attention backend of the request, name[:key=value,...] (e.g. "
           "sliding_window:window=512); eval: ';'-separated list of them ('' = the server default).");
+ABSL_FLAG(std::string, context_policy, "",
+          "generate/score: context policy of the request, kind[:key=value,...] (e.g. "
+          "yarn:factor=4,original_max_position_embeddings=256); eval: ';'-separated list ('' = server default).");
 ABSL_FLAG(std::string, text_file, "", "eval: text to measure perplexity on.");
 ABSL_FLAG(std::vector<std::string>, lengths, {"256"}, "eval: comma-separated window lengths (tokens).");
 ABSL_FLAG(int32_t, max_windows, 8, "eval: windows scored per length.");
 ABSL_FLAG(int32_t, concurrency, 2, "eval: Score calls in flight.");
-ABSL_FLAG(std::string, json, "", "eval: write one JSON object per (attention, length) to this file.");
+ABSL_FLAG(std::string, json, "",
+          "eval: write one JSON object per (attention, context policy, length) to this file.");
 
 namespace {
 
@@ -54,8 +58,10 @@ constexpr char kUsage[] =
     "  attnserve-cli score \"<text>\"        attnserve-cli score --ids=1,2,3\n"
     "  attnserve-cli tokenize \"<text>\"     attnserve-cli detokenize 1,2,3\n"
     "  attnserve-cli info                   attnserve-cli status\n"
-    "  attnserve-cli eval --text_file=F [--lengths=256,1024 --attention=\"a;b\" --max_windows=N --json=F]\n"
+    "  attnserve-cli eval --text_file=F [--lengths=256,1024 --attention=\"a;b\" --context_policy=\"none;yarn:factor=4\"\n"
+    "                --max_windows=N --json=F]\n"
     "generate/score take --attention=name[:key=value,...] (GetModelInfo lists the backends)\n"
+    "and --context_policy=kind[:key=value,...] (none, linear, ntk, dynamic_ntk, yarn, llama3, longrope, sinks)\n"
     "Common flags: --addr=host:port (default localhost:50051) --timeout_s=S";
 
 int Usage(const char* problem) {
@@ -96,6 +102,12 @@ int main(int argc, char** argv) {
     if (!parsed.ok()) return Usage(std::string("--attention: " + std::string(parsed.status().message())).c_str());
     attention = *parsed;
   }
+  attnserve::v1::ContextPolicy context_policy;
+  if (command != "eval" && !absl::GetFlag(FLAGS_context_policy).empty()) {
+    auto parsed = attnserve::cli::ParseContextPolicyArg(absl::GetFlag(FLAGS_context_policy));
+    if (!parsed.ok()) return Usage(std::string("--context_policy: " + std::string(parsed.status().message())).c_str());
+    context_policy = *parsed;
+  }
 
   if (command == "generate") {
     if (argument.empty()) return Usage("generate needs a prompt");
@@ -115,6 +127,7 @@ int main(int argc, char** argv) {
     options.ignore_eos = absl::GetFlag(FLAGS_ignore_eos);
     options.logprobs = absl::GetFlag(FLAGS_logprobs);
     options.attention = attention;
+    options.context_policy = context_policy;
     return attnserve::cli::Generate(*stub, call, argument, options);
   }
   if (command == "score") {
@@ -122,7 +135,7 @@ int main(int argc, char** argv) {
     if (argument.empty() == ids_flag.empty()) return Usage("score needs a text or --ids (one)");
     const auto ids = attnserve::cli::ParseIds(ids_flag);
     if (!ids) return Usage("--ids must be comma-separated integers");
-    return attnserve::cli::Score(*stub, call, argument, *ids, attention);
+    return attnserve::cli::Score(*stub, call, argument, *ids, attention, context_policy);
   }
   if (command == "tokenize") return attnserve::cli::Tokenize(*stub, call, argument);
   if (command == "detokenize") {
@@ -142,6 +155,9 @@ int main(int argc, char** argv) {
     }
     const std::string list = absl::GetFlag(FLAGS_attention);
     options.attentions = list.empty() ? std::vector<std::string>{""} : attnserve::cli::SplitChoices(list);
+    const std::string policies = absl::GetFlag(FLAGS_context_policy);
+    options.context_policies =
+        policies.empty() ? std::vector<std::string>{""} : attnserve::cli::SplitChoices(policies);
     options.max_windows = absl::GetFlag(FLAGS_max_windows);
     options.concurrency = absl::GetFlag(FLAGS_concurrency);
     options.json_path = absl::GetFlag(FLAGS_json);

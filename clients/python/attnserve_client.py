@@ -112,11 +112,14 @@ class AttnserveClient:
                  top_logprobs: int = 0,
                  request_id: str = "",
                  attention: Optional[dict] = None,
+                 context_policy: Optional[dict] = None,
                  timeout: Optional[float] = None) -> Iterator["pb2.GenerateResponse"]:
         """Streams GenerateResponse messages; the last has finish_reason and usage.
 
         `attention` picks the request's attention backend, e.g. {"backend": "sliding_window",
         "window": 256} (fields of attnserve.v1.AttentionConfig; model_info() lists the backends).
+        `context_policy` picks how positions are encoded, e.g. {"kind": "yarn", "factor": 4,
+        "original_max_position_embeddings": 256} (fields of attnserve.v1.ContextPolicy).
         Breaking out of the loop cancels the request on the server. Raises grpc.RpcError on a
         non-OK status (e.g. INVALID_ARGUMENT, DEADLINE_EXCEEDED)."""
         sampling = pb2.SamplingParams(top_k=top_k)
@@ -133,6 +136,8 @@ class AttnserveClient:
             ignore_eos=ignore_eos, logprobs=logprobs, top_logprobs=top_logprobs)
         if attention:
             request.attention.CopyFrom(pb2.AttentionConfig(**attention))
+        if context_policy:
+            request.context_policy.CopyFrom(pb2.ContextPolicy(**context_policy))
         call = self._stub.Generate(request, timeout=self._timeout(timeout))
         try:
             yield from call
@@ -150,13 +155,16 @@ class AttnserveClient:
 
     def score(self, prompt: Optional[str] = None, *, token_ids: Optional[Sequence[int]] = None,
               return_logits: bool = False, attention: Optional[dict] = None,
+              context_policy: Optional[dict] = None,
               timeout: Optional[float] = None) -> "pb2.ScoreResponse":
         """Teacher-forced logprobs of `prompt` (tokenized with special tokens) or `token_ids`,
-        optionally with an attention backend as in generate()."""
+        optionally with an attention backend and a context policy as in generate()."""
         request = pb2.ScoreRequest(prompt=prompt or "", token_ids=list(token_ids or ()),
                                    return_logits=return_logits)
         if attention:
             request.attention.CopyFrom(pb2.AttentionConfig(**attention))
+        if context_policy:
+            request.context_policy.CopyFrom(pb2.ContextPolicy(**context_policy))
         return self._stub.Score(request, timeout=self._timeout(timeout))
 
     def tokenize(self, text: str, add_special_tokens: bool = True,

@@ -101,7 +101,9 @@ void ExpectStreamCancelledAndCleanExit(const std::vector<std::string>& flags,
     daemon->process.Signal(signals[i]);
     // After the first signal the daemon drains (NOT_SERVING); a later one may end it at once,
     // so only the first is checked over the wire.
-    if (i == 0) EXPECT_EQ(WaitForNotServing(daemon->channel, kSettleTimeout), "NOT_SERVING");
+    if (i == 0) {
+      EXPECT_EQ(WaitForNotServing(daemon->channel, kSettleTimeout), "NOT_SERVING");
+    }
   }
   const GenerateResult result = running.Finish();
   const ExitResult exit = daemon->process.WaitForExit(kExitTimeout);
