@@ -89,7 +89,7 @@ class BenchSmokeTest : public ::testing::Test {
  protected:
   void SetUp() override {
     std::string error;
-    ASSERT_TRUE(daemon_.Start(ATTNSERVE_DEFAULT_MODEL_DIR, {}, std::chrono::seconds(120), &error))
+    ASSERT_TRUE(daemon_.Start(ATTNSERVE_TEST_MODEL_DIR, {}, std::chrono::seconds(120), &error))
         << error;
   }
   std::string AddrFlag() const { return "--addr=" + daemon_.address(); }

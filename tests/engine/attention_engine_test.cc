@@ -184,7 +184,7 @@ TEST(AttentionEngineTest, BadChoicesAreInvalidArgumentsNamingTheParameter) {
 
 TEST(AttentionEngineTest, DeploymentDefaultComesFromTheFlagAndShowsInModelInfo) {
   EngineOptions bad;
-  bad.model_dir = ATTNSERVE_DEFAULT_MODEL_DIR;
+  bad.model_dir = ATTNSERVE_TEST_MODEL_DIR;
   bad.attention = Choice("bigbird:window_blocks=0");
   auto failed = Engine::Load(bad);
   ASSERT_FALSE(failed.ok());

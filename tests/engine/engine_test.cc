@@ -16,7 +16,7 @@ using testing::GreedySpec;
 class EngineTest : public ::testing::Test {
  protected:
   std::unique_ptr<Engine> Make(EngineOptions options = {}) {
-    options.model_dir = ATTNSERVE_DEFAULT_MODEL_DIR;
+    options.model_dir = ATTNSERVE_TEST_MODEL_DIR;
     auto engine = Engine::Load(options);
     EXPECT_TRUE(engine.ok()) << engine.status();
     return std::move(*engine);

@@ -87,7 +87,7 @@ inline Engine::Status_ SettledStatus(const Engine& engine) {
 
 // An engine on `options.model_dir` (default: the embedded model), loaded or the test fails.
 inline std::unique_ptr<Engine> MakeEngine(EngineOptions options) {
-  if (options.model_dir.empty()) options.model_dir = ATTNSERVE_DEFAULT_MODEL_DIR;
+  if (options.model_dir.empty()) options.model_dir = ATTNSERVE_TEST_MODEL_DIR;
   auto engine = Engine::Load(options);
   EXPECT_TRUE(engine.ok()) << engine.status();
   return engine.ok() ? std::move(*engine) : nullptr;

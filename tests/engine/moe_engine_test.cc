@@ -145,7 +145,7 @@ TEST(MoeEngineTest, BadShardingIsAStartupErrorNamingTheProblem) {
     EXPECT_TRUE(absl::StrContains(engine.status().message(), message)) << engine.status();
   }
   EngineOptions dense;
-  dense.model_dir = ATTNSERVE_DEFAULT_MODEL_DIR;
+  dense.model_dir = ATTNSERVE_TEST_MODEL_DIR;
   dense.expert_shards = 2;
   auto engine = Engine::Load(dense);
   ASSERT_FALSE(engine.ok());

@@ -1,8 +1,8 @@
 // DaemonTest fixture and StartedDaemon (see daemon_fixture.h).
 #include "tests/server/daemon_fixture.h"
 
-#ifndef ATTNSERVE_DEFAULT_MODEL_DIR
-#error "ATTNSERVE_DEFAULT_MODEL_DIR must name the default model directory"
+#ifndef ATTNSERVE_TEST_MODEL_DIR
+#error "ATTNSERVE_TEST_MODEL_DIR must name the default model directory"
 #endif
 
 namespace attnserve::testing {
@@ -22,7 +22,7 @@ Shared& shared() {
 
 }  // namespace
 
-std::string DefaultModelDir() { return ATTNSERVE_DEFAULT_MODEL_DIR; }
+std::string DefaultModelDir() { return ATTNSERVE_TEST_MODEL_DIR; }
 
 v1::GenerateRequest GreedyRequest(const std::string& prompt, uint32_t max_tokens) {
   v1::GenerateRequest request;

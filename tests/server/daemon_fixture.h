@@ -1,6 +1,6 @@
 // Fixtures for the end-to-end tests:
 // * DaemonTest: a gtest fixture sharing one real attnserve daemon per test suite (started in
-//   SetUpTestSuite on free ports with the default model, ATTNSERVE_DEFAULT_MODEL_DIR, default flags);
+//   SetUpTestSuite on free ports with the default model, ATTNSERVE_TEST_MODEL_DIR, default flags);
 // * StartedDaemon: a daemon of a test's own, with extra flags (admission limits, small KV pools,
 //   drain) — for settings the shared one lacks and for tests that stop it;
 // plus the request builders the tests share.

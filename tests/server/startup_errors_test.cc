@@ -165,7 +165,7 @@ TEST_F(StartupErrorTest, HelpListsTheFlags) {
         "--max_waiting_requests", "--served_model_name", "--max_num_seqs",
         "--max_num_batched_tokens", "--kv_cache_bytes", "--kv_cache_memory_fraction",
         "--block_size", "--enable_prefix_caching", "--max_queue_time", "--drain_timeout",
-        "--shutdown_grace_seconds", "--attention", "--expert_shards", "--expert_placement"}) {
+        "--shutdown_grace_seconds", "--attention", "--context_policy", "--expert_shards", "--expert_placement"}) {
     EXPECT_NE(result.stderr_text.find(flag), std::string::npos) << flag;
   }
 }
