@@ -37,6 +37,22 @@ inline absl::StatusOr<bool> BoolKey(const nlohmann::json& j, const char* key, co
   return j[key].get<bool>();
 }
 
+// Status-returning forms that store into `out` (for chains of ATTNSERVE_RETURN_IF_ERROR).
+inline absl::Status ReadPositive(const nlohmann::json& j, const char* key, const std::string& origin,
+                                 std::optional<int64_t> fallback, int64_t& out) {
+  absl::StatusOr<int64_t> v = PositiveInt(j, key, origin, fallback);
+  if (!v.ok()) return v.status();
+  out = *v;
+  return absl::OkStatus();
+}
+inline absl::Status ReadBool(const nlohmann::json& j, const char* key, const std::string& origin, bool fallback,
+                             bool& out) {
+  absl::StatusOr<bool> v = BoolKey(j, key, origin, fallback);
+  if (!v.ok()) return v.status();
+  out = *v;
+  return absl::OkStatus();
+}
+
 // Python's json module writes float("inf") / nan as the bare tokens Infinity, -Infinity and NaN
 // (transformers does so for Mamba-2's time_step_limit), which strict JSON parsers reject. Returns
 // `text` with those tokens, outside strings, quoted ("Infinity", "-Infinity", "NaN").

@@ -8,17 +8,39 @@
 #include "absl/strings/str_cat.h"
 #include "engine/attention/layer_attention.h"
 #include "engine/weight_loader.h"
+#include "kernels/alibi.h"
 
 namespace attnserve {
 namespace {
 
 const float* DataOrNull(const F32Tensor& t) { return t.data; }
 
+// BLOOM's fused QKV output, per token [head 0: q k v][head 1: q k v]..., split into
+// q f32[T, heads·D] and k, v f32[T, heads·D] (heads-major, as the attention kernels read them).
+void DeinterleaveQkv(const float* qkv, int64_t T, int64_t heads, int64_t D, float* q, float* k, float* v) {
+  const int64_t row = heads * D;
+  for (int64_t t = 0; t < T; ++t) {
+    for (int64_t h = 0; h < heads; ++h) {
+      const float* src = qkv + t * 3 * row + h * 3 * D;
+      std::memcpy(q + t * row + h * D, src, D * sizeof(float));
+      std::memcpy(k + t * row + h * D, src + D, D * sizeof(float));
+      std::memcpy(v + t * row + h * D, src + 2 * D, D * sizeof(float));
+    }
+  }
+}
+
+// "input_layernorm.weight" -> "input_layernorm.bias".
+std::string BiasOf(const std::string& weight_name) {
+  return weight_name.substr(0, weight_name.size() - std::string("weight").size()) + "bias";
+}
+
 }  // namespace
 
 DecoderModel::DecoderModel(const ModelConfig& config)
     : config_(config),
-      default_context_(ResolveContextPolicy({}, {&config_, config.max_position_embeddings}).value()) {}
+      default_context_(ResolveContextPolicy({}, {&config_, config.max_position_embeddings}).value()) {
+  if (config.alibi) alibi_slopes_ = AlibiSlopes(config.num_attention_heads);
+}
 
 namespace {
 
@@ -27,10 +49,19 @@ struct TensorNames {
   std::string embed, final_norm, layer;        // layer: prefix before the layer index
   std::string input_norm, post_mixer_norm;     // after "<layer><l>."
   std::string attention, mamba, mlp;           // sub-module prefixes after "<layer><l>."
+  std::string embed_norm = "";                 // norm right after the embedding lookup, if any
 };
 
-TensorNames NamesFor(ModelConfig::Naming naming) {
+// `w` tells BLOOM's two layouts apart: BloomForCausalLM's "transformer.h.0..." and the bare
+// BloomModel's "h.0..." of the bigscience checkpoints (transformers loads both).
+TensorNames NamesFor(ModelConfig::Naming naming, const WeightStore& w) {
   switch (naming) {
+    case ModelConfig::Naming::kBloom: {
+      const std::string t = w.Has("transformer.word_embeddings.weight") ? "transformer." : "";
+      return {t + "word_embeddings.weight", t + "ln_f.weight", t + "h.", "input_layernorm.weight",
+              "post_attention_layernorm.weight", "self_attention.", "", "mlp.",
+              t + "word_embeddings_layernorm.weight"};
+    }
     case ModelConfig::Naming::kMambaBackbone:
       return {"backbone.embeddings.weight", "backbone.norm_f.weight", "backbone.layers.",
               "norm.weight", "", "", "mixer.", ""};
@@ -89,10 +120,17 @@ absl::StatusOr<std::unique_ptr<DecoderModel>> DecoderModel::Load(const ModelConf
   std::unique_ptr<DecoderModel> m(new DecoderModel(c));
   WeightLoader load(w);
   uint64_t inactive = 0;
-  const TensorNames names = NamesFor(c.naming);
+  const TensorNames names = NamesFor(c.naming, w);
   const int64_t H = c.hidden_size, I = c.intermediate_size;
+  const bool layer_norm = c.norm == ModelConfig::Norm::kLayerNorm;
+  // A norm's weight, and its bias for LayerNorm models.
+  auto load_norm = [&](const std::string& name, F32Tensor& weight, F32Tensor& bias) {
+    load.Load(name, {H}, weight);
+    if (layer_norm) load.Load(BiasOf(name), {H}, bias);
+  };
   load.Load(names.embed, {c.vocab_size, H}, m->embed_tokens);
-  load.Load(names.final_norm, {H}, m->final_norm);
+  if (c.embedding_norm) load_norm(names.embed_norm, m->embed_norm, m->embed_norm_bias);
+  load_norm(names.final_norm, m->final_norm, m->final_norm_bias);
   if (c.tie_word_embeddings && !w.Has("lm_head.weight")) {
     m->lm_head = m->embed_tokens;
   } else {
@@ -104,8 +142,9 @@ absl::StatusOr<std::unique_ptr<DecoderModel>> DecoderModel::Load(const ModelConf
     Layer& L = m->layers_[l];
     const LayerSpec& spec = c.layers[l];
     const std::string p = absl::StrCat(names.layer, l, ".");
-    load.Load(p + names.input_norm, {H}, L.input_norm);
-    if (spec.mlp != LayerSpec::Mlp::kNone) load.Load(p + names.post_mixer_norm, {H}, L.post_attention_norm);
+    load_norm(p + names.input_norm, L.input_norm, L.input_norm_bias);
+    if (spec.mlp != LayerSpec::Mlp::kNone)
+      load_norm(p + names.post_mixer_norm, L.post_attention_norm, L.post_attention_norm_bias);
     L.ssm_state_offset = c.ssm_state_offset(l);
     switch (spec.mixer) {
       case LayerSpec::Mixer::kMamba:
@@ -119,6 +158,13 @@ absl::StatusOr<std::unique_ptr<DecoderModel>> DecoderModel::Load(const ModelConf
       case LayerSpec::Mixer::kAttention: {
         L.kv_layer = num_kv_layers++;
         const std::string a = p + names.attention;
+        if (c.naming == ModelConfig::Naming::kBloom) {
+          load.Load(a + "query_key_value.weight", {3 * c.q_dim(), H}, L.qkv_proj);
+          load.Load(a + "query_key_value.bias", {3 * c.q_dim()}, L.qkv_bias);
+          load.Load(a + "dense.weight", {H, c.q_dim()}, L.o_proj);
+          load.Load(a + "dense.bias", {H}, L.o_bias);
+          break;
+        }
         load.Load(a + "q_proj.weight", {c.q_dim(), H}, L.q_proj);
         load.Load(a + "k_proj.weight", {c.kv_dim(), H}, L.k_proj);
         load.Load(a + "v_proj.weight", {c.kv_dim(), H}, L.v_proj);
@@ -145,6 +191,14 @@ absl::StatusOr<std::unique_ptr<DecoderModel>> DecoderModel::Load(const ModelConf
         load.Load(x + "up_proj.bias", {I}, L.up_bias);
         load.Load(x + "down_proj.bias", {H}, L.down_bias);
       }
+    } else if (spec.mlp == LayerSpec::Mlp::kGelu) {
+      const std::string x = p + names.mlp;
+      load.Load(x + "dense_h_to_4h.weight", {I, H}, L.up_proj);
+      load.Load(x + "dense_4h_to_h.weight", {H, I}, L.down_proj);
+      if (c.mlp_bias) {
+        load.Load(x + "dense_h_to_4h.bias", {I}, L.up_bias);
+        load.Load(x + "dense_4h_to_h.bias", {H}, L.down_bias);
+      }
     }
   }
   if (!load.status().ok()) return load.status();
@@ -167,6 +221,7 @@ void DecoderModel::Resize(int64_t T) {
   grow(attn_, T * c.q_dim());
   grow(k_, T * c.kv_dim());
   grow(v_, T * c.kv_dim());
+  if (c.naming == ModelConfig::Naming::kBloom) grow(qkv_, T * 3 * c.q_dim());
   grow(gate_, T * c.intermediate_size);
   grow(up_, T * c.intermediate_size);
   grow(cos_, T * c.head_dim / 2);
@@ -194,6 +249,7 @@ int64_t DecoderModel::Forward(std::span<const ForwardChunk> chunks, PagedKvPool&
       }
     }
   }
+  if (c.embedding_norm) Norm(be, x_.data(), embed_norm, embed_norm_bias, x_.data(), T);
   if (c.rope && c.has_attention()) {
     // Each sequence's positions under its own context policy (dynamic NTK: for its current length).
     int64_t t0 = 0;
@@ -208,8 +264,10 @@ int64_t DecoderModel::Forward(std::span<const ForwardChunk> chunks, PagedKvPool&
 
   for (const Layer& L : layers_) {
     const int64_t layer_index = &L - layers_.data();
-    // Mixer block: h = norm(x); x += mixer(h) (attention or a state-space mixer).
-    be.RmsNorm(x_.data(), L.input_norm.data, h_.data(), T, H, c.rms_norm_eps);
+    // Mixer block: h = norm(x); x += mixer(h) (attention or a state-space mixer). With
+    // residual_from_norm (BLOOM option) the residual is h itself: x = h + mixer(h).
+    Norm(be, x_.data(), L.input_norm, L.input_norm_bias, h_.data(), T);
+    if (c.residual_from_norm) std::memcpy(x_.data(), h_.data(), T * H * sizeof(float));
     if (L.kv_layer >= 0) {
       AttentionMixer(L, layer_index, chunks, kv, be, T);
     } else {
@@ -225,8 +283,10 @@ int64_t DecoderModel::Forward(std::span<const ForwardChunk> chunks, PagedKvPool&
     be.AddInPlace(x_.data(), block_out_.data(), T * H);
     if (c.layers[layer_index].mlp == LayerSpec::Mlp::kNone) continue;
 
-    // MLP block: x += down(silu(gate(h)) * up(h)) (or the MoE block), h = norm(x).
-    be.RmsNorm(x_.data(), L.post_attention_norm.data, h_.data(), T, H, c.rms_norm_eps);
+    // MLP block: h = norm(x); x += down(silu(gate(h)) * up(h)) (GELU: down(gelu(up(h))); or the
+    // MoE block).
+    Norm(be, x_.data(), L.post_attention_norm, L.post_attention_norm_bias, h_.data(), T);
+    if (c.residual_from_norm) std::memcpy(x_.data(), h_.data(), T * H * sizeof(float));
     if (L.moe) {
       ExpertShards& shards = Shards(be);
       if (moe_load_.shard_tokens.size() != static_cast<size_t>(shards.num_shards()))
@@ -236,9 +296,14 @@ int64_t DecoderModel::Forward(std::span<const ForwardChunk> chunks, PagedKvPool&
       be.AddInPlace(x_.data(), block_out_.data(), T * H);
       continue;
     }
-    be.Linear(h_.data(), L.gate_proj.data, DataOrNull(L.gate_bias), gate_.data(), T, I, H);
-    be.Linear(h_.data(), L.up_proj.data, DataOrNull(L.up_bias), up_.data(), T, I, H);
-    be.SiluMul(gate_.data(), up_.data(), gate_.data(), T * I);
+    if (c.layers[layer_index].mlp == LayerSpec::Mlp::kGelu) {
+      be.Linear(h_.data(), L.up_proj.data, DataOrNull(L.up_bias), gate_.data(), T, I, H);
+      be.GeluTanh(gate_.data(), gate_.data(), T * I);
+    } else {
+      be.Linear(h_.data(), L.gate_proj.data, DataOrNull(L.gate_bias), gate_.data(), T, I, H);
+      be.Linear(h_.data(), L.up_proj.data, DataOrNull(L.up_bias), up_.data(), T, I, H);
+      be.SiluMul(gate_.data(), up_.data(), gate_.data(), T * I);
+    }
     be.Linear(gate_.data(), L.down_proj.data, DataOrNull(L.down_bias), h_.data(), T, H, I);
     be.AddInPlace(x_.data(), h_.data(), T * H);
   }
@@ -262,7 +327,7 @@ int64_t DecoderModel::Forward(std::span<const ForwardChunk> chunks, PagedKvPool&
     }
   }
   if (rows == 0) return 0;
-  be.RmsNorm(logit_rows_.data(), final_norm.data, logit_rows_.data(), rows, H, c.rms_norm_eps);
+  Norm(be, logit_rows_.data(), final_norm, final_norm_bias, logit_rows_.data(), rows);
   logits.resize(rows * c.vocab_size);
   be.Linear(logit_rows_.data(), lm_head.data, nullptr, logits.data(), rows, c.vocab_size, H);
   return rows;
@@ -270,13 +335,18 @@ int64_t DecoderModel::Forward(std::span<const ForwardChunk> chunks, PagedKvPool&
 
 void DecoderModel::AttentionMixer(const Layer& L, int64_t layer_index, std::span<const ForwardChunk> chunks,
                                   PagedKvPool& kv, Backend& be, int64_t T) {
-  // q,k,v = proj(h); rope; cache k,v; attend per sequence; block_out = o_proj(attn).
+  // q,k,v = proj(h); rope; cache k,v; attend per sequence (+ ALiBi); block_out = o_proj(attn).
   const ModelConfig& c = config_;
   const int64_t H = c.hidden_size, D = c.head_dim, q_dim = c.q_dim(), kv_dim = c.kv_dim();
   const float scale = 1.0f / std::sqrt(static_cast<float>(D));
-  be.Linear(h_.data(), L.q_proj.data, DataOrNull(L.q_bias), q_.data(), T, q_dim, H);
-  be.Linear(h_.data(), L.k_proj.data, DataOrNull(L.k_bias), k_.data(), T, kv_dim, H);
-  be.Linear(h_.data(), L.v_proj.data, DataOrNull(L.v_bias), v_.data(), T, kv_dim, H);
+  if (L.qkv_proj.data != nullptr) {
+    be.Linear(h_.data(), L.qkv_proj.data, DataOrNull(L.qkv_bias), qkv_.data(), T, 3 * q_dim, H);
+    DeinterleaveQkv(qkv_.data(), T, c.num_attention_heads, D, q_.data(), k_.data(), v_.data());
+  } else {
+    be.Linear(h_.data(), L.q_proj.data, DataOrNull(L.q_bias), q_.data(), T, q_dim, H);
+    be.Linear(h_.data(), L.k_proj.data, DataOrNull(L.k_bias), k_.data(), T, kv_dim, H);
+    be.Linear(h_.data(), L.v_proj.data, DataOrNull(L.v_bias), v_.data(), T, kv_dim, H);
+  }
   if (c.rope) {
     be.ApplyRope(q_.data(), cos_.data(), sin_.data(), T, c.num_attention_heads, D);
     be.ApplyRope(k_.data(), cos_.data(), sin_.data(), T, c.num_key_value_heads, D);
@@ -302,11 +372,22 @@ void DecoderModel::AttentionMixer(const Layer& L, int64_t layer_index, std::span
     io.state = ch.state;
     io.out = &attn_[t0 * q_dim];
     const AttentionShape shape{ch.num_tokens, ch.start_pos + ch.num_tokens, c.num_attention_heads,
-                               c.num_key_value_heads, D, kv_dim, scale};
+                               c.num_key_value_heads, D, kv_dim, scale,
+                               alibi_slopes_.empty() ? nullptr : alibi_slopes_.data()};
     RunLayerAttention(be, la, shape, io, attention_scratch_);
     t0 += ch.num_tokens;
   }
   be.Linear(attn_.data(), L.o_proj.data, DataOrNull(L.o_bias), block_out_.data(), T, H, q_dim);
+}
+
+void DecoderModel::Norm(Backend& be, const float* x, const F32Tensor& weight, const F32Tensor& bias, float* y,
+                        int64_t rows) const {
+  const float eps = static_cast<float>(config_.rms_norm_eps);
+  if (config_.norm == ModelConfig::Norm::kLayerNorm) {
+    be.LayerNorm(x, weight.data, bias.data, y, rows, config_.hidden_size, eps);
+  } else {
+    be.RmsNorm(x, weight.data, y, rows, config_.hidden_size, eps);
+  }
 }
 
 ExpertShards& DecoderModel::Shards(Backend& backend) {

@@ -1,8 +1,9 @@
 // DecoderModel: the decoder-only stack of every supported architecture — Llama / Mistral /
 // Qwen2 (RMSNorm, RoPE, grouped-query attention with optional q/k/v bias, SiLU-gated MLP,
-// optionally tied embeddings), the MoE Mixtral / Qwen2-MoE, the state-space Mamba / Mamba-2 and
-// the hybrid Jamba — one pre-norm residual layer list whose LayerSpec picks each layer's mixer
-// (attention, Mamba, Mamba-2) and MLP (dense, MoE, none). Runs in f32 on a Backend over a
+// optionally tied embeddings), the MoE Mixtral / Qwen2-MoE, the state-space Mamba / Mamba-2, the
+// hybrid Jamba and BLOOM (LayerNorm with bias, ALiBi instead of RoPE, fused per-head QKV, GELU
+// MLP) — one pre-norm residual layer list whose LayerSpec picks each layer's mixer (attention,
+// Mamba, Mamba-2) and MLP (dense SiLU-gated, GELU, MoE, none). Runs in f32 on a Backend over a
 // packed batch: the tokens of every scheduled chunk go through each weight in ONE matmul;
 // attention runs per sequence against its own blocks of the paged KV pool (or its linear
 // state), with the backend its request's AttentionPlan names for each layer; SSM mixers run per
@@ -68,8 +69,12 @@ class DecoderModel {
  private:
   struct Layer {
     F32Tensor input_norm, post_attention_norm;     // f32[hidden]
+    F32Tensor input_norm_bias, post_attention_norm_bias;  // f32[hidden] (LayerNorm models) or empty
     F32Tensor q_proj, k_proj, v_proj, o_proj;      // f32[out, in]
     F32Tensor q_bias, k_bias, v_bias, o_bias;      // f32[out] or empty
+    // BLOOM's fused query_key_value (then q/k/v_proj are empty): f32[3·q_dim, hidden], f32[3·q_dim];
+    // output row h·3·head_dim + j·head_dim + d is head h's query (j=0), key (1), value (2) dim d.
+    F32Tensor qkv_proj, qkv_bias;
     F32Tensor gate_proj, up_proj, down_proj;       // f32[out, in]
     F32Tensor gate_bias, up_bias, down_bias;       // f32[out] or empty
     std::unique_ptr<MoeWeights> moe;                // MoE layers (then gate/up/down are empty)
@@ -82,6 +87,9 @@ class DecoderModel {
   void AttentionMixer(const Layer& L, int64_t layer_index, std::span<const ForwardChunk> chunks,
                       PagedKvPool& kv, Backend& be, int64_t T);
   ExpertShards& Shards(Backend& backend);
+  // y f32[rows, hidden] = the model's norm (RMSNorm, or LayerNorm with `bias`) of x; may alias.
+  void Norm(Backend& be, const float* x, const F32Tensor& weight, const F32Tensor& bias, float* y,
+            int64_t rows) const;
   explicit DecoderModel(const ModelConfig& config);
   void Resize(int64_t num_tokens);
 
@@ -90,6 +98,8 @@ class DecoderModel {
   RopeFrequencies rope_scratch_;        // dynamic-NTK frequencies of one chunk
   F32Tensor embed_tokens;  // f32[vocab, hidden]
   F32Tensor final_norm;    // f32[hidden]
+  F32Tensor final_norm_bias, embed_norm, embed_norm_bias;  // f32[hidden] (LayerNorm / BLOOM) or empty
+  std::vector<float> alibi_slopes_;  // f32[num_heads]: ALiBi models' per-head slopes, else empty
   F32Tensor lm_head;       // f32[vocab, hidden] (== embed_tokens when tied)
   std::vector<Layer> layers_;
   uint64_t num_parameters_ = 0;
@@ -103,6 +113,7 @@ class DecoderModel {
   std::vector<float> x_, h_;            // f32[T, hidden]
   std::vector<float> q_, attn_;         // f32[T, q_dim]
   std::vector<float> k_, v_;            // f32[T, kv_dim]
+  std::vector<float> qkv_;              // f32[T, 3·q_dim]: fused QKV output (BLOOM)
   std::vector<float> gate_, up_;        // f32[T, intermediate] (dense layers)
   std::vector<float> cos_, sin_;        // f32[T, head_dim/2]
   std::vector<int32_t> positions_;      // int32[T]

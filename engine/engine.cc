@@ -253,7 +253,8 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Load(const EngineOptions& option
   impl->info.default_context_policy =
       impl->default_context->description.empty() ? impl->default_context->kind : impl->default_context->description;
   for (const std::string& k : ContextPolicyKinds()) {
-    if (!c.rope ? k == "model_default" : k != "alibi") impl->info.context_policies.push_back(k);
+    const bool applies = c.alibi ? k == "model_default" || k == "alibi" : !c.rope ? k == "model_default" : k != "alibi";
+    if (applies) impl->info.context_policies.push_back(k);
   }
   if (impl->expert_shards) impl->info.expert_placement = impl->expert_shards->placement().shard_experts;
   std::filesystem::path dir_path = std::filesystem::path(dir).lexically_normal();

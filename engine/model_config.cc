@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "engine/bloom_model_config.h"
 #include "engine/config_json.h"
 #include "engine/ssm_model_config.h"
 #include "nlohmann/json.hpp"
@@ -19,7 +20,8 @@ using json = nlohmann::json;
 const char* const kSupportedArchitectures[] = {"LlamaForCausalLM",  "MistralForCausalLM",
                                                "Qwen2ForCausalLM",  "MixtralForCausalLM",
                                                "Qwen2MoeForCausalLM", "MambaForCausalLM",
-                                               "Mamba2ForCausalLM", "JambaForCausalLM"};
+                                               "Mamba2ForCausalLM", "JambaForCausalLM",
+                                               "BloomForCausalLM"};
 
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -140,15 +142,20 @@ absl::StatusOr<ModelConfig> ModelConfig::FromJson(const std::string& text,
         absl::StrJoin(kSupportedArchitectures, ", "), ")"));
   }
   c.model_type = j.value("model_type", "");
-  if (j.contains("hidden_act") && j["hidden_act"] != "silu") {
-    return absl::UnimplementedError(
-        absl::StrCat(origin, ": hidden_act ", j["hidden_act"].dump(), " is not supported (silu only)"));
-  }
   auto ids = [&]() {
     if (j.contains("bos_token_id") && j["bos_token_id"].is_number_integer())
       c.bos_token_id = j["bos_token_id"].get<int32_t>();
     if (j.contains("eos_token_id")) c.eos_token_ids = TokenIdList(j["eos_token_id"]);
   };
+  if (c.architecture == "BloomForCausalLM") {  // BloomConfig has no hidden_act (GELU-tanh always)
+    if (absl::Status s = ParseBloomModelConfig(j, origin, c); !s.ok()) return s;
+    ids();
+    return c;
+  }
+  if (j.contains("hidden_act") && j["hidden_act"] != "silu") {
+    return absl::UnimplementedError(
+        absl::StrCat(origin, ": hidden_act ", j["hidden_act"].dump(), " is not supported (silu only)"));
+  }
   if (c.architecture == "MambaForCausalLM" || c.architecture == "Mamba2ForCausalLM") {
     if (absl::Status s = ParseMambaModelConfig(j, origin, c); !s.ok()) return s;
     // Positions are not encoded: nothing limits the length but memory (the state is constant).

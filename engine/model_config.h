@@ -1,7 +1,7 @@
 // ModelConfig: the parts of a Hugging Face config.json that the decoder runtime needs
 // (LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, the Mixture-of-Experts
 // MixtralForCausalLM / Qwen2MoeForCausalLM, the state-space MambaForCausalLM /
-// Mamba2ForCausalLM and the hybrid JambaForCausalLM), validated at load. Per-layer LayerSpec
+// Mamba2ForCausalLM, the hybrid JambaForCausalLM and the ALiBi BloomForCausalLM), validated at load. Per-layer LayerSpec
 // says what each layer is made of: its mixer (attention, Mamba, Mamba-2) and its MLP (dense,
 // MoE, none), so hybrids are just another layer list.
 #pragma once
@@ -19,9 +19,11 @@ namespace attnserve {
 // What one decoder layer is made of (design.md §3): a token mixer — attention (full or
 // sliding-window), a Mamba selective scan or a Mamba-2 SSD (ModelConfig::ssm) — and a dense MLP,
 // a Mixture-of-Experts block (ModelConfig::moe) or none (Mamba / Mamba-2 blocks have no MLP).
+//   kDense  down(silu(gate(h)) * up(h))                      (Llama family)
+//   kGelu   down(gelu_tanh(up(h))), up = dense_h_to_4h       (BLOOM; biases per mlp_bias)
 struct LayerSpec {
   enum class Mixer { kAttention, kMamba, kMamba2 };
-  enum class Mlp { kDense, kMoe, kNone };
+  enum class Mlp { kDense, kMoe, kNone, kGelu };
   Mixer mixer = Mixer::kAttention;
   Mlp mlp = Mlp::kDense;
   int64_t sliding_window = 0;  // > 0: position p attends to keys p-W+1..p (HF sliding_attention)
@@ -86,7 +88,7 @@ struct ModelConfig {
   int64_t num_key_value_heads = 0;
   int64_t head_dim = 0;
   int64_t max_position_embeddings = 0;
-  double rms_norm_eps = 1e-6;
+  double rms_norm_eps = 1e-6;         // the norms' eps (LayerNorm models: layer_norm_epsilon)
   double rope_theta = 10000.0;
   RopeScaling rope_scaling;          // config.json rope_scaling / rope_parameters (the default policy)
   bool tie_word_embeddings = false;
@@ -100,9 +102,21 @@ struct ModelConfig {
   MoeSpec moe;                       // num_experts > 0 for MoE models
   SsmSpec ssm;                       // for models with Mamba / Mamba-2 layers
   bool rope = true;                  // attention layers rotate q/k (Jamba's do not: no positions)
+  // Attention adds the ALiBi bias slope[h]·(k − p) (kernels/alibi.h AlibiSlopes; BLOOM); then
+  // rope is false and the context policies are model_default / alibi only.
+  bool alibi = false;
+  // kRms: HF LlamaRMSNorm (weight only). kLayerNorm: nn.LayerNorm with weight and bias (BLOOM).
+  enum class Norm { kRms, kLayerNorm };
+  Norm norm = Norm::kRms;
+  bool embedding_norm = false;       // BLOOM: word_embeddings_layernorm right after the lookup
+  // BLOOM apply_residual_connection_post_layernorm: each block's residual is its norm's output
+  // instead of its input.
+  bool residual_from_norm = false;
   // Tensor-name layout: model.layers.N.{self_attn,mlp} (Llama family), backbone.layers.N.mixer
-  // (Mamba, Mamba-2), model.layers.N.{self_attn,mamba,feed_forward} (Jamba).
-  enum class Naming { kLlama, kMambaBackbone, kJamba };
+  // (Mamba, Mamba-2), model.layers.N.{self_attn,mamba,feed_forward} (Jamba),
+  // [transformer.]h.N.{self_attention.query_key_value,mlp.dense_h_to_4h} (BLOOM: fused QKV,
+  // per head [q; k; v] rows).
+  enum class Naming { kLlama, kMambaBackbone, kJamba, kBloom };
   Naming naming = Naming::kLlama;
 
   // Parses and validates `<model_dir>/config.json`, then merges generation_config.json's

@@ -37,6 +37,7 @@ ModelInfo DescribeModel(const std::string& dir, const ModelConfig& c,
     if (a.mask.kind == MaskKind::kSlidingWindow) layer.sliding_window = static_cast<uint32_t>(a.mask.window);
     if (c.layers[l].mlp == LayerSpec::Mlp::kMoe) layer.mlp = "moe";
     if (c.layers[l].mlp == LayerSpec::Mlp::kNone) layer.mlp = "none";
+    if (c.layers[l].mlp == LayerSpec::Mlp::kGelu) layer.mlp = "gelu";
     if (c.layers[l].mixer == LayerSpec::Mixer::kMamba) layer.mixer = "mamba";
     if (c.layers[l].mixer == LayerSpec::Mixer::kMamba2) layer.mixer = "mamba2";
     info.layers.push_back(layer);

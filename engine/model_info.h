@@ -16,7 +16,7 @@ struct LayerDescription {
   std::string mixer = "attention";  // "attention", "mamba" or "mamba2"
   std::string attention_backend = "full";
   std::string memory_kind = "paged_kv";
-  std::string mlp = "dense";         // "dense", "moe" or "none"
+  std::string mlp = "dense";         // "dense" (SiLU-gated), "gelu" (BLOOM), "moe" or "none"
   uint32_t sliding_window = 0;  // window of a sliding_window layer
 };
 

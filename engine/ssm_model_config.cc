@@ -14,22 +14,6 @@ using json = nlohmann::json;
 #define ATTNSERVE_RETURN_IF_ERROR(expr) \
   if (absl::Status status_ = (expr); !status_.ok()) return status_
 
-// A positive integer key into `out`.
-absl::Status ReadPositive(const json& j, const char* key, const std::string& origin,
-                          std::optional<int64_t> fallback, int64_t& out) {
-  absl::StatusOr<int64_t> v = PositiveInt(j, key, origin, fallback);
-  if (!v.ok()) return v.status();
-  out = *v;
-  return absl::OkStatus();
-}
-
-absl::Status ReadBool(const json& j, const char* key, const std::string& origin, bool fallback, bool& out) {
-  absl::StatusOr<bool> v = BoolKey(j, key, origin, fallback);
-  if (!v.ok()) return v.status();
-  out = *v;
-  return absl::OkStatus();
-}
-
 // "auto" (ceil(hidden / 16), as transformers resolves it) or a positive integer.
 absl::Status ReadDtRank(const json& j, const char* key, const std::string& origin, int64_t hidden, int64_t& out) {
   if (!j.contains(key) || j[key].is_null() || (j[key].is_string() && j[key] == "auto")) {

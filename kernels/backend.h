@@ -24,6 +24,12 @@ struct AttentionShape {
   int64_t head_dim = 0;
   int64_t kv_stride = 0;     // floats per key row (>= num_kv_heads * head_dim)
   float scale = 1.0f;
+  // ALiBi (kernels/alibi.h): f32[num_heads] slope per query head (not owned); null = no bias.
+  // The logit of query position p, key position k in head h becomes
+  //   scale·q·k + alibi_slopes[h]·(k − p)        (k − p <= 0: farther keys are penalised)
+  // HF BLOOM adds slope·k and MPT slope·(k − (max_seq_len − 1)) instead: both differ from this
+  // by a constant per query row, which softmax cancels (and k − p keeps f32 logits small).
+  const float* alibi_slopes = nullptr;
 };
 
 // Keys and values of one sequence in a paged pool (design.md §3, PagedKv):
@@ -55,6 +61,12 @@ class Backend {
   virtual void RmsNorm(const float* x, const float* weight, float* y, int64_t rows, int64_t dim,
                        float eps) = 0;
 
+  // HF nn.LayerNorm over the last dim (biased variance):
+  //   y[r, :] = (x[r, :] - mean) * rsqrt(mean((x[r, :] - mean)^2) + eps) * weight[:] + bias[:].
+  // x, y f32[rows, dim] (may alias); weight, bias f32[dim].
+  virtual void LayerNorm(const float* x, const float* weight, const float* bias, float* y, int64_t rows,
+                         int64_t dim, float eps) = 0;
+
   // Rotary embedding in place, HF "rotate_half" layout (pairs i and i + head_dim/2):
   //   x'[i] = x[i]*cos[i] - x[i+h]*sin[i];  x'[i+h] = x[i+h]*cos[i] + x[i]*sin[i]   (h = head_dim/2)
   // x f32[num_tokens, num_heads, head_dim]; cos, sin f32[num_tokens, head_dim/2].
@@ -63,6 +75,10 @@ class Backend {
 
   // out[i] = silu(gate[i]) * up[i], silu(g) = g / (1 + exp(-g)). gate, up, out f32[n]; out may alias.
   virtual void SiluMul(const float* gate, const float* up, float* out, int64_t n) = 0;
+
+  // GELU, tanh approximation (BLOOM's bloom_gelu_forward, HF "gelu_new" / "gelu_pytorch_tanh"):
+  //   y[i] = 0.5·x·(1 + tanh(0.79788456·x·(1 + 0.044715·x²))). x, y f32[n] (may alias).
+  virtual void GeluTanh(const float* x, float* y, int64_t n) = 0;
 
   // y[i] += x[i]. x, y f32[n].
   virtual void AddInPlace(float* y, const float* x, int64_t n) = 0;
@@ -79,7 +95,8 @@ class Backend {
 
   // Causal GQA attention with keys/values read through a block table, restricted by `mask`
   // (kernels/attention_mask.h: full, sliding window, sinks, segments, Longformer, BigBird, block
-  // list). q f32[num_q, num_heads, head_dim]; out f32[num_q, num_heads, head_dim].
+  // list), with the ALiBi bias of shape.alibi_slopes when set (every mask kind).
+  // q f32[num_q, num_heads, head_dim]; out f32[num_q, num_heads, head_dim].
   // Only blocks holding keys some query can see are read (others may be -1 in the table).
   // Memory O(num_q + num_kv) beyond q/out: no [num_q, num_kv] matrix is materialised.
   virtual void PagedAttention(const float* q, const PagedKvView& kv, const AttentionShape& shape,
@@ -97,8 +114,9 @@ class Backend {
   // top_k logical blocks (of kv.block_size tokens) with the largest upper bound
   //   Σ_d max(q_d·min_d, q_d·max_d)   (min/max of the head's key columns, from summaries)
   // among blocks that hold a key <= p - window (i.e. not wholly inside the local window).
-  // Ties go to the lower block index. selected int32[num_q, num_heads, top_k], ascending,
-  // -1 padded when fewer candidates exist. Feed to PagedAttention with MaskKind::kBlockList.
+  // Ties go to the lower block index; shape.alibi_slopes is ignored (the bound is of q·k only).
+  // selected int32[num_q, num_heads, top_k], ascending, -1 padded when fewer candidates exist.
+  // Feed to PagedAttention with MaskKind::kBlockList.
   virtual void QuestSelect(const float* q, const PagedKvView& kv, const float* summaries,
                            const AttentionShape& shape, int64_t top_k, int64_t window,
                            int32_t* selected) = 0;

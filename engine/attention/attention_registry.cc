@@ -244,6 +244,12 @@ absl::StatusOr<std::shared_ptr<const AttentionPlan>> ResolveAttention(
       return absl::InvalidArgumentError(absl::StrCat("attention.backend \"", choice.backend,
                                                      "\" is unknown; known: ", absl::StrJoin(names, ", ")));
     }
+    if (config.alibi && b->memory == MemoryKind::kRecurrentState) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "attention.backend \"", choice.backend, "\" cannot apply ", config.architecture,
+          "'s ALiBi position bias: linear attention never forms the query-key logits the bias is added to "
+          "(and the model has no other positions); choose a softmax backend"));
+    }
     AttentionChoice filled;
     if (absl::Status s = FillParameters(*b, choice, num_layers, filled); !s.ok()) return s;
     if (b->name == "longformer") {

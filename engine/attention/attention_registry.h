@@ -8,6 +8,9 @@
 //     window for the layers its layer_types / sliding_window / max_window_layers say).
 //   * backend B: every layer runs B — except, with full_every = k, layers l where (l+1) % k == 0,
 //     which keep the model's own attention (a static sparse layer schedule, Gemma-style).
+//   * ALiBi models (BLOOM): every softmax backend adds the bias to its logits (Quest selects
+//     blocks by q·k bounds, then attends with the bias); linear backends (performer,
+//     elu_linear) form no logits to bias and are INVALID_ARGUMENT.
 #pragma once
 
 #include <cstdint>

@@ -161,6 +161,20 @@ absl::StatusOr<std::shared_ptr<const ContextPlan>> ResolveContextPolicy(const Co
   const int64_t L = c.max_position_embeddings, cap = std::max<int64_t>(ctx.max_model_len, 1);
   plan->rope_theta = c.rope_theta;
   plan->kind = kind;
+  if (c.alibi) {
+    // ALiBi models: the bias needs no scaling to extrapolate, so model_default and alibi are the
+    // same plan (one prefix-cache key), limited by --max_model_len only.
+    if (kind != "model_default" && kind != "alibi") {
+      return Invalid("kind", absl::StrCat("\"", kind, "\": ", c.architecture,
+                                          " encodes positions with ALiBi, not rotary embeddings "
+                                          "(only model_default and alibi apply)"));
+    }
+    plan->kind = "alibi";
+    plan->rope = false;
+    plan->max_length = cap;
+    plan->limit_source = absl::StrCat("--max_model_len (ALiBi extrapolates; trained on ", L, " positions)");
+    return std::shared_ptr<const ContextPlan>(std::move(plan));
+  }
   if (!c.rope && kind != "model_default") {
     return Invalid("kind", absl::StrCat("\"", kind, "\": ", c.architecture,
                                         " does not use rotary positions (only model_default applies)"));

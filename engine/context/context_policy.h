@@ -13,7 +13,8 @@
 //   yarn           HF "yarn" (ramp between interpolation and not)   factor x original
 //   llama3         HF "llama3" (per-band wavelength scaling)        factor x original
 //   longrope       HF "longrope" (per-dimension short/long factors) factor x original
-//   alibi          ALiBi models only (their default)                --max_model_len
+//   alibi          ALiBi models only (their default: model_default  --max_model_len
+//                  resolves to it; every RoPE kind is refused)
 //   sinks          plain RoPE + StreamingLLM attention (sink_tokens --max_model_len
 //                  first tokens + a window of recent ones)
 // "original" is original_max_position_embeddings (default: the model's max_position_embeddings).

@@ -7,7 +7,7 @@
 //     for each absolute key tile with candidate keys (attention_key_plan.h: candidate keys only,
 //     so invisible blocks are never read; fully visible tiles skip the per-element mask):
 //       prefetch the next tile's K/V rows, spread over this tile's score steps
-//       per KV head: Sᵀ = K·Qt -> mask -> online softmax (m, l, α) -> O = α·O + P·V
+//       per KV head: Sᵀ = K·Qt -> (+ ALiBi) -> mask -> online softmax (m, l, α) -> O = α·O + P·V
 //       at each segment boundary: merge the segment's (m, l, O) into the item's total
 //     out = O / l
 //
@@ -110,11 +110,12 @@ struct TileWork {
   int64_t tile = 0, kv_head0 = 0, heads = 0, rows = 0, rows_pad = 0;
   QueryTileMask query_mask;
   KeyTile keys[2];
-  std::vector<int32_t> pos1, low1;  // int32[rows_pad], see RowMask
+  std::vector<int32_t> pos1, low1;  // int32[rows_pad], see TileRows
   std::vector<const float*> q_rows;
   const float* k_rows[kMaxTileKeys];
   const float* v_rows[kMaxTileKeys];
   Floats qt;              // f32[heads, head_dim, rows_pad]
+  Floats alibi;           // f32[heads, rows_pad]: slope·log2 e of each row (ALiBi calls only)
   Floats scores, alpha;   // f32[kMaxTileKeys, rows_pad], f32[rows_pad]
   Floats segment, total;  // `heads` states each
 };
@@ -160,6 +161,14 @@ void PrepareItem(const Call& c, int64_t tile, int64_t head_group, TileWork& w) {
     PackQueries(w.q_rows.data(), w.rows, w.rows_pad, head_dim, c.shape->scale * kLog2e,
                 qt + h * head_dim * w.rows_pad);
   }
+  if (c.shape->alibi_slopes != nullptr) {  // scores are in log2 units: so is the bias
+    float* alibi = w.alibi.Get(w.heads * w.rows_pad);
+    std::fill(alibi, alibi + w.heads * w.rows_pad, 0.0f);
+    for (int64_t h = 0; h < w.heads; ++h)
+      for (int64_t g = 0; g < c.group; ++g)
+        std::fill_n(alibi + h * w.rows_pad + g * count, count,
+                    c.shape->alibi_slopes[(w.kv_head0 + h) * c.group + g] * kLog2e);
+  }
 }
 
 // Software prefetch of a key tile's K/V rows (the item's columns) into L2, a few lines per call
@@ -199,7 +208,6 @@ void ProcessTile(const Call& c, TileWork& w, const KeyTile& t, const KeyTile* ne
   float* scores = w.scores.Get(kMaxTileKeys * w.rows_pad);
   float* alpha = w.alpha.Get(w.rows_pad);
   const float* qt = w.qt.Get(w.heads * head_dim * w.rows_pad);
-  const RowMask row_mask{w.pos1.data(), w.low1.data()};
   TilePrefetch prefetch(c, w, next, w.heads * ((t.count + kScoreStep - 1) / kScoreStep));
   for (int64_t h = 0; h < w.heads; ++h) {
     const int64_t col = (w.kv_head0 + h) * head_dim;
@@ -214,8 +222,10 @@ void ProcessTile(const Call& c, TileWork& w, const KeyTile& t, const KeyTile* ne
                 scores + j * w.rows_pad);
     }
     const State s = StateAt(st, h, w.rows, c.dim_pad);
-    SoftmaxTile(scores, t.count, w.rows_pad, t.full ? nullptr : t.pos, t.flag, row_mask, s.m, s.l,
-                alpha);
+    const float* alibi = c.shape->alibi_slopes ? w.alibi.Get(w.heads * w.rows_pad) + h * w.rows_pad
+                                                : nullptr;
+    SoftmaxTile(scores, t.count, w.rows_pad, t.pos, t.flag, !t.full,
+                {w.pos1.data(), w.low1.data(), alibi}, s.m, s.l, alpha);
     AccumulateTile(scores, w.rows_pad, w.v_rows, t.count, w.rows, head_dim, alpha, s.o, c.dim_pad);
   }
 }

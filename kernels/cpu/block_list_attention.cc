@@ -1,7 +1,8 @@
 // kBlockList attention, one (query, head) pair at a time (see block_list_attention.h):
 //   keys = selected blocks below the window (ascending, deduplicated) + window [p - window + 1, p]
 //   per chunk of <= 64 keys: s_j = q·k_j (4 keys per register tile, one reduction per 4 keys),
-//   online softmax in log2 units (Exp2 of flash_attention_tiles.h), O = α·O + Σ_j p_j·v_j.
+//   + slope·log2 e·(k_j − p) with ALiBi, online softmax in log2 units (Exp2 of
+//   flash_attention_tiles.h), O = α·O + Σ_j p_j·v_j.
 #include "kernels/cpu/block_list_attention.h"
 
 #include <immintrin.h>
@@ -56,6 +57,7 @@ struct Scratch {
   const float* k_rows[kChunk];
   const float* v_rows[kChunk];
   alignas(32) float s[kChunk + 8];
+  alignas(32) float distance[kChunk + 8] = {};  // k_j − p of the chunk's keys (for ALiBi)
 };
 
 // Heap-allocated per thread (see ThreadTileWork in attention.cc: large static TLS overflows
@@ -86,10 +88,16 @@ void AttendRow(const float* q_row, const PagedKvView& kv, const AttentionShape& 
   w.q.resize(head_dim);
   w.o.assign(dim_pad, 0.0f);
   for (int64_t d = 0; d < head_dim; ++d) w.q[d] = q_row[d] * shape.scale * kLog2e;
+  const bool alibi = shape.alibi_slopes != nullptr;
+  const __m256 slope = _mm256_set1_ps(alibi ? shape.alibi_slopes[h] * kLog2e : 0.0f);
   float m = kEmptyRowMax, l = 0.0f;
   int64_t count = 0;
   auto flush = [&] {
     Scores(w.q.data(), w.k_rows, count, head_dim, w.s);
+    for (int64_t j = 0; alibi && j < count; j += 8) {  // lanes past count are overwritten below
+      const __m256 s = _mm256_loadu_ps(w.s + j);
+      _mm256_storeu_ps(w.s + j, _mm256_fmadd_ps(slope, _mm256_loadu_ps(w.distance + j), s));
+    }
     std::fill(w.s + count, w.s + (count + 7) / 8 * 8, -std::numeric_limits<float>::infinity());
     __m256 mx = _mm256_set1_ps(-std::numeric_limits<float>::infinity());
     for (int64_t j = 0; j < count; j += 8) mx = _mm256_max_ps(mx, _mm256_loadu_ps(w.s + j));
@@ -119,6 +127,7 @@ void AttendRow(const float* q_row, const PagedKvView& kv, const AttentionShape& 
       const int64_t offset = (base + in_block) * shape.kv_stride + col;
       w.k_rows[count] = kv.k_pool + offset;
       w.v_rows[count] = kv.v_pool + offset;
+      if (alibi) w.distance[count] = float(t - p);
       if (++count == kChunk) flush();
     }
   }

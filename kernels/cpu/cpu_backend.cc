@@ -1,7 +1,7 @@
 // CpuBackend: the Backend of kernels/backend.h on x86 CPUs (AVX2+FMA floor), parallel over
 // num_threads cores with one OpenMP team. Each op is a thin forward to its kernel file:
 //   Linear -> linear.cc (own GEMV / OpenBLAS / own GEMM, chosen per shape)
-//   RmsNorm, ApplyRope, SiluMul, AddInPlace, LogSoftmax -> elementwise.cc
+//   RmsNorm, LayerNorm, ApplyRope, SiluMul, GeluTanh, AddInPlace, LogSoftmax -> elementwise.cc
 //   CausalAttention, PagedAttention (tiled, masked) -> attention.cc
 //   UpdateKeySummaries, QuestSelect -> quest.cc;  LinearAttention -> linear_attention.cc
 //   CausalConv1dSilu, SelectiveScan -> ssm.cc;  SsdScan, GatedRmsNorm -> ssd.cc
@@ -39,6 +39,11 @@ class CpuBackend final : public Backend {
     cpu::RmsNorm(num_threads_, x, weight, y, rows, dim, eps);
   }
 
+  void LayerNorm(const float* x, const float* weight, const float* bias, float* y, int64_t rows, int64_t dim,
+                 float eps) override {
+    cpu::LayerNorm(num_threads_, x, weight, bias, y, rows, dim, eps);
+  }
+
   void ApplyRope(float* x, const float* cos, const float* sin, int64_t num_tokens,
                  int64_t num_heads, int64_t head_dim) override {
     cpu::ApplyRope(num_threads_, x, cos, sin, num_tokens, num_heads, head_dim);
@@ -47,6 +52,8 @@ class CpuBackend final : public Backend {
   void SiluMul(const float* gate, const float* up, float* out, int64_t n) override {
     cpu::SiluMul(num_threads_, gate, up, out, n);
   }
+
+  void GeluTanh(const float* x, float* y, int64_t n) override { cpu::GeluTanh(num_threads_, x, y, n); }
 
   void AddInPlace(float* y, const float* x, int64_t n) override {
     cpu::AddInPlace(num_threads_, y, x, n);

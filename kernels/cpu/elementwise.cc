@@ -68,6 +68,56 @@ void RmsNorm(int num_threads, const float* x, const float* weight, float* y, int
   });
 }
 
+void LayerNorm(int num_threads, const float* x, const float* weight, const float* bias, float* y,
+               int64_t rows, int64_t dim, float eps) {
+  ParallelRanges(num_threads, rows, 1, MinRows(dim), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const float* xr = x + r * dim;
+      float* yr = y + r * dim;
+      __m256 acc = _mm256_setzero_ps();
+      int64_t i = 0;
+      for (; i + 8 <= dim; i += 8) acc = _mm256_add_ps(acc, _mm256_loadu_ps(xr + i));
+      float sum = HorizontalSum(acc);
+      for (; i < dim; ++i) sum += xr[i];
+      const float mean = sum / float(dim);
+      const __m256 vmean = _mm256_set1_ps(mean);
+      acc = _mm256_setzero_ps();
+      for (i = 0; i + 8 <= dim; i += 8) {
+        const __m256 d = _mm256_sub_ps(_mm256_loadu_ps(xr + i), vmean);
+        acc = _mm256_fmadd_ps(d, d, acc);
+      }
+      float ss = HorizontalSum(acc);
+      for (; i < dim; ++i) ss += (xr[i] - mean) * (xr[i] - mean);
+      const float inv = 1.0f / std::sqrt(ss / float(dim) + eps);
+      const __m256 vinv = _mm256_set1_ps(inv);
+      for (i = 0; i + 8 <= dim; i += 8) {
+        const __m256 normed = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(xr + i), vmean), vinv);
+        _mm256_storeu_ps(yr + i, _mm256_fmadd_ps(normed, _mm256_loadu_ps(weight + i), _mm256_loadu_ps(bias + i)));
+      }
+      for (; i < dim; ++i) yr[i] = (xr[i] - mean) * inv * weight[i] + bias[i];
+    }
+  });
+}
+
+void GeluTanh(int num_threads, const float* x, float* y, int64_t n) {
+  // 0.5·(1 + tanh u) = 1 / (1 + exp(-2u)): no cancellation near u = 0, saturates cleanly.
+  constexpr float kC = 0.79788456f, kA = 0.044715f;
+  ParallelRanges(num_threads, n, 16, kMinFloatsPerThread, [&](int64_t b, int64_t e) {
+    const __m256 one = _mm256_set1_ps(1.0f), m2c = _mm256_set1_ps(-2.0f * kC), a = _mm256_set1_ps(kA);
+    int64_t i = b;
+    for (; i + 8 <= e; i += 8) {
+      const __m256 v = _mm256_loadu_ps(x + i);
+      const __m256 inner = _mm256_fmadd_ps(_mm256_mul_ps(a, v), v, one);        // 1 + a·x²
+      const __m256 t = Exp(_mm256_mul_ps(_mm256_mul_ps(m2c, v), inner));       // exp(-2u)
+      _mm256_storeu_ps(y + i, _mm256_div_ps(v, _mm256_add_ps(one, t)));
+    }
+    for (; i < e; ++i) {
+      const float v = x[i];
+      y[i] = v / (1.0f + std::exp(-2.0f * kC * v * (1.0f + kA * v * v)));
+    }
+  });
+}
+
 void ApplyRope(int num_threads, float* x, const float* cos, const float* sin, int64_t num_tokens,
                int64_t num_heads, int64_t head_dim) {
   const int64_t half = head_dim / 2;

@@ -10,6 +10,15 @@ namespace attnserve::cpu {
 void RmsNorm(int num_threads, const float* x, const float* weight, float* y, int64_t rows,
              int64_t dim, float eps);
 
+// x, y f32[rows, dim] (may alias); weight, bias f32[dim]. HF LayerNorm: two-pass mean / biased
+// variance in f32, y = (x - mean) * rsqrt(var + eps) * weight + bias.
+void LayerNorm(int num_threads, const float* x, const float* weight, const float* bias, float* y,
+               int64_t rows, int64_t dim, float eps);
+
+// y f32[n] = gelu_tanh(x f32[n]) = x·sigmoid(2u), u = 0.79788456·x·(1 + 0.044715·x²)
+// (= 0.5·x·(1 + tanh u)); y may alias x.
+void GeluTanh(int num_threads, const float* x, float* y, int64_t n);
+
 // In place. x f32[num_tokens, num_heads, head_dim]; cos, sin f32[num_tokens, head_dim/2].
 void ApplyRope(int num_threads, float* x, const float* cos, const float* sin, int64_t num_tokens,
                int64_t num_heads, int64_t head_dim);

@@ -3,6 +3,8 @@
 //   ScoreTile:      Sᵀ[KR keys][NV·8 rows] += k_j[d] (broadcast) × Qt[d][8 rows] (load)
 //                   over d = 0..head_dim-1; KR×NV = 6×2 (12 accumulators), or 8×1 for a
 //                   single row vector (decode)
+//   SoftmaxTile:    per score, optional ALiBi fma (slope·log2e × (k − p)) and mask blend, then
+//                   the online max / exp2 / sum over the tile's keys, 8 rows per vector
 //   AccumulateTile: O[MR rows][NV·8 dims] += Pᵀ[j][r] (broadcast) × V_j[8 dims] (load)
 //                   over the tile's keys j; MR×NV = 6×2, or 3×4 when a tile has <= 3 rows
 //                   (decode of a GQA group)
@@ -70,37 +72,42 @@ void ScoreRows(const float* qt, int64_t ld, const float* const* k, int64_t count
 
 // ---- Softmax ---------------------------------------------------------------------------------
 
-// Online-softmax update of NV row vectors (rows 8·v0 ..) over all keys of the tile.
-template <int NV, bool kPartial>
+// Online-softmax update of NV row vectors (rows 8·v0 ..) over all keys of the tile; kPartial:
+// per-element mask, kAlibi: ALiBi bias (see SoftmaxTile).
+template <int NV, bool kPartial, bool kAlibi>
 inline void SoftmaxRows(float* s, int64_t count, int64_t ld, const int32_t* key_pos,
-                        const int32_t* key_flag, const RowMask& rm, float* m, float* l,
+                        const int32_t* key_flag, const TileRows& rows, float* m, float* l,
                         float* alpha) {
   const __m256 neg_inf = _mm256_set1_ps(-std::numeric_limits<float>::infinity());
-  __m256 tile_max[NV];
+  __m256 tile_max[NV], slope[NV];
   __m256i pos1[NV], low1[NV];
   for (int v = 0; v < NV; ++v) {
     tile_max[v] = neg_inf;
-    if constexpr (kPartial) {
-      pos1[v] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(rm.pos1 + 8 * v));
-      low1[v] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(rm.low1 + 8 * v));
-    }
+    if constexpr (kPartial || kAlibi)
+      pos1[v] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(rows.pos1 + 8 * v));
+    if constexpr (kPartial)
+      low1[v] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(rows.low1 + 8 * v));
+    if constexpr (kAlibi) slope[v] = _mm256_loadu_ps(rows.alibi + 8 * v);
   }
   for (int64_t j = 0; j < count; ++j) {
-    __m256i key, flag;
-    if constexpr (kPartial) {
-      key = _mm256_set1_epi32(key_pos[j]);
-      flag = _mm256_set1_epi32(key_flag[j]);
-    }
+    __m256i key, key1, flag;
+    if constexpr (kPartial || kAlibi) key = _mm256_set1_epi32(key_pos[j]);
+    if constexpr (kPartial) flag = _mm256_set1_epi32(key_flag[j]);
+    if constexpr (kAlibi) key1 = _mm256_set1_epi32(key_pos[j] + 1);
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) {
       __m256 x = _mm256_loadu_ps(s + j * ld + 8 * v);
+      if constexpr (kAlibi) {  // k − p = (k + 1) − pos1, exact in int32 and in f32 (< 2^24)
+        const __m256 distance = _mm256_cvtepi32_ps(_mm256_sub_epi32(key1, pos1[v]));
+        x = _mm256_fmadd_ps(slope[v], distance, x);
+      }
       if constexpr (kPartial) {
         const __m256i visible =
             _mm256_and_si256(_mm256_cmpgt_epi32(pos1[v], key),
                              _mm256_or_si256(_mm256_cmpgt_epi32(key, low1[v]), flag));
         x = _mm256_blendv_ps(neg_inf, x, _mm256_castsi256_ps(visible));
-        _mm256_storeu_ps(s + j * ld + 8 * v, x);
       }
+      if constexpr (kPartial || kAlibi) _mm256_storeu_ps(s + j * ld + 8 * v, x);
       tile_max[v] = _mm256_max_ps(tile_max[v], x);
     }
   }
@@ -126,24 +133,24 @@ inline void SoftmaxRows(float* s, int64_t count, int64_t ld, const int32_t* key_
   }
 }
 
-template <bool kPartial>
+template <bool kPartial, bool kAlibi>
 void SoftmaxAll(float* s, int64_t count, int64_t rows_pad, const int32_t* key_pos,
-                const int32_t* key_flag, const RowMask& rm, float* m, float* l, float* alpha) {
+                const int32_t* key_flag, const TileRows& rows, float* m, float* l, float* alpha) {
   for (int64_t r = 0; r < rows_pad; r += 32) {
-    const RowMask at{rm.pos1 + r, rm.low1 + r};
+    const TileRows at{rows.pos1 + r, rows.low1 + r, kAlibi ? rows.alibi + r : nullptr};
     float *sr = s + r, *mr = m + r, *lr = l + r, *ar = alpha + r;
     switch (std::min<int64_t>(4, (rows_pad - r) / 8)) {
       case 4:
-        SoftmaxRows<4, kPartial>(sr, count, rows_pad, key_pos, key_flag, at, mr, lr, ar);
+        SoftmaxRows<4, kPartial, kAlibi>(sr, count, rows_pad, key_pos, key_flag, at, mr, lr, ar);
         break;
       case 3:
-        SoftmaxRows<3, kPartial>(sr, count, rows_pad, key_pos, key_flag, at, mr, lr, ar);
+        SoftmaxRows<3, kPartial, kAlibi>(sr, count, rows_pad, key_pos, key_flag, at, mr, lr, ar);
         break;
       case 2:
-        SoftmaxRows<2, kPartial>(sr, count, rows_pad, key_pos, key_flag, at, mr, lr, ar);
+        SoftmaxRows<2, kPartial, kAlibi>(sr, count, rows_pad, key_pos, key_flag, at, mr, lr, ar);
         break;
       default:
-        SoftmaxRows<1, kPartial>(sr, count, rows_pad, key_pos, key_flag, at, mr, lr, ar);
+        SoftmaxRows<1, kPartial, kAlibi>(sr, count, rows_pad, key_pos, key_flag, at, mr, lr, ar);
         break;
     }
   }
@@ -257,12 +264,17 @@ void ScoreTile(const float* qt, int64_t rows_pad, const float* const* k_rows, in
 }
 
 void SoftmaxTile(float* s, int64_t count, int64_t rows_pad, const int32_t* key_pos,
-                 const int32_t* key_flag, const RowMask& row_mask, float* m, float* l,
+                 const int32_t* key_flag, bool partial, const TileRows& rows, float* m, float* l,
                  float* alpha) {
-  if (key_pos != nullptr) {
-    SoftmaxAll<true>(s, count, rows_pad, key_pos, key_flag, row_mask, m, l, alpha);
+  const bool alibi = rows.alibi != nullptr;
+  if (partial && alibi) {
+    SoftmaxAll<true, true>(s, count, rows_pad, key_pos, key_flag, rows, m, l, alpha);
+  } else if (partial) {
+    SoftmaxAll<true, false>(s, count, rows_pad, key_pos, key_flag, rows, m, l, alpha);
+  } else if (alibi) {
+    SoftmaxAll<false, true>(s, count, rows_pad, key_pos, key_flag, rows, m, l, alpha);
   } else {
-    SoftmaxAll<false>(s, count, rows_pad, key_pos, key_flag, row_mask, m, l, alpha);
+    SoftmaxAll<false, false>(s, count, rows_pad, key_pos, key_flag, rows, m, l, alpha);
   }
 }
 

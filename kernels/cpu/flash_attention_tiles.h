@@ -58,19 +58,24 @@ void PackQueries(const float* const* q_rows, int64_t rows, int64_t rows_pad, int
 void ScoreTile(const float* qt, int64_t rows_pad, const float* const* k_rows, int64_t count,
                int64_t head_dim, float* s);
 
-// Per-row visibility parameters, int32[rows_pad]: pos1 = p + 1, low1 = low(p) - 1 (see
-// attention_key_plan.h); padding rows have pos1 = 0 (they see nothing).
-struct RowMask {
+// Per-row parameters of a query tile, [rows_pad] each: pos1 = p + 1 and low1 = low(p) - 1 (int32,
+// see attention_key_plan.h; padding rows have pos1 = 0: they see nothing); alibi = the row's
+// ALiBi slope × log2(e) (f32, 0 on padding rows), or null for no bias.
+struct TileRows {
   const int32_t* pos1;
   const int32_t* low1;
+  const float* alibi;
 };
 
-// Online-softmax update of one key tile. When key_pos is non-null (a partial tile) score
-// s[j][r] is kept only where key_pos[j] < pos1[r] and (key_pos[j] > low1[r] or key_flag[j]);
-// other scores become exact zeros. Then per row: m' = max(m, max_j s), alpha = 2^(m - m'),
-// s = 2^(s - m'), l = alpha·l + Σ_j s, m = m'.  alpha f32[rows_pad] is written for AccumulateTile.
+// Online-softmax update of one key tile; key_pos, key_flag int32[count] (see KeyTile):
+//   with rows.alibi:  s[j][r] += alibi[r] · (key_pos[j] − p_r)   (p_r = pos1[r] − 1; log2 units)
+//   when `partial`:   s[j][r] is kept only where key_pos[j] < pos1[r] and (key_pos[j] > low1[r]
+//                     or key_flag[j]); other scores become exact zeros
+// then per row: m' = max(m, max_j s), alpha = 2^(m - m'), s = 2^(s - m'), l = alpha·l + Σ_j s,
+// m = m'.  alpha f32[rows_pad] is written for AccumulateTile. With neither ALiBi nor `partial`
+// it is the plain max/exp2 loop (key_pos, key_flag unread).
 void SoftmaxTile(float* s, int64_t count, int64_t rows_pad, const int32_t* key_pos,
-                 const int32_t* key_flag, const RowMask& row_mask, float* m, float* l,
+                 const int32_t* key_flag, bool partial, const TileRows& rows, float* m, float* l,
                  float* alpha);
 
 // o[r * ldo + d] = alpha[r] · o[r * ldo + d] + Σ_j s[j * rows_pad + r] · v_rows[j][d]

@@ -28,6 +28,7 @@
 #include <limits>
 #include <vector>
 
+#include "kernels/cpu/accumulate_rows.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/parallel.h"
 #include "kernels/cpu/vec_math.h"
@@ -41,82 +42,8 @@ namespace {
 // 17.6 / 19.7 µs per token).
 constexpr int64_t kChunk = 16;
 
-inline __m256i TailMask(int64_t tail) {  // lanes [0, tail) set, tail in 1..7
-  return _mm256_cmpgt_epi32(_mm256_set1_epi32(int(tail)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
-
-// y[r*ldy + v*8 + l] += Σ_i a[r*lda + i] · b[i*ldb + v*8 + l] for r < R, v < NV, lanes l (the
-// last vector masked to `tail` when kTail).
-template <int R, int NV, bool kTail>
-inline void AccumTile(const float* a, int64_t lda, const float* b, int64_t ldb, float* y,
-                      int64_t ldy, int64_t n, __m256i tail) {
-  __m256 acc[R][NV];
-#pragma GCC unroll 8
-  for (int r = 0; r < R; ++r)
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) acc[r][v] = _mm256_setzero_ps();
-  for (int64_t i = 0; i < n; ++i) {
-    __m256 bv[NV];
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v)
-      bv[v] = (kTail && v == NV - 1) ? _mm256_maskload_ps(b + i * ldb + v * 8, tail)
-                                     : _mm256_loadu_ps(b + i * ldb + v * 8);
-#pragma GCC unroll 8
-    for (int r = 0; r < R; ++r) {
-      const __m256 av = _mm256_broadcast_ss(a + r * lda + i);
-#pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) acc[r][v] = _mm256_fmadd_ps(av, bv[v], acc[r][v]);
-    }
-  }
-#pragma GCC unroll 8
-  for (int r = 0; r < R; ++r) {
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) {
-      float* dst = y + r * ldy + v * 8;
-      if (kTail && v == NV - 1) {
-        _mm256_maskstore_ps(dst, tail, _mm256_add_ps(_mm256_maskload_ps(dst, tail), acc[r][v]));
-      } else {
-        _mm256_storeu_ps(dst, _mm256_add_ps(_mm256_loadu_ps(dst), acc[r][v]));
-      }
-    }
-  }
-}
-
-// The last `left` (< R + 1) rows: one AccumTile<left, ...>.
-template <int R, int NV, bool kTail>
-inline void AccumLeftoverRows(int64_t left, const float* a, int64_t lda, const float* b, int64_t ldb,
-                              float* y, int64_t ldy, int64_t n, __m256i tail) {
-  if constexpr (R > 0) {
-    if (left == R) return AccumTile<R, NV, kTail>(a, lda, b, ldb, y, ldy, n, tail);
-    AccumLeftoverRows<R - 1, NV, kTail>(left, a, lda, b, ldb, y, ldy, n, tail);
-  }
-}
-
-template <int NV, bool kTail>
-void AccumColumns(const float* a, int64_t lda, const float* b, int64_t ldb, float* y, int64_t ldy,
-                  int64_t rows, int64_t n, __m256i tail) {
-  // 12 accumulators: 6 rows × 2 vectors, or 3 rows × 4 vectors (few rows: a decode step).
-  constexpr int kR = NV == 4 ? 3 : 6;
-  int64_t r = 0;
-  for (; r + kR <= rows; r += kR) AccumTile<kR, NV, kTail>(a + r * lda, lda, b, ldb, y + r * ldy, ldy, n, tail);
-  AccumLeftoverRows<kR - 1, NV, kTail>(rows - r, a + r * lda, lda, b, ldb, y + r * ldy, ldy, n, tail);
-}
-
-// y f32[rows, cols] (row stride ldy) += a f32[rows, n] (stride lda) · b f32[n, cols] (stride ldb).
-void AccumulateRows(const float* a, int64_t lda, const float* b, int64_t ldb, float* y, int64_t ldy,
-                    int64_t rows, int64_t n, int64_t cols) {
-  const __m256i all = _mm256_set1_epi32(-1);
-  int64_t c = 0;
-  if (rows <= 3) {
-    for (; c + 32 <= cols; c += 32) AccumColumns<4, false>(a, lda, b + c, ldb, y + c, ldy, rows, n, all);
-  }
-  for (; c + 16 <= cols; c += 16) AccumColumns<2, false>(a, lda, b + c, ldb, y + c, ldy, rows, n, all);
-  if (c + 8 <= cols) {
-    AccumColumns<1, false>(a, lda, b + c, ldb, y + c, ldy, rows, n, all);
-    c += 8;
-  }
-  if (c < cols) AccumColumns<1, true>(a, lda, b + c, ldb, y + c, ldy, rows, n, TailMask(cols - c));
-}
+using accum::AccumulateRows;
+using accum::TailMask;
 
 // dst f32[rows, cols] (contiguous) = src rows (stride src_stride) · factor.
 void CopyScaled(const float* src, int64_t src_stride, int64_t rows, int64_t cols, float factor,

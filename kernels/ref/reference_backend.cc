@@ -41,6 +41,21 @@ class ReferenceBackend final : public Backend {
     }
   }
 
+  // x, y f32[rows, dim]; weight, bias f32[dim]. Two-pass mean / biased variance in double.
+  void LayerNorm(const float* x, const float* weight, const float* bias, float* y, int64_t rows, int64_t dim,
+                 float eps) override {
+    for (int64_t r = 0; r < rows; ++r) {
+      const float* xr = x + r * dim;
+      double mean = 0.0;
+      for (int64_t i = 0; i < dim; ++i) mean += xr[i];
+      mean /= double(dim);
+      double var = 0.0;
+      for (int64_t i = 0; i < dim; ++i) var += (xr[i] - mean) * (xr[i] - mean);
+      const double inv = 1.0 / std::sqrt(var / double(dim) + double(eps));
+      for (int64_t i = 0; i < dim; ++i) y[r * dim + i] = float((xr[i] - mean) * inv * weight[i] + bias[i]);
+    }
+  }
+
   // x f32[num_tokens, num_heads, head_dim]; cos, sin f32[num_tokens, head_dim/2].
   void ApplyRope(float* x, const float* cos, const float* sin, int64_t num_tokens,
                  int64_t num_heads, int64_t head_dim) override {
@@ -66,6 +81,14 @@ class ReferenceBackend final : public Backend {
     }
   }
 
+  // x, y f32[n]: BLOOM's formula as written, in double.
+  void GeluTanh(const float* x, float* y, int64_t n) override {
+    for (int64_t i = 0; i < n; ++i) {
+      const double v = x[i];
+      y[i] = float(v * 0.5 * (1.0 + std::tanh(0.79788456 * v * (1.0 + 0.044715 * v * v))));
+    }
+  }
+
   // y, x f32[n].
   void AddInPlace(float* y, const float* x, int64_t n) override {
     for (int64_t i = 0; i < n; ++i) y[i] += x[i];
@@ -81,7 +104,8 @@ class ReferenceBackend final : public Backend {
                    AttentionMask{}, out);
   }
 
-  // Dense masked softmax in double: every (query, key) pair is tested with Visible().
+  // Dense masked softmax in double: every (query, key) pair is tested with Visible(); ALiBi adds
+  // slope[h]·(t − pos) to the scaled logit.
   void PagedAttention(const float* q, const PagedKvView& kv, const AttentionShape& shape,
                       const AttentionMask& mask, float* out) override {
     const int64_t num_q = shape.num_q, num_kv = shape.num_kv, num_heads = shape.num_heads;
@@ -97,13 +121,14 @@ class ReferenceBackend final : public Backend {
       for (int64_t h = 0; h < num_heads; ++h) {
         const float* qh = q + (i * num_heads + h) * head_dim;
         const int64_t koff = (h / group) * head_dim;
+        const double slope = shape.alibi_slopes != nullptr ? shape.alibi_slopes[h] : 0.0;
         double mx = -std::numeric_limits<double>::infinity();
         for (int64_t t = 0; t <= pos; ++t) {
           seen[t] = Visible(mask, i, h, num_heads, pos, t);
           if (!seen[t]) continue;
           double s = 0.0;
           for (int64_t d = 0; d < head_dim; ++d) s += double(qh[d]) * double(row(kv.k_pool, t)[koff + d]);
-          scores[t] = s * double(shape.scale);
+          scores[t] = s * double(shape.scale) + slope * double(t - pos);
           mx = std::max(mx, scores[t]);
         }
         double sum = 0.0;

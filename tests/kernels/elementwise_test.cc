@@ -1,4 +1,4 @@
-// RmsNorm, ApplyRope, SiluMul, AddInPlace, LogSoftmax: the CPU backend against the reference on
+// RmsNorm, LayerNorm, ApplyRope, SiluMul, GeluTanh, AddInPlace, LogSoftmax: the CPU backend against the reference on
 // odd and serving-sized shapes (tails below one SIMD vector; sizes large enough to go parallel).
 // Each test states its bound; all are a few f32 ulps of the magnitude involved.
 #include <cmath>
@@ -87,6 +87,68 @@ TEST_P(ElementwiseTest, LogSoftmax) {
     std::vector<float> inplace = x;  // y aliases x
     cpu_->LogSoftmax(inplace.data(), inplace.data(), rows, n);
     EXPECT_EQ(inplace, got);
+  }
+}
+
+// Bound: |y - ref| <= 2e-6 * (1 + |ref|) (f32 mean and variance over dim, then 3 roundings; the
+// inputs carry an offset so the mean matters). Bias and weight are per column.
+TEST_P(ElementwiseTest, LayerNorm) {
+  const int64_t shapes[][2] = {{1, 1}, {3, 7}, {2, 64}, {50, 768}, {5, 4099}, {40, 2048}};
+  for (const auto& [rows, dim] : shapes) {
+    const auto x = RandomVector(rows * dim, 33, 2.0f, 8.0f), w = RandomVector(dim, 34, 0.5f, 1.5f);
+    const auto b = RandomVector(dim, 35, -1.0f, 1.0f);
+    for (float eps : {1e-5f, 1e-3f}) {
+      std::vector<float> want(x.size()), got(x.size());
+      ref_->LayerNorm(x.data(), w.data(), b.data(), want.data(), rows, dim, eps);
+      cpu_->LayerNorm(x.data(), w.data(), b.data(), got.data(), rows, dim, eps);
+      std::vector<float> mag(x.size());
+      for (size_t i = 0; i < x.size(); ++i) mag[i] = 1.0f + std::fabs(want[i]);
+      ExpectClose(got, want, 0.0, 2e-6, &mag, "dim=" + std::to_string(dim));
+      std::vector<float> inplace = x;  // y aliases x
+      cpu_->LayerNorm(inplace.data(), w.data(), b.data(), inplace.data(), rows, dim, eps);
+      EXPECT_EQ(inplace, got);
+    }
+  }
+}
+
+// Hand values: [1, 2, 3, 4] has mean 2.5 and biased variance 1.25, so (x - mean) / sqrt(1.25)
+// = ±0.4472136, ±1.3416408; weight 2 and bias 1 give 2·that + 1. A constant row normalises to
+// the bias (variance 0, eps keeps it finite).
+TEST_P(ElementwiseTest, LayerNormHandValues) {
+  const std::vector<float> x = {1, 2, 3, 4, 5, 5, 5, 5}, w(4, 2.0f), b(4, 1.0f);
+  const std::vector<float> want = {1 - 2 * 1.3416408f, 1 - 2 * 0.4472136f, 1 + 2 * 0.4472136f, 1 + 2 * 1.3416408f,
+                                   1, 1, 1, 1};
+  for (Backend* be : {ref_.get(), cpu_.get()}) {
+    std::vector<float> y(8);
+    be->LayerNorm(x.data(), w.data(), b.data(), y.data(), 2, 4, 1e-12f);
+    ExpectClose(y, want, 1e-5, 0.0, nullptr, std::string(be->name()));
+  }
+}
+
+// Bound: |y - ref| <= 1e-30 + 4e-6 * |ref| + 1e-7 (x·sigmoid(2u) with the vector exp against the
+// formula with tanh in double; they are equal in exact arithmetic).
+TEST_P(ElementwiseTest, GeluTanh) {
+  for (int64_t n : {1, 7, 8, 1000, 100003}) {
+    const auto x = RandomVector(n, 53, -12.0f, 12.0f);
+    std::vector<float> want(n), got(n);
+    ref_->GeluTanh(x.data(), want.data(), n);
+    cpu_->GeluTanh(x.data(), got.data(), n);
+    ExpectClose(got, want, 1e-7, 4e-6, nullptr, "n=" + std::to_string(n));
+    std::vector<float> inplace = x;  // y aliases x
+    cpu_->GeluTanh(inplace.data(), inplace.data(), n);
+    EXPECT_EQ(inplace, got);
+  }
+}
+
+// Hand values (python: v * 0.5 * (1 + math.tanh(0.79788456 * v * (1 + 0.044715 * v * v)))).
+TEST_P(ElementwiseTest, GeluTanhHandValues) {
+  const std::vector<float> x = {0.0f, 1.0f, -1.0f, 3.0f, -3.0f, 0.5f, 40.0f, -40.0f};
+  const std::vector<float> want = {0.0f, 0.8411919904f, -0.1588080096f, 2.9963626079f, -0.0036373921f,
+                                   0.3457140097f, 40.0f, 0.0f};
+  for (Backend* be : {ref_.get(), cpu_.get()}) {
+    std::vector<float> y(x.size());
+    be->GeluTanh(x.data(), y.data(), static_cast<int64_t>(x.size()));
+    ExpectClose(y, want, 1e-7, 1e-6, nullptr, std::string(be->name()));
   }
 }
 
