@@ -20,6 +20,7 @@
 #include "engine/active_request.h"
 #include "engine/attention/attention_registry.h"
 #include "engine/executor.h"
+#include "engine/request_plans.h"
 #include "engine/decoder_model.h"
 #include "engine/loader/weight_store.h"
 #include "engine/model_config.h"
@@ -48,8 +49,7 @@ struct Engine::Impl {
   std::unique_ptr<Executor> executor;
   ModelInfo info;
   ValidationLimits limits;
-  std::shared_ptr<const AttentionPlan> default_attention;  // --attention, resolved at load
-  std::shared_ptr<const ContextPlan> default_context;      // --context_policy, resolved at load
+  std::optional<RequestPlanner> planner;                   // --attention / --context_policy, resolved at load
   std::unique_ptr<ExpertShards> expert_shards;             // MoE models
   MoeLoadTracker moe_tracker;                              // MoE counters -> observer, imbalance
   RequestObserver* observer = nullptr;
@@ -89,65 +89,7 @@ struct Engine::Impl {
                    int64_t first_row);
   void PublishLoad();
   void ExpireDeadlines();
-  // The request's attention (its own choice, else the deployment default), validated.
-  absl::StatusOr<std::shared_ptr<const AttentionPlan>> ResolveRequestAttention(
-      const AttentionChoice& choice, size_t prompt_len) const;
-  // The request's context policy and the attention it runs with: checks the length it may reach
-  // (`total_len` = prompt + max_tokens) against the policy's limit; the sinks policy brings its
-  // StreamingLLM attention (then the request may not choose another).
-  struct ResolvedPlans {
-    std::shared_ptr<const AttentionPlan> attention;
-    std::shared_ptr<const ContextPlan> context;
-  };
-  absl::StatusOr<ResolvedPlans> ResolveRequest(const AttentionChoice& attention, const ContextPolicyChoice& context,
-                                               size_t prompt_len, int64_t total_len) const;
 };
-
-absl::StatusOr<Engine::Impl::ResolvedPlans> Engine::Impl::ResolveRequest(const AttentionChoice& attention,
-                                                                         const ContextPolicyChoice& context,
-                                                                         size_t prompt_len, int64_t total_len) const {
-  ResolvedPlans plans;
-  if (context.empty()) {
-    plans.context = default_context;
-  } else {
-    absl::StatusOr<std::shared_ptr<const ContextPlan>> c =
-        ResolveContextPolicy(context, {&config, limits.max_model_len});
-    if (!c.ok()) return c.status();
-    plans.context = *std::move(c);
-  }
-  const ContextPlan& policy = *plans.context;
-  if (total_len > policy.max_length) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the request reaches ", total_len, " tokens, beyond the ", policy.max_length,
-        " its context policy allows (", policy.limit_source,
-        "); choose a context_policy that extends it (e.g. yarn, dynamic_ntk, none) within --max_model_len ",
-        limits.max_model_len));
-  }
-  AttentionChoice attention_choice = attention;
-  if (policy.sink_tokens > 0 || policy.window > 0) {
-    if (!attention.empty()) {
-      return absl::InvalidArgumentError(
-          "context_policy.kind \"sinks\" sets the attention (sinks + window); leave attention unset");
-    }
-    attention_choice.backend = "sinks";
-    attention_choice.sink_tokens = policy.sink_tokens;
-    attention_choice.window = policy.window;
-  }
-  absl::StatusOr<std::shared_ptr<const AttentionPlan>> a = ResolveRequestAttention(attention_choice, prompt_len);
-  if (!a.ok()) return a.status();
-  plans.attention = *std::move(a);
-  return plans;
-}
-
-absl::StatusOr<std::shared_ptr<const AttentionPlan>> Engine::Impl::ResolveRequestAttention(
-    const AttentionChoice& choice, size_t prompt_len) const {
-  if (choice.empty()) {
-    // The deployment default; only Longformer's global tokens depend on the prompt.
-    if (options.attention.backend != "longformer") return default_attention;
-    return ResolveAttention(options.attention, {&config, options.block_size, static_cast<int64_t>(prompt_len)});
-  }
-  return ResolveAttention(choice, {&config, options.block_size, static_cast<int64_t>(prompt_len)});
-}
 
 absl::StatusOr<std::unique_ptr<Engine>> Engine::Load(const EngineOptions& options) {
   auto impl = std::make_unique<Impl>();
@@ -212,19 +154,10 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Load(const EngineOptions& option
   const int64_t num_state_slots = c.has_ssm() ? options.max_num_seqs : 0;
   sc.num_state_slots = static_cast<int32_t>(num_state_slots);
   sc.cache_key = absl::StrCat(c.architecture, "|", std::filesystem::absolute(dir).string());
-  absl::StatusOr<std::shared_ptr<const AttentionPlan>> attention =
-      ResolveAttention(options.attention, {&c, options.block_size, 0});
-  if (!attention.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("--attention=", FormatAttentionChoice(options.attention),
-                                                   ": ", attention.status().message()));
-  }
-  impl->default_attention = *attention;
-  absl::StatusOr<std::shared_ptr<const ContextPlan>> context =
-      ResolveContextPolicy(options.context_policy, {&c, max_model_len});
-  if (!context.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("--context_policy: ", context.status().message()));
-  }
-  impl->default_context = *context;
+  absl::StatusOr<RequestPlanner> planner =
+      RequestPlanner::Create(&impl->config, options.attention, options.context_policy, options.block_size, max_model_len);
+  if (!planner.ok()) return planner.status();
+  impl->planner = *std::move(planner);
   if (c.moe.num_experts > 0) {
     absl::StatusOr<ExpertPlacement> placement =
         options.expert_placement.empty()
@@ -247,11 +180,12 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Load(const EngineOptions& option
   impl->limits.vocab_size = c.vocab_size;
   impl->limits.max_model_len = max_model_len;
   impl->info = DescribeModel(dir, c, impl->weights->PredominantDType(), impl->model->num_parameters(),
-                             max_model_len, std::string(impl->backend->name()), *impl->default_attention);
+                             max_model_len, std::string(impl->backend->name()), impl->planner->default_attention());
   impl->info.num_active_parameters = impl->model->num_active_parameters();
   impl->info.trained_context = c.max_position_embeddings;
+  const ContextPlan& default_context = impl->planner->default_context();
   impl->info.default_context_policy =
-      impl->default_context->description.empty() ? impl->default_context->kind : impl->default_context->description;
+      default_context.description.empty() ? default_context.kind : default_context.description;
   for (const std::string& k : ContextPolicyKinds()) {
     const bool applies = c.alibi ? k == "model_default" || k == "alibi" : !c.rope ? k == "model_default" : k != "alibi";
     if (applies) impl->info.context_policies.push_back(k);
@@ -298,12 +232,12 @@ const Tokenizer& Engine::tokenizer() const { return *impl_->tokenizer; }
 absl::Status Engine::Validate(const GenerateSpec& spec) const {
   if (absl::Status s = ValidateGenerateSpec(spec, impl_->limits); !s.ok()) return s;
   const size_t n = spec.prompt_token_ids.size();
-  return impl_->ResolveRequest(spec.attention, spec.context_policy, n, n + spec.max_tokens).status();
+  return impl_->planner->Resolve(spec.attention, spec.context_policy, n, n + spec.max_tokens).status();
 }
 absl::Status Engine::Validate(const ScoreSpec& spec) const {
   if (absl::Status s = ValidateScoreSpec(spec, impl_->limits); !s.ok()) return s;
   const size_t n = spec.token_ids.size();
-  return impl_->ResolveRequest(spec.attention, spec.context_policy, n, n).status();
+  return impl_->planner->Resolve(spec.attention, spec.context_policy, n, n).status();
 }
 
 absl::Status Engine::Impl::Enqueue(std::unique_ptr<ActiveRequest> request) {
@@ -334,8 +268,7 @@ absl::Status Engine::Impl::Enqueue(std::unique_ptr<ActiveRequest> request) {
 absl::Status Engine::SubmitGenerate(GenerateSpec spec, std::shared_ptr<GenerateSink> sink) {
   if (absl::Status s = ValidateGenerateSpec(spec, impl_->limits); !s.ok()) return s;
   const size_t n = spec.prompt_token_ids.size();
-  absl::StatusOr<Impl::ResolvedPlans> plans =
-      impl_->ResolveRequest(spec.attention, spec.context_policy, n, n + spec.max_tokens);
+  absl::StatusOr<RequestPlans> plans = impl_->planner->Resolve(spec.attention, spec.context_policy, n, n + spec.max_tokens);
   if (!plans.ok()) return plans.status();
   auto r = std::make_unique<ActiveRequest>();
   r->attention = std::move(plans->attention);
@@ -355,7 +288,7 @@ absl::Status Engine::SubmitScore(ScoreSpec spec,
                                  std::function<void(absl::StatusOr<ScoreResult>)> done) {
   if (absl::Status s = ValidateScoreSpec(spec, impl_->limits); !s.ok()) return s;
   const size_t n = spec.token_ids.size();
-  absl::StatusOr<Impl::ResolvedPlans> plans = impl_->ResolveRequest(spec.attention, spec.context_policy, n, n);
+  absl::StatusOr<RequestPlans> plans = impl_->planner->Resolve(spec.attention, spec.context_policy, n, n);
   if (!plans.ok()) return plans.status();
   auto r = std::make_unique<ActiveRequest>();
   r->attention = std::move(plans->attention);
