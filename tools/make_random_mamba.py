@@ -27,15 +27,14 @@ import json
 import math
 import os
 import shutil
-import struct
 
 import numpy as np
+
+from safetensors_writer import CONFIG_DTYPE, SAFETENSORS_DTYPE, write_safetensors
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOKENIZER_SRC = os.path.join(REPO, "models", "tiny-llama")
 
-SAFETENSORS_DTYPE = {"f32": "F32", "f16": "F16", "bf16": "BF16"}
-CONFIG_DTYPE = {"f32": "float32", "f16": "float16", "bf16": "bfloat16"}
 
 
 def dt_rank(a):
@@ -67,18 +66,6 @@ def tensor_shapes(a):
     return shapes
 
 
-def to_bytes(x, dtype):
-    """f32 array -> little-endian bytes in `dtype` (bf16 rounds to nearest even)."""
-    x = np.ascontiguousarray(x, dtype="<f4")
-    if dtype == "f32":
-        return x.tobytes()
-    if dtype == "f16":
-        return x.astype("<f2").tobytes()
-    u = x.view("<u4").astype(np.uint64)
-    u = (u + 0x7FFF + ((u >> 16) & 1)) >> 16
-    return u.astype("<u2").tobytes()
-
-
 def make_tensor(rng, name, shape, a):
     if name.endswith("norm.weight") or name.endswith("norm_f.weight"):
         return np.ones(shape, dtype=np.float32)
@@ -98,23 +85,9 @@ def make_tensor(rng, name, shape, a):
     return (rng.standard_normal(shape, dtype=np.float32) * 0.02).astype(np.float32)
 
 
-def write_safetensors(path, args, shapes):
-    itemsize = 4 if args.dtype == "f32" else 2
-    header, offset = {"__metadata__": {"format": "pt"}}, 0
-    for name, shape in shapes:
-        nbytes = int(np.prod(shape)) * itemsize
-        header[name] = {"dtype": SAFETENSORS_DTYPE[args.dtype], "shape": list(shape),
-                        "data_offsets": [offset, offset + nbytes]}
-        offset += nbytes
-    blob = json.dumps(header, separators=(",", ":")).encode()
-    blob += b" " * (-len(blob) % 8)  # keep the data 8-byte aligned
+def write_model_safetensors(path, args, shapes):
     rng = np.random.default_rng(args.seed)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(blob)))
-        f.write(blob)
-        for name, shape in shapes:
-            f.write(to_bytes(make_tensor(rng, name, shape, args), args.dtype))
-    return offset
+    return write_safetensors(path, args.dtype, shapes, lambda name, shape: make_tensor(rng, name, shape, args))
 
 
 def write_config(out, args):
@@ -163,7 +136,7 @@ def main():
         ap.error(f"--vocab must be >= {tok_vocab}, the size of the copied tokenizer's vocabulary")
     os.makedirs(args.out, exist_ok=True)
     shapes = tensor_shapes(args)
-    nbytes = write_safetensors(os.path.join(args.out, "model.safetensors"), args, shapes)
+    nbytes = write_model_safetensors(os.path.join(args.out, "model.safetensors"), args, shapes)
     write_config(args.out, args)
     for name in ("tokenizer.json", "tokenizer_config.json"):
         src = os.path.join(TOKENIZER_SRC, name)
