@@ -15,18 +15,20 @@ namespace {
 
 const float* DataOrNull(const F32Tensor& t) { return t.data; }
 
-// BLOOM's fused QKV output, per token [head 0: q k v][head 1: q k v]..., split into
-// q f32[T, heads·D] and k, v f32[T, heads·D] (heads-major, as the attention kernels read them).
-void DeinterleaveQkv(const float* qkv, int64_t T, int64_t heads, int64_t D, float* q, float* k, float* v) {
-  const int64_t row = heads * D;
-  for (int64_t t = 0; t < T; ++t) {
-    for (int64_t h = 0; h < heads; ++h) {
-      const float* src = qkv + t * 3 * row + h * 3 * D;
-      std::memcpy(q + t * row + h * D, src, D * sizeof(float));
-      std::memcpy(k + t * row + h * D, src + D, D * sizeof(float));
-      std::memcpy(v + t * row + h * D, src + 2 * D, D * sizeof(float));
-    }
-  }
+// Part `j` (0 = q, 1 = k, 2 = v) of BLOOM's fused QKV weight f32[heads·3·D, cols] (or bias,
+// cols = 1), whose rows go per head [q k v] (row h·3D + j·D + d): an owned f32[heads·D, cols]
+// copy, heads-major as the attention kernels read q/k/v. Done once at load, so the forward pass
+// runs the same three projections as every other attention model.
+F32Tensor SplitFusedQkv(const F32Tensor& fused, int64_t heads, int64_t D, int j) {
+  const int64_t cols = fused.shape.size() > 1 ? fused.shape[1] : 1;
+  auto rows = std::make_shared<std::vector<float>>(heads * D * cols);
+  for (int64_t h = 0; h < heads; ++h)
+    std::memcpy(rows->data() + h * D * cols, fused.data + (h * 3 * D + j * D) * cols, D * cols * sizeof(float));
+  F32Tensor part;
+  part.data = rows->data();
+  part.shape = fused.shape.size() > 1 ? std::vector<int64_t>{heads * D, cols} : std::vector<int64_t>{heads * D};
+  part.owner = std::move(rows);
+  return part;
 }
 
 // "input_layernorm.weight" -> "input_layernorm.bias".
@@ -159,10 +161,18 @@ absl::StatusOr<std::unique_ptr<DecoderModel>> DecoderModel::Load(const ModelConf
         L.kv_layer = num_kv_layers++;
         const std::string a = p + names.attention;
         if (c.naming == ModelConfig::Naming::kBloom) {
-          load.Load(a + "query_key_value.weight", {3 * c.q_dim(), H}, L.qkv_proj);
-          load.Load(a + "query_key_value.bias", {3 * c.q_dim()}, L.qkv_bias);
+          F32Tensor qkv, qkv_bias;
+          load.Load(a + "query_key_value.weight", {3 * c.q_dim(), H}, qkv);
+          load.Load(a + "query_key_value.bias", {3 * c.q_dim()}, qkv_bias);
           load.Load(a + "dense.weight", {H, c.q_dim()}, L.o_proj);
           load.Load(a + "dense.bias", {H}, L.o_bias);
+          if (!load.status().ok()) break;
+          F32Tensor* weights[3] = {&L.q_proj, &L.k_proj, &L.v_proj};
+          F32Tensor* biases[3] = {&L.q_bias, &L.k_bias, &L.v_bias};
+          for (int j = 0; j < 3; ++j) {
+            *weights[j] = SplitFusedQkv(qkv, c.num_attention_heads, c.head_dim, j);
+            *biases[j] = SplitFusedQkv(qkv_bias, c.num_attention_heads, c.head_dim, j);
+          }
           break;
         }
         load.Load(a + "q_proj.weight", {c.q_dim(), H}, L.q_proj);
@@ -221,7 +231,6 @@ void DecoderModel::Resize(int64_t T) {
   grow(attn_, T * c.q_dim());
   grow(k_, T * c.kv_dim());
   grow(v_, T * c.kv_dim());
-  if (c.naming == ModelConfig::Naming::kBloom) grow(qkv_, T * 3 * c.q_dim());
   grow(gate_, T * c.intermediate_size);
   grow(up_, T * c.intermediate_size);
   grow(cos_, T * c.head_dim / 2);
@@ -339,14 +348,9 @@ void DecoderModel::AttentionMixer(const Layer& L, int64_t layer_index, std::span
   const ModelConfig& c = config_;
   const int64_t H = c.hidden_size, D = c.head_dim, q_dim = c.q_dim(), kv_dim = c.kv_dim();
   const float scale = 1.0f / std::sqrt(static_cast<float>(D));
-  if (L.qkv_proj.data != nullptr) {
-    be.Linear(h_.data(), L.qkv_proj.data, DataOrNull(L.qkv_bias), qkv_.data(), T, 3 * q_dim, H);
-    DeinterleaveQkv(qkv_.data(), T, c.num_attention_heads, D, q_.data(), k_.data(), v_.data());
-  } else {
-    be.Linear(h_.data(), L.q_proj.data, DataOrNull(L.q_bias), q_.data(), T, q_dim, H);
-    be.Linear(h_.data(), L.k_proj.data, DataOrNull(L.k_bias), k_.data(), T, kv_dim, H);
-    be.Linear(h_.data(), L.v_proj.data, DataOrNull(L.v_bias), v_.data(), T, kv_dim, H);
-  }
+  be.Linear(h_.data(), L.q_proj.data, DataOrNull(L.q_bias), q_.data(), T, q_dim, H);
+  be.Linear(h_.data(), L.k_proj.data, DataOrNull(L.k_bias), k_.data(), T, kv_dim, H);
+  be.Linear(h_.data(), L.v_proj.data, DataOrNull(L.v_bias), v_.data(), T, kv_dim, H);
   if (c.rope) {
     be.ApplyRope(q_.data(), cos_.data(), sin_.data(), T, c.num_attention_heads, D);
     be.ApplyRope(k_.data(), cos_.data(), sin_.data(), T, c.num_key_value_heads, D);

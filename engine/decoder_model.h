@@ -74,7 +74,6 @@ class DecoderModel {
     F32Tensor q_bias, k_bias, v_bias, o_bias;      // f32[out] or empty
     // BLOOM's fused query_key_value (then q/k/v_proj are empty): f32[3·q_dim, hidden], f32[3·q_dim];
     // output row h·3·head_dim + j·head_dim + d is head h's query (j=0), key (1), value (2) dim d.
-    F32Tensor qkv_proj, qkv_bias;
     F32Tensor gate_proj, up_proj, down_proj;       // f32[out, in]
     F32Tensor gate_bias, up_bias, down_bias;       // f32[out] or empty
     std::unique_ptr<MoeWeights> moe;                // MoE layers (then gate/up/down are empty)
@@ -113,7 +112,6 @@ class DecoderModel {
   std::vector<float> x_, h_;            // f32[T, hidden]
   std::vector<float> q_, attn_;         // f32[T, q_dim]
   std::vector<float> k_, v_;            // f32[T, kv_dim]
-  std::vector<float> qkv_;              // f32[T, 3·q_dim]: fused QKV output (BLOOM)
   std::vector<float> gate_, up_;        // f32[T, intermediate] (dense layers)
   std::vector<float> cos_, sin_;        // f32[T, head_dim/2]
   std::vector<int32_t> positions_;      // int32[T]

@@ -80,12 +80,10 @@ absl::Status ParseMoe(const json& j, const std::string& origin, ModelConfig& c) 
   const bool mixtral = c.architecture == "MixtralForCausalLM";
   MoeSpec& m = c.moe;
   m.naming = mixtral ? MoeSpec::Naming::kMixtral : MoeSpec::Naming::kQwen2Moe;
-  auto positive = [&](const char* key, std::optional<int64_t> fallback, int64_t& out) -> absl::Status {
-    absl::StatusOr<int64_t> v = PositiveInt(j, key, origin, fallback);
-    if (!v.ok()) return v.status();
-    out = *v;
-    return absl::OkStatus();
+  auto positive = [&](const char* key, std::optional<int64_t> fallback, int64_t& out) {
+    return ReadPositive(j, key, origin, fallback, out);
   };
+
   if (absl::Status s = positive(mixtral ? "num_local_experts" : "num_experts", std::nullopt, m.num_experts); !s.ok()) return s;
   if (absl::Status s = positive("num_experts_per_tok", std::nullopt, m.top_k); !s.ok()) return s;
   if (m.top_k > m.num_experts) {
@@ -163,11 +161,8 @@ absl::StatusOr<ModelConfig> ModelConfig::FromJson(const std::string& text,
     ids();
     return c;
   }
-  auto get = [&](const char* key, std::optional<int64_t> fallback, int64_t& out) -> absl::Status {
-    absl::StatusOr<int64_t> v = PositiveInt(j, key, origin, fallback);
-    if (!v.ok()) return v.status();
-    out = *v;
-    return absl::OkStatus();
+  auto get = [&](const char* key, std::optional<int64_t> fallback, int64_t& out) {
+    return ReadPositive(j, key, origin, fallback, out);
   };
 #define ATTNSERVE_RETURN_IF_ERROR(expr) \
   if (absl::Status s = (expr); !s.ok()) return s

@@ -10,13 +10,8 @@ BUILD_DIR=${BUILD_DIR:-build}
 MODEL=${MODEL:-models/demo-llama}
 OUT=${1:-docs/attention_quality.jsonl}
 PORT=${PORT:-50733}
-"$BUILD_DIR/bin/attnserve" --model="$MODEL" --port="$PORT" --metrics_port=0 --host=127.0.0.1 &
-DAEMON=$!
-trap 'kill $DAEMON 2>/dev/null; wait $DAEMON 2>/dev/null || true' EXIT
-for _ in $(seq 100); do
-  "$BUILD_DIR/bin/attnserve-cli" --addr="127.0.0.1:$PORT" info > /dev/null 2>&1 && break
-  sleep 0.2
-done
+source bench/start_daemon.sh
+start_daemon --model="$MODEL"
 CHOICES="full"
 CHOICES+=";sliding_window:window=32;sinks:sink_tokens=4,window=28"
 CHOICES+=";transformer_xl:segment_length=16,memory_segments=1"

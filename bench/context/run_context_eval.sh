@@ -13,14 +13,8 @@ OUT=${1:-docs/context_eval.jsonl}
 PORT=${PORT:-50734}
 WINDOWS=${WINDOWS:-4}
 LENGTHS=${LENGTHS:-256,512,1024,2048,4096,8192}
-"$BUILD_DIR/bin/attnserve" --model="$MODEL" --port="$PORT" --metrics_port=0 --host=127.0.0.1 \
-  --max_model_len=8192 --kv_cache_bytes=$((1 << 30)) &
-DAEMON=$!
-trap 'kill $DAEMON 2>/dev/null; wait $DAEMON 2>/dev/null || true' EXIT
-for _ in $(seq 100); do
-  "$BUILD_DIR/bin/attnserve-cli" --addr="127.0.0.1:$PORT" info > /dev/null 2>&1 && break
-  sleep 0.2
-done
+source bench/start_daemon.sh
+start_daemon --model="$MODEL" --max_model_len=8192 --kv_cache_bytes=$((1 << 30))
 POLICIES="model_default;none"
 POLICIES+=";linear:factor=32;ntk:factor=32;yarn:factor=32;llama3:factor=32"
 POLICIES+=";dynamic_ntk:factor=2;dynamic_ntk:factor=32"

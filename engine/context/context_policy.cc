@@ -54,18 +54,12 @@ std::vector<std::string> SetFields(const ContextPolicyChoice& c) {
   return set;
 }
 
-std::string Num(double v) {
-  std::string s = absl::StrCat(v);
-  return s;
-}
-
-// Canonical text of a resolved choice (every field the kind uses, defaults filled in).
-std::string Describe(const std::string& kind, const ContextPlan& p) {
-  const RopeScaling& s = p.scaling;
+// Canonical text of a resolved (non-default) choice: every field the kind uses, defaults filled in.
+std::string Describe(const std::string& kind, const ContextPlan& p, double factor) {
   if (kind == "none") return "none";
   if (kind == "sinks") return absl::StrCat("sinks:sink_tokens=", p.sink_tokens, ",window=", p.window);
-  if (kind == "ntk") return absl::StrCat("ntk:factor=", Num(s.factor));  // theta folded in below
-  return absl::StrCat(kind, "|", FormatRopeScaling(s), "|L=", p.scaling_max_position_embeddings);
+  if (kind == "ntk") return absl::StrCat("ntk:factor=", factor, ",theta=", p.rope_theta);
+  return absl::StrCat(kind, "|", FormatRopeScaling(p.scaling), "|L=", p.scaling_max_position_embeddings);
 }
 
 }  // namespace
@@ -273,8 +267,7 @@ absl::StatusOr<std::shared_ptr<const ContextPlan>> ResolveContextPolicy(const Co
         !v.ok()) {
       return absl::InvalidArgumentError(v.message());
     }
-    plan->description = kind == "ntk" ? absl::StrCat("ntk:factor=", Num(factor), ",theta=", Num(plan->rope_theta))
-                                      : Describe(kind, *plan);
+    plan->description = Describe(kind, *plan, factor);
   }
   if (c.rope && c.head_dim > 0) {
     const RopeScaling& s = plan->scaling;

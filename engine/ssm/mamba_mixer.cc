@@ -57,8 +57,10 @@ void MambaMixer::Forward(const ModelConfig& c, const MambaMixerWeights& w, const
   grow(u_, T * I);
   grow(dbc_, T * (R + 2 * N));
   grow(dt_low_, T * R);
-  grow(b_, T * N);
-  grow(c_, T * N);
+  if (s.bcdt_norms) {
+    grow(b_, T * N);
+    grow(c_, T * N);
+  }
   grow(dt_, T * I);
   grow(y_, T * I);
 
@@ -70,14 +72,22 @@ void MambaMixer::Forward(const ModelConfig& c, const MambaMixerWeights& w, const
                         ch.state, u_.data() + ch.row * I);
   }
   be.Linear(u_.data(), w.x_proj.data, nullptr, dbc_.data(), T, R + 2 * N, I);
+  // dt' must be dense for dt_proj; B and C are read in place (bc_stride) unless Jamba normalises
+  // them, which needs dense rows.
   CopyColumns(dbc_.data(), R + 2 * N, 0, R, T, dt_low_.data());
-  CopyColumns(dbc_.data(), R + 2 * N, R, N, T, b_.data());
-  CopyColumns(dbc_.data(), R + 2 * N, R + N, N, T, c_.data());
+  const float* B = dbc_.data() + R;
+  const float* C = dbc_.data() + R + N;
+  int64_t bc_stride = R + 2 * N;
   if (s.bcdt_norms) {
     const float eps = static_cast<float>(c.rms_norm_eps);
+    CopyColumns(dbc_.data(), R + 2 * N, R, N, T, b_.data());
+    CopyColumns(dbc_.data(), R + 2 * N, R + N, N, T, c_.data());
     be.RmsNorm(dt_low_.data(), w.dt_norm.data, dt_low_.data(), T, R, eps);
     be.RmsNorm(b_.data(), w.b_norm.data, b_.data(), T, N, eps);
     be.RmsNorm(c_.data(), w.c_norm.data, c_.data(), T, N, eps);
+    B = b_.data();
+    C = c_.data();
+    bc_stride = N;
   }
   be.Linear(dt_low_.data(), w.dt_proj.data, nullptr, dt_.data(), T, I, R);
   for (const SsmChunk& ch : chunks) {
@@ -86,8 +96,9 @@ void MambaMixer::Forward(const ModelConfig& c, const MambaMixerWeights& w, const
     shape.channels = I;
     shape.state_size = N;
     shape.z_stride = 2 * I;
+    shape.bc_stride = bc_stride;
     be.SelectiveScan(u_.data() + ch.row * I, dt_.data() + ch.row * I, w.dt_bias.data, w.A.data(),
-                     b_.data() + ch.row * N, c_.data() + ch.row * N, w.D.data, xz_.data() + ch.row * 2 * I + I,
+                     B + ch.row * bc_stride, C + ch.row * bc_stride, w.D.data, xz_.data() + ch.row * 2 * I + I,
                      shape, ch.state + conv_floats, y_.data() + ch.row * I);
   }
   be.Linear(y_.data(), w.out_proj.data, DataOrNull(w.out_proj_bias), out, T, H, I);

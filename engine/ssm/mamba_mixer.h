@@ -47,9 +47,9 @@ class MambaMixer {
  private:
   // Scratch for T tokens.
   std::vector<float> xz_;             // f32[T, 2*inner]
-  std::vector<float> u_;              // f32[T, inner] conv output, then the gated scan output
+  std::vector<float> u_;              // f32[T, inner] conv output
   std::vector<float> dbc_;            // f32[T, dt_rank + 2N]
-  std::vector<float> dt_low_, b_, c_; // f32[T, dt_rank], f32[T, N] x2
+  std::vector<float> dt_low_, b_, c_; // f32[T, dt_rank], f32[T, N] x2 (B, C only when normalised)
   std::vector<float> dt_;             // f32[T, inner]
   std::vector<float> y_;              // f32[T, inner]
 };
