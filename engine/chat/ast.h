@@ -35,6 +35,7 @@ struct Expr {
     kOr,        // args[0] or args[1]
     kCompare,   // args[0] ops[0] args[1] ops[1] args[2] ... (== != < > <= >= in notin)
     kCondExpr,  // args[1] if args[0] else args[2] (args[2] may be null → undefined)
+    kCaptured,  // the rendered body of the enclosing filter block / filtered set block
   };
   Kind kind;
   int line = 0;
@@ -56,7 +57,8 @@ struct Node {
     kIf,          // branches: (cond, body)...; else_body
     kFor,         // for targets in expr [if cond]: body else else_body
     kSet,         // set targets = expr; or set ns.attr = expr (attr non-empty)
-    kSetBlock,    // set targets[0] %}body{% endset
+    kSetBlock,    // set targets[0] [| expr] %}body{% endset (expr: filters over kCaptured)
+    kFilterBlock, // filter expr %}body{% endfilter (expr: filters over kCaptured)
     kMacro,       // macro name(params) body
     kBreak,
     kContinue,
@@ -65,12 +67,12 @@ struct Node {
   Kind kind;
   int line = 0;
   std::string text;                    // kText; kMacro: macro name
-  ExprPtr expr;                        // kOutput, kSet value, kFor iterable
+  ExprPtr expr;                        // kOutput, kSet value, kFor iterable, filter chains
   ExprPtr cond;                        // kFor filter condition
   std::vector<std::string> targets;    // kFor / kSet names (several: tuple unpacking)
   std::string attr;                    // kSet: namespace attribute (targets[0] is the namespace)
   std::vector<std::pair<ExprPtr, Body>> branches;  // kIf
-  Body body;                           // kFor, kSetBlock, kMacro, kGeneration
+  Body body;                           // kFor, kSetBlock, kFilterBlock, kMacro, kGeneration
   Body else_body;                      // kIf, kFor
   std::vector<std::pair<std::string, ExprPtr>> params;  // kMacro (default may be null)
 };

@@ -134,10 +134,13 @@ absl::StatusOr<Interpreter::Flow> Interpreter::ExecNode(const Node& node, std::s
       CHAT_RETURN_IF_ERROR(ExecSet(node));
       return Flow::kNormal;
     case Node::Kind::kSetBlock: {
-      std::string captured;
-      CHAT_ASSIGN_OR_RETURN(Flow flow, Exec(node.body, captured));
-      (void)flow;
-      Assign(node.targets[0], Value::String(std::move(captured)));
+      CHAT_ASSIGN_OR_RETURN(Value v, RenderFiltered(node.body, node.expr.get()));
+      Assign(node.targets[0], std::move(v));
+      return Flow::kNormal;
+    }
+    case Node::Kind::kFilterBlock: {
+      CHAT_ASSIGN_OR_RETURN(Value v, RenderFiltered(node.body, node.expr.get()));
+      CHAT_RETURN_IF_ERROR(Append(out, v.ToString()));
       return Flow::kNormal;
     }
     case Node::Kind::kMacro:
@@ -148,6 +151,17 @@ absl::StatusOr<Interpreter::Flow> Interpreter::ExecNode(const Node& node, std::s
     case Node::Kind::kGeneration: return Exec(node.body, out);
   }
   return Flow::kNormal;
+}
+
+absl::StatusOr<Value> Interpreter::RenderFiltered(const Body& body, const Expr* filters) {
+  std::string text;
+  CHAT_ASSIGN_OR_RETURN(Flow flow, Exec(body, text));
+  (void)flow;
+  if (!filters) return Value::String(std::move(text));
+  captured_.push_back(Value::String(std::move(text)));
+  absl::StatusOr<Value> v = Eval(*filters);
+  captured_.pop_back();
+  return v;
 }
 
 absl::Status Interpreter::ExecSet(const Node& node) {

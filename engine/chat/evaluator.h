@@ -55,6 +55,8 @@ class Interpreter {
   absl::StatusOr<Flow> ExecFor(const Node& node, std::string& out);
   absl::Status ExecSet(const Node& node);
   absl::Status Append(std::string& out, std::string_view text);
+  // Renders `body`, then applies the filter chain `filters` (if any) to the text.
+  absl::StatusOr<Value> RenderFiltered(const Body& body, const Expr* filters);
 
   absl::StatusOr<Value> Eval(const Expr& e);
   absl::StatusOr<Value> EvalBinary(const std::string& op, const Value& a, const Value& b);
@@ -71,6 +73,7 @@ class Interpreter {
   int64_t steps_ = 0;
   int64_t produced_bytes_ = 0;
   int call_depth_ = 0;
+  std::vector<Value> captured_;  // innermost last: what kCaptured evaluates to
 };
 
 }  // namespace attnserve::chat

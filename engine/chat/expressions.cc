@@ -349,6 +349,8 @@ absl::StatusOr<Value> Interpreter::Eval(const Expr& e) {
       }
       return Value::Bool(true);
     }
+    case Expr::Kind::kCaptured:
+      return captured_.empty() ? Value::String("") : captured_.back();
     case Expr::Kind::kCondExpr: {
       CHAT_ASSIGN_OR_RETURN(Value c, Eval(*e.args[0]));
       if (c.Truthy()) return Eval(*e.args[1]);

@@ -2,6 +2,8 @@
 // override: json.dumps(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False).
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <functional>
 #include <map>
 
@@ -124,9 +126,17 @@ std::vector<std::string> SplitLines(const std::string& s) {
   return lines;
 }
 
+// Python's round(x, ndigits): the exact binary value rounded half-even to ndigits decimals
+// (round(2.675, 2) == 2.67), which is what printf's correctly rounded "%.*f" gives.
 double PyRound(double x, int64_t ndigits) {
-  const double scale = std::pow(10.0, static_cast<double>(ndigits));
-  return std::nearbyint(x * scale) / scale;  // round-half-even, as Python's round()
+  if (!std::isfinite(x)) return x;
+  if (ndigits < 0) {
+    const double scale = std::pow(10.0, static_cast<double>(-ndigits));
+    return std::nearbyint(x / scale) * scale;
+  }
+  char buf[400];
+  std::snprintf(buf, sizeof(buf), "%.*f", static_cast<int>(std::min<int64_t>(ndigits, 300)), x);
+  return std::strtod(buf, nullptr);
 }
 
 using FilterFn = std::function<absl::StatusOr<Value>(Interpreter&, Value, const Args&)>;
@@ -538,8 +548,8 @@ const std::map<std::string, TestFn, std::less<>>& Tests() {
          }
          return TypeError("test 'in' needs a container");
        }},
-      {"lower", [](Interpreter&, V v, A) -> absl::StatusOr<bool> { return v.is_string() && py::Lower(v.str()) == v.str(); }},
-      {"upper", [](Interpreter&, V v, A) -> absl::StatusOr<bool> { return v.is_string() && py::Upper(v.str()) == v.str(); }},
+      {"lower", [](Interpreter&, V v, A) -> absl::StatusOr<bool> { return py::IsLower(v.ToString()); }},
+      {"upper", [](Interpreter&, V v, A) -> absl::StatusOr<bool> { return py::IsUpper(v.ToString()); }},
       {"==", Comparison("==")}, {"eq", Comparison("==")}, {"equalto", Comparison("==")},
       {"!=", Comparison("!=")}, {"ne", Comparison("!=")},
       {"<", Comparison("<")}, {"lt", Comparison("<")}, {"lessthan", Comparison("<")},

@@ -158,8 +158,8 @@ absl::StatusOr<Value> StrMethod(Interpreter& in, const std::string& s, const std
   if (m == "isalpha") return all([](char32_t c) { return c >= 0x80 || std::isalpha(static_cast<int>(c)); });
   if (m == "isalnum") return all([](char32_t c) { return c >= 0x80 || std::isalnum(static_cast<int>(c)); });
   if (m == "isspace") return all([](char32_t c) { return py::IsSpace(c); });
-  if (m == "isupper") return Value::Bool(py::Upper(s) == s && py::Lower(s) != s);
-  if (m == "islower") return Value::Bool(py::Lower(s) == s && py::Upper(s) != s);
+  if (m == "isupper") return Value::Bool(py::IsUpper(s));
+  if (m == "islower") return Value::Bool(py::IsLower(s));
   return TypeError(absl::StrCat("'str' object has no attribute '", m, "'"));
 }
 

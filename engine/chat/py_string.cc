@@ -169,60 +169,6 @@ std::string Replace(std::string_view s, std::string_view old, std::string_view w
 }
 
 namespace {
-char32_t ToUpper(char32_t c) { return (c >= 'a' && c <= 'z') ? c - 32 : c; }
-char32_t ToLower(char32_t c) { return (c >= 'A' && c <= 'Z') ? c + 32 : c; }
-bool IsCased(char32_t c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-}  // namespace
-
-std::string Upper(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 32);
-  return out;
-}
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
-  return out;
-}
-
-std::string Capitalize(std::string_view s) {
-  std::u32string u = Decode(s);
-  for (size_t i = 0; i < u.size(); ++i) u[i] = i == 0 ? ToUpper(u[i]) : ToLower(u[i]);
-  return Encode(u);
-}
-
-std::string TitleMethod(std::string_view s) {
-  std::u32string u = Decode(s);
-  bool prev_cased = false;
-  for (char32_t& c : u) {
-    c = prev_cased ? ToLower(c) : ToUpper(c);
-    prev_cased = IsCased(c);
-  }
-  return Encode(u);
-}
-
-std::string TitleFilter(std::string_view s) {
-  // jinja: "".join(w[0].upper() + w[1:].lower() for w in re.split(r"([-\s({\[<]+)", s) if w)
-  const std::u32string u = Decode(s);
-  auto is_sep = [](char32_t c) {
-    return c == '-' || c == '(' || c == '{' || c == '[' || c == '<' || IsSpace(c);
-  };
-  std::u32string out;
-  bool word_start = true;
-  for (char32_t c : u) {
-    if (is_sep(c)) {  // a separator run is its own piece; the next char starts a word
-      out.push_back(c);
-      word_start = true;
-      continue;
-    }
-    out.push_back(word_start ? ToUpper(c) : ToLower(c));
-    word_start = false;
-  }
-  return Encode(out);
-}
-
-namespace {
 bool Printable(char32_t c) {
   if (c < 0x20 || (c >= 0x7F && c <= 0xA0) || c == 0xAD) return false;
   if ((c >= 0x200B && c <= 0x200F) || (c >= 0x2028 && c <= 0x202E) ||

@@ -1,5 +1,5 @@
 // Python str operations on UTF-8 strings, by code point as Python counts them: length, indexing
-// and slicing, whitespace (str.isspace), strip/split, case mapping (ASCII letters only), repr.
+// and slicing, whitespace (str.isspace), strip/split, case mapping, repr.
 #pragma once
 
 #include <cstdint>
@@ -24,11 +24,15 @@ std::string Strip(std::string_view s, const std::optional<std::string>& chars, b
 std::vector<std::string> Split(std::string_view s, const std::optional<std::string>& sep,
                                int64_t maxsplit, bool from_right);
 std::string Replace(std::string_view s, std::string_view old, std::string_view with, int64_t count);
+// Case mapping (py_case.cc): Python's for ASCII, Latin-1, Latin Extended-A, Greek (with the
+// final-sigma rule) and Cyrillic; other code points are left as they are.
 std::string Upper(std::string_view s);
 std::string Lower(std::string_view s);
 std::string Capitalize(std::string_view s);   // str.capitalize
 std::string TitleMethod(std::string_view s);  // str.title
 std::string TitleFilter(std::string_view s);  // jinja's |title (word starts after -, space, ([{<)
+bool IsLower(std::string_view s);             // str.islower
+bool IsUpper(std::string_view s);             // str.isupper
 // Python repr of a str: quotes chosen as Python does, escapes for \n, \t, \\ and non-printables.
 std::string Repr(std::string_view s);
 // A JSON string as Python's json.dumps writes it, with the quotes.
