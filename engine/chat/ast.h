@@ -39,6 +39,7 @@ struct Expr {
   };
   Kind kind;
   int line = 0;
+  int depth = 1;  // 1 + the deepest child (set by the parser, bounded)
   Value literal;
   std::string name;
   bool negated = false;

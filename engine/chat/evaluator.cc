@@ -18,6 +18,20 @@ absl::Status AtLine(absl::Status s, int line) {
   return out;
 }
 
+bool ContainsNamespace(const Value& v) {
+  if (v.is_namespace()) return true;
+  if (v.is_list()) {
+    for (const Value& x : v.list()) {
+      if (ContainsNamespace(x)) return true;
+    }
+  } else if (v.is_dict()) {
+    for (const auto& [k, x] : v.dict().items) {
+      if (ContainsNamespace(x)) return true;
+    }
+  }
+  return false;
+}
+
 class Macro : public Callable {
  public:
   explicit Macro(const Node* node) : node_(node) {}
@@ -55,8 +69,12 @@ Interpreter::Interpreter(const RenderLimits& limits, Value globals) : limits_(li
 
 absl::StatusOr<std::string> Interpreter::Render(const Body& body) {
   std::string out;
-  CHAT_ASSIGN_OR_RETURN(Flow flow, Exec(body, out));
-  (void)flow;
+  absl::StatusOr<Flow> flow = Exec(body, out);
+  if (!flow.ok()) {
+    absl::Status s = flow.status();
+    s.ErasePayload(kLinePayload);  // internal bookkeeping, not part of the error
+    return s;
+  }
   return out;
 }
 
@@ -111,7 +129,37 @@ absl::StatusOr<Interpreter::Flow> Interpreter::Exec(const Body& body, std::strin
   return Flow::kNormal;
 }
 
+absl::Status Interpreter::EnterNested() {
+  if (++render_depth_ > limits_.max_render_depth) {
+    --render_depth_;
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "template rendering nested deeper than ", limits_.max_render_depth, " levels"));
+  }
+  return absl::OkStatus();
+}
+
+// A namespace holds no namespace (so no cycles) and no nesting beyond the limit: values that
+// grow by being stored back into a namespace stay shallow enough to print, compare and free.
+absl::Status Interpreter::CheckNamespaceValue(const Value& v, const std::string& where) const {
+  if (v.depth() > limits_.max_value_depth) {
+    return absl::ResourceExhaustedError(absl::StrCat("value stored in '", where, "' nested deeper than ",
+                                                     limits_.max_value_depth, " lists/dicts"));
+  }
+  if (ContainsNamespace(v)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("unsupported construct: a namespace stored inside a namespace ('", where, "')"));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<Interpreter::Flow> Interpreter::ExecNode(const Node& node, std::string& out) {
+  CHAT_RETURN_IF_ERROR(EnterNested());
+  absl::StatusOr<Flow> flow = ExecStatement(node, out);
+  --render_depth_;
+  return flow;
+}
+
+absl::StatusOr<Interpreter::Flow> Interpreter::ExecStatement(const Node& node, std::string& out) {
   CHAT_RETURN_IF_ERROR(Step());
   switch (node.kind) {
     case Node::Kind::kText:
@@ -172,6 +220,7 @@ absl::Status Interpreter::ExecSet(const Node& node) {
       return absl::InvalidArgumentError(
           absl::StrCat("cannot assign attribute on non-namespace object '", node.targets[0], "'"));
     }
+    CHAT_RETURN_IF_ERROR(CheckNamespaceValue(v, absl::StrCat(node.targets[0], ".", node.attr)));
     ns.mutable_dict().Set(Value::String(node.attr), std::move(v));
     return absl::OkStatus();
   }
@@ -222,21 +271,26 @@ absl::StatusOr<Interpreter::Flow> Interpreter::ExecFor(const Node& node, std::st
   const int64_t n = static_cast<int64_t>(items.size());
   for (int64_t i = 0; i < n; ++i) {
     CHAT_RETURN_IF_ERROR(Step());
+    static const Value kKeys[] = {
+        Value::String("index"),    Value::String("index0"), Value::String("revindex"),
+        Value::String("revindex0"), Value::String("first"), Value::String("last"),
+        Value::String("length"),   Value::String("depth"),  Value::String("depth0"),
+        Value::String("previtem"), Value::String("nextitem"), Value::String("cycle")};
+    static const Value kNoPrevious = Value::Undefined("there is no previous item");
+    static const Value kNoNext = Value::Undefined("there is no next item");
     auto loop = std::make_shared<Dict>();
-    loop->items.reserve(12);
-    auto put = [&](const char* k, Value v) { loop->items.emplace_back(Value::String(k), std::move(v)); };
-    put("index", Value::Int(i + 1));
-    put("index0", Value::Int(i));
-    put("revindex", Value::Int(n - i));
-    put("revindex0", Value::Int(n - i - 1));
-    put("first", Value::Bool(i == 0));
-    put("last", Value::Bool(i == n - 1));
-    put("length", Value::Int(n));
-    put("depth", Value::Int(1));
-    put("depth0", Value::Int(0));
-    put("previtem", i > 0 ? items[i - 1] : Value::Undefined("there is no previous item"));
-    put("nextitem", i + 1 < n ? items[i + 1] : Value::Undefined("there is no next item"));
-    put("cycle", Value::Function(std::make_shared<LoopCycle>(i)));
+    loop->items = {{kKeys[0], Value::Int(i + 1)},
+                   {kKeys[1], Value::Int(i)},
+                   {kKeys[2], Value::Int(n - i)},
+                   {kKeys[3], Value::Int(n - i - 1)},
+                   {kKeys[4], Value::Bool(i == 0)},
+                   {kKeys[5], Value::Bool(i == n - 1)},
+                   {kKeys[6], Value::Int(n)},
+                   {kKeys[7], Value::Int(1)},
+                   {kKeys[8], Value::Int(0)},
+                   {kKeys[9], i > 0 ? items[i - 1] : kNoPrevious},
+                   {kKeys[10], i + 1 < n ? items[i + 1] : kNoNext},
+                   {kKeys[11], Value::Function(std::make_shared<LoopCycle>(i))}};
     frames_.emplace_back();
     frames_.back().emplace_back("loop", Value::MakeDict(std::move(loop), Value::DictFlavor::kObject));
     absl::Status bound = bind(items[i]);

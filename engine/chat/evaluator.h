@@ -19,9 +19,11 @@ namespace attnserve::chat {
 
 // Bounds on one render, so a template that loops or recurses too much fails instead of hanging.
 struct RenderLimits {
-  int64_t max_steps = 5'000'000;             // statements + loop iterations + calls
+  int64_t max_steps = 1'000'000;             // statements + loop iterations + calls (~1 s)
   int64_t max_output_bytes = 32 << 20;       // everything rendered, incl. macro/set-block text
   int max_call_depth = 100;                  // nested macro calls
+  int max_render_depth = 500;                // nested statements + expressions being evaluated
+  int max_value_depth = 200;                 // nesting of lists/dicts stored in a namespace
 };
 
 // Status payload marking the error raised by the template's raise_exception(message): its
@@ -45,20 +47,25 @@ class Interpreter {
   absl::StatusOr<Value> CallMacro(const Node& macro, CallArgs args);
   absl::Status CheckSize(size_t bytes) const;  // one string may not exceed the output limit
   absl::Status Step();
+  // What a namespace attribute may hold: no namespace, nesting within the limit.
+  absl::Status CheckNamespaceValue(const Value& v, const std::string& where) const;
 
  private:
   enum class Flow { kNormal, kBreak, kContinue };
   using Frame = std::vector<std::pair<std::string, Value>>;
 
   absl::StatusOr<Flow> Exec(const Body& body, std::string& out);
-  absl::StatusOr<Flow> ExecNode(const Node& node, std::string& out);
+  absl::StatusOr<Flow> ExecNode(const Node& node, std::string& out);  // depth-guarded ExecStatement
+  absl::StatusOr<Flow> ExecStatement(const Node& node, std::string& out);
   absl::StatusOr<Flow> ExecFor(const Node& node, std::string& out);
   absl::Status ExecSet(const Node& node);
   absl::Status Append(std::string& out, std::string_view text);
   // Renders `body`, then applies the filter chain `filters` (if any) to the text.
   absl::StatusOr<Value> RenderFiltered(const Body& body, const Expr* filters);
 
-  absl::StatusOr<Value> Eval(const Expr& e);
+  absl::StatusOr<Value> Eval(const Expr& e);  // depth-guarded EvalExpr
+  absl::StatusOr<Value> EvalExpr(const Expr& e);
+  absl::Status EnterNested();  // ++render_depth_; ResourceExhausted past the limit
   absl::StatusOr<Value> EvalBinary(const std::string& op, const Value& a, const Value& b);
   absl::StatusOr<bool> EvalCompare(const std::string& op, const Value& a, const Value& b);
   absl::StatusOr<Value> EvalSlice(const Value& obj, const Value& start, const Value& stop,
@@ -73,6 +80,7 @@ class Interpreter {
   int64_t steps_ = 0;
   int64_t produced_bytes_ = 0;
   int call_depth_ = 0;
+  int render_depth_ = 0;  // Eval + ExecNode recursion
   std::vector<Value> captured_;  // innermost last: what kCaptured evaluates to
 };
 

@@ -1,6 +1,7 @@
 // Interpreter: expression evaluation — Python operators, jinja's attribute/item lookup (with
 // the immutable sandbox's refusal of mutating methods), slicing, calls, filters and tests.
 #include <cmath>
+#include <cstdint>
 
 #include "absl/strings/str_cat.h"
 #include "engine/chat/builtins.h"
@@ -15,9 +16,22 @@ absl::Status UndefinedError(const Value& v) {
   return absl::InvalidArgumentError(v.str().empty() ? "value is undefined" : v.str());
 }
 
+// Python's type name ("int", "str", "NoneType") for TypeError messages.
+std::string PyType(const Value& v) {
+  std::string t = v.TypeName();
+  if (t == "None") return "NoneType";
+  const size_t space = t.find(' ');
+  return space == std::string::npos ? t : t.substr(0, space);
+}
+
 std::string OperandTypes(const std::string& op, const Value& a, const Value& b) {
-  return absl::StrCat("unsupported operand type(s) for ", op, ": '", a.TypeName(), "' and '",
-                      b.TypeName(), "'");
+  return absl::StrCat("unsupported operand type(s) for ", op, ": '", PyType(a), "' and '", PyType(b), "'");
+}
+
+// Python ints are unbounded; results beyond 64 bits are refused rather than wrapped.
+absl::StatusOr<Value> CheckedInt(bool overflowed, int64_t result) {
+  if (overflowed) return absl::InvalidArgumentError("unsupported: integer result beyond 64 bits");
+  return Value::Int(result);
 }
 
 int64_t FloorDiv(int64_t a, int64_t b) {
@@ -156,7 +170,12 @@ absl::StatusOr<Value> Interpreter::EvalBinary(const std::string& op, const Value
   const bool nums = a.is_number() && b.is_number();
   const bool floats = nums && (a.is_float() || b.is_float());
   if (op == "+") {
-    if (nums) return floats ? Value::Float(a.float_value() + b.float_value()) : Value::Int(a.int_value() + b.int_value());
+    if (nums && floats) return Value::Float(a.float_value() + b.float_value());
+    if (nums) {
+      int64_t r = 0;
+      const bool overflowed = __builtin_add_overflow(a.int_value(), b.int_value(), &r);
+      return CheckedInt(overflowed, r);
+    }
     if (a.is_string() && b.is_string()) {
       CHAT_RETURN_IF_ERROR(CheckSize(a.str().size() + b.str().size()));
       return Value::String(a.str() + b.str());
@@ -167,24 +186,31 @@ absl::StatusOr<Value> Interpreter::EvalBinary(const std::string& op, const Value
       return Value::List(std::move(items), a.is_tuple());
     }
     if (a.is_string()) {
-      return absl::InvalidArgumentError(absl::StrCat("can only concatenate str (not \"",
-                                                     b.TypeName().substr(0, b.TypeName().find(' ')), "\") to str"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("can only concatenate str (not \"", PyType(b), "\") to str"));
     }
     return absl::InvalidArgumentError(OperandTypes(op, a, b));
   }
   if (op == "*") {
-    if (nums) return floats ? Value::Float(a.float_value() * b.float_value()) : Value::Int(a.int_value() * b.int_value());
+    if (nums && floats) return Value::Float(a.float_value() * b.float_value());
+    if (nums) {
+      int64_t r = 0;
+      const bool overflowed = __builtin_mul_overflow(a.int_value(), b.int_value(), &r);
+      return CheckedInt(overflowed, r);
+    }
     const Value* seq = a.is_number() ? &b : &a;
     const Value* count = a.is_number() ? &a : &b;
     if ((seq->is_string() || seq->is_list()) && (count->is_int() || count->is_bool())) {
       const int64_t k = std::max<int64_t>(0, count->int_value());
+      const size_t unit = seq->is_string() ? seq->str().size() : seq->list().size() * sizeof(Value);
+      if (unit > 0 && k > limits_.max_output_bytes / static_cast<int64_t>(unit)) {
+        return CheckSize(static_cast<size_t>(limits_.max_output_bytes) + 1);
+      }
       if (seq->is_string()) {
-        CHAT_RETURN_IF_ERROR(CheckSize(seq->str().size() * static_cast<size_t>(k)));
         std::string s;
         for (int64_t i = 0; i < k; ++i) s += seq->str();
         return Value::String(std::move(s));
       }
-      CHAT_RETURN_IF_ERROR(CheckSize(seq->list().size() * static_cast<size_t>(k)));
       ValueList items;
       for (int64_t i = 0; i < k; ++i) items.insert(items.end(), seq->list().begin(), seq->list().end());
       return Value::List(std::move(items), seq->is_tuple());
@@ -197,7 +223,12 @@ absl::StatusOr<Value> Interpreter::EvalBinary(const std::string& op, const Value
     }
     return absl::InvalidArgumentError(OperandTypes(op, a, b));
   }
-  if (op == "-") return floats ? Value::Float(a.float_value() - b.float_value()) : Value::Int(a.int_value() - b.int_value());
+  if (op == "-") {
+    if (floats) return Value::Float(a.float_value() - b.float_value());
+    int64_t r = 0;
+    const bool overflowed = __builtin_sub_overflow(a.int_value(), b.int_value(), &r);
+    return CheckedInt(overflowed, r);
+  }
   if (op == "/") {
     if (b.float_value() == 0) return absl::InvalidArgumentError("division by zero");
     return Value::Float(a.float_value() / b.float_value());
@@ -208,14 +239,22 @@ absl::StatusOr<Value> Interpreter::EvalBinary(const std::string& op, const Value
       const double q = std::floor(a.float_value() / b.float_value());
       return op == "//" ? Value::Float(q) : Value::Float(a.float_value() - q * b.float_value());
     }
+    if (a.int_value() == INT64_MIN && b.int_value() == -1) return CheckedInt(true, 0);
     const int64_t q = FloorDiv(a.int_value(), b.int_value());
     return op == "//" ? Value::Int(q) : Value::Int(a.int_value() - q * b.int_value());
   }
   if (op == "**") {
     if (!floats && b.int_value() >= 0) {
       int64_t r = 1;
-      for (int64_t i = 0; i < b.int_value() && i < 64; ++i) r *= a.int_value();
-      return Value::Int(r);
+      bool overflowed = false;
+      for (int64_t i = 0; i < b.int_value() && !overflowed && r != 0; ++i) {
+        overflowed = __builtin_mul_overflow(r, a.int_value(), &r);
+        if (r == 1 || r == -1) {  // 1 ** n, (-1) ** n: the rest alternates or stays
+          if (a.int_value() == -1 && (b.int_value() - i - 1) % 2 == 1) r = -r;
+          break;
+        }
+      }
+      return CheckedInt(overflowed, r);
     }
     return Value::Float(std::pow(a.float_value(), b.float_value()));
   }
@@ -258,6 +297,13 @@ absl::StatusOr<bool> Interpreter::EvalCompare(const std::string& op, const Value
 }
 
 absl::StatusOr<Value> Interpreter::Eval(const Expr& e) {
+  CHAT_RETURN_IF_ERROR(EnterNested());
+  absl::StatusOr<Value> v = EvalExpr(e);
+  --render_depth_;
+  return v;
+}
+
+absl::StatusOr<Value> Interpreter::EvalExpr(const Expr& e) {
   switch (e.kind) {
     case Expr::Kind::kLiteral: return e.literal;
     case Expr::Kind::kName: return Lookup(e.name);
@@ -322,7 +368,8 @@ absl::StatusOr<Value> Interpreter::Eval(const Expr& e) {
                                                        e.kind == Expr::Kind::kNeg ? "-" : "+", ": '", v.TypeName(), "'"));
       }
       if (e.kind == Expr::Kind::kPos) return v.is_bool() ? Value::Int(v.int_value()) : v;
-      return v.is_float() ? Value::Float(-v.float_value()) : Value::Int(-v.int_value());
+      if (v.is_float()) return Value::Float(-v.float_value());
+      return CheckedInt(v.int_value() == INT64_MIN, -v.int_value());
     }
     case Expr::Kind::kNot: {
       CHAT_ASSIGN_OR_RETURN(Value v, Eval(*e.args[0]));

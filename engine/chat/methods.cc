@@ -272,7 +272,7 @@ absl::StatusOr<Value> Range(Interpreter&, CallArgs& a, int64_t) {
   return Value::List(std::move(out));
 }
 
-absl::StatusOr<Value> MakeMapping(CallArgs& a, Value::DictFlavor flavor) {
+absl::StatusOr<Value> MakeMapping(Interpreter& in, CallArgs& a, Value::DictFlavor flavor) {
   auto d = std::make_shared<Dict>();
   if (!a.positional.empty()) {
     if (a.positional.size() > 1 || !a.positional[0].is_dict()) {
@@ -281,14 +281,17 @@ absl::StatusOr<Value> MakeMapping(CallArgs& a, Value::DictFlavor flavor) {
     *d = a.positional[0].dict();
   }
   for (auto& [k, v] : a.keyword) d->Set(Value::String(k), v);
+  if (flavor == Value::DictFlavor::kNamespace) {
+    for (const auto& [k, v] : d->items) CHAT_RETURN_IF_ERROR(in.CheckNamespaceValue(v, "namespace(" + k.ToString() + "=...)"));
+  }
   return Value::MakeDict(std::move(d), flavor);
 }
 
-absl::StatusOr<Value> Namespace(Interpreter&, CallArgs& a, int64_t) {
-  return MakeMapping(a, Value::DictFlavor::kNamespace);
+absl::StatusOr<Value> Namespace(Interpreter& in, CallArgs& a, int64_t) {
+  return MakeMapping(in, a, Value::DictFlavor::kNamespace);
 }
-absl::StatusOr<Value> DictFn(Interpreter&, CallArgs& a, int64_t) {
-  return MakeMapping(a, Value::DictFlavor::kPlain);
+absl::StatusOr<Value> DictFn(Interpreter& in, CallArgs& a, int64_t) {
+  return MakeMapping(in, a, Value::DictFlavor::kPlain);
 }
 
 absl::StatusOr<Value> RaiseException(Interpreter&, CallArgs& a, int64_t) {

@@ -17,6 +17,25 @@ ExprPtr MakeExpr(Expr::Kind kind, int line) {
   return e;
 }
 
+absl::StatusOr<ExprPtr> Parser::Seal(ExprPtr e) {
+  int depth = 0;
+  for (const ExprPtr& a : e->args) {
+    if (a) depth = std::max(depth, a->depth);
+  }
+  for (const auto& kw : e->kwargs) depth = std::max(depth, kw.second->depth);
+  e->depth = depth + 1;
+  if (e->depth > kMaxExprDepth) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "expression nested deeper than ", kMaxExprDepth, " operations at line ", e->line));
+  }
+  return e;
+}
+
+absl::Status Parser::TooDeep() const {
+  return absl::ResourceExhaustedError(
+      absl::StrCat("template nested deeper than ", kMaxNesting, " levels at line ", Peek().line));
+}
+
 bool Parser::AtTupleEnd() const {
   const K k = Peek().kind;
   return k == K::kVarEnd || k == K::kBlockEnd || k == K::kEof || IsOp(")");
@@ -43,10 +62,12 @@ absl::StatusOr<ExprPtr> Parser::ParseTuple(bool with_condexpr, bool explicit_par
   }
   ExprPtr t = MakeExpr(Expr::Kind::kTuple, line);
   t->args = std::move(items);
-  return t;
+  return Seal(std::move(t));
 }
 
 absl::StatusOr<ExprPtr> Parser::ParseExpression(bool with_condexpr) {
+  NestingGuard guard(nesting_);
+  if (guard.too_deep()) return TooDeep();
   if (!with_condexpr) return ParseOr();
   CHAT_ASSIGN_OR_RETURN(ExprPtr expr, ParseOr());
   while (IsName("if")) {
@@ -61,7 +82,7 @@ absl::StatusOr<ExprPtr> Parser::ParseExpression(bool with_condexpr) {
     c->args.push_back(std::move(cond));
     c->args.push_back(std::move(expr));
     c->args.push_back(std::move(otherwise));
-    expr = std::move(c);
+    CHAT_ASSIGN_OR_RETURN(expr, Seal(std::move(c)));
   }
   return expr;
 }
@@ -71,7 +92,7 @@ absl::StatusOr<ExprPtr> Parser::Binary(Expr::Kind kind, std::string op, ExprPtr 
   e->name = std::move(op);
   e->args.push_back(std::move(l));
   e->args.push_back(std::move(r));
-  return e;
+  return Seal(std::move(e));
 }
 
 absl::StatusOr<ExprPtr> Parser::ParseOr() {
@@ -95,12 +116,14 @@ absl::StatusOr<ExprPtr> Parser::ParseAnd() {
 }
 
 absl::StatusOr<ExprPtr> Parser::ParseNot() {
+  NestingGuard guard(nesting_);
+  if (guard.too_deep()) return TooDeep();
   if (IsName("not")) {
     const int line = Next().line;
     CHAT_ASSIGN_OR_RETURN(ExprPtr inner, ParseNot());
     ExprPtr e = MakeExpr(Expr::Kind::kNot, line);
     e->args.push_back(std::move(inner));
-    return e;
+    return Seal(std::move(e));
   }
   return ParseCompare();
 }
@@ -132,7 +155,8 @@ absl::StatusOr<ExprPtr> Parser::ParseCompare() {
     cmp->ops.push_back(op);
     cmp->args.push_back(std::move(operand));
   }
-  return cmp ? std::move(cmp) : std::move(first);
+  if (!cmp) return first;
+  return Seal(std::move(cmp));
 }
 
 absl::StatusOr<ExprPtr> Parser::ParseMath1() {
@@ -176,12 +200,15 @@ absl::StatusOr<ExprPtr> Parser::ParsePow() {
 }
 
 absl::StatusOr<ExprPtr> Parser::ParseUnary(bool with_filter) {
+  NestingGuard guard(nesting_);
+  if (guard.too_deep()) return TooDeep();
   ExprPtr node;
   if (IsOp("-") || IsOp("+")) {
     const Token& op = Next();
     CHAT_ASSIGN_OR_RETURN(ExprPtr inner, ParseUnary(false));
     node = MakeExpr(op.value == "-" ? Expr::Kind::kNeg : Expr::Kind::kPos, op.line);
     node->args.push_back(std::move(inner));
+    CHAT_ASSIGN_OR_RETURN(node, Seal(std::move(node)));
   } else {
     CHAT_ASSIGN_OR_RETURN(node, ParsePrimary());
   }
@@ -202,14 +229,14 @@ absl::StatusOr<ExprPtr> Parser::ParsePrimary() {
       e->kind = Expr::Kind::kName;
       e->name = tok.value;
     }
-    return e;
+    return Seal(std::move(e));
   }
   if (tok.kind == K::kString) {
     std::string s;
     while (Peek().kind == K::kString) s += Next().value;  // adjacent literals concatenate
     ExprPtr e = MakeExpr(Expr::Kind::kLiteral, tok.line);
     e->literal = Value::String(std::move(s));
-    return e;
+    return Seal(std::move(e));
   }
   if (tok.kind == K::kInt || tok.kind == K::kFloat) {
     ++p_;
@@ -222,13 +249,13 @@ absl::StatusOr<ExprPtr> Parser::ParsePrimary() {
     } else {
       e->literal = Value::Float(std::strtod(tok.value.c_str(), nullptr));
     }
-    return e;
+    return Seal(std::move(e));
   }
   if (IsOp("(")) {
     ++p_;
     CHAT_ASSIGN_OR_RETURN(ExprPtr e, ParseTuple(true, true));
     CHAT_RETURN_IF_ERROR(ExpectOp(")"));
-    return e;
+    return Seal(std::move(e));
   }
   if (IsOp("[")) {
     ++p_;
@@ -240,7 +267,7 @@ absl::StatusOr<ExprPtr> Parser::ParsePrimary() {
       e->args.push_back(std::move(item));
     }
     ++p_;
-    return e;
+    return Seal(std::move(e));
   }
   if (IsOp("{")) {
     ++p_;
@@ -255,7 +282,7 @@ absl::StatusOr<ExprPtr> Parser::ParsePrimary() {
       e->args.push_back(std::move(value));
     }
     ++p_;
-    return e;
+    return Seal(std::move(e));
   }
   return Unexpected("an expression");
 }
@@ -270,14 +297,14 @@ absl::StatusOr<ExprPtr> Parser::ParsePostfix(ExprPtr node) {
         idx->literal = Value::Int(std::strtoll(Next().value.c_str(), nullptr, 10));
         e->args.push_back(std::move(node));
         e->args.push_back(std::move(idx));
-        node = std::move(e);
+        CHAT_ASSIGN_OR_RETURN(node, Seal(std::move(e)));
         continue;
       }
       CHAT_ASSIGN_OR_RETURN(std::string attr, ExpectName());
       ExprPtr e = MakeExpr(Expr::Kind::kGetAttr, line);
       e->name = attr;
       e->args.push_back(std::move(node));
-      node = std::move(e);
+      CHAT_ASSIGN_OR_RETURN(node, Seal(std::move(e)));
     } else if (IsOp("[")) {
       CHAT_ASSIGN_OR_RETURN(node, ParseSubscript(std::move(node)));
     } else if (IsOp("(")) {
@@ -310,12 +337,12 @@ absl::StatusOr<ExprPtr> Parser::ParseSubscript(ExprPtr node) {
     ExprPtr e = MakeExpr(Expr::Kind::kGetItem, line);
     e->args.push_back(std::move(node));
     e->args.push_back(std::move(parts[0]));
-    return e;
+    return Seal(std::move(e));
   }
   ExprPtr e = MakeExpr(Expr::Kind::kSlice, line);
   e->args.push_back(std::move(node));
   for (auto& part : parts) e->args.push_back(std::move(part));
-  return e;
+  return Seal(std::move(e));
 }
 
 absl::Status Parser::ParseCallArgs(Expr& call) {
@@ -345,7 +372,7 @@ absl::StatusOr<ExprPtr> Parser::ParseCall(ExprPtr callee) {
   ExprPtr e = MakeExpr(Expr::Kind::kCall, Peek().line);
   e->args.push_back(std::move(callee));
   CHAT_RETURN_IF_ERROR(ParseCallArgs(*e));
-  return e;
+  return Seal(std::move(e));
 }
 
 absl::StatusOr<ExprPtr> Parser::ParseOneFilter(ExprPtr node, int line) {
@@ -356,7 +383,7 @@ absl::StatusOr<ExprPtr> Parser::ParseOneFilter(ExprPtr node, int line) {
   e->name = name;
   e->args.push_back(std::move(node));
   if (IsOp("(")) CHAT_RETURN_IF_ERROR(ParseCallArgs(*e));
-  return e;
+  return Seal(std::move(e));
 }
 
 absl::StatusOr<ExprPtr> Parser::ParseFilterChain() {
@@ -396,7 +423,7 @@ absl::StatusOr<ExprPtr> Parser::ParseFilterExpr(ExprPtr node) {
         CHAT_ASSIGN_OR_RETURN(arg, ParsePostfix(std::move(arg)));
         e->args.push_back(std::move(arg));
       }
-      node = std::move(e);
+      CHAT_ASSIGN_OR_RETURN(node, Seal(std::move(e)));
     } else if (IsOp("(")) {
       CHAT_ASSIGN_OR_RETURN(node, ParseCall(std::move(node)));
     } else {

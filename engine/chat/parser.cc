@@ -53,6 +53,8 @@ absl::StatusOr<std::string> Parser::ExpectName() {
 // Parses until a block tag named in `end_tags`; consumes that tag's name (not its `%}`).
 absl::StatusOr<Body> Parser::ParseBody(const std::set<std::string>& end_tags, int open_line,
                                std::string* end_found) {
+  NestingGuard guard(nesting_);
+  if (guard.too_deep()) return TooDeep();
   Body body;
   while (true) {
     const Token& tok = Peek();

@@ -18,6 +18,20 @@ namespace attnserve::chat::internal {
 
 ExprPtr MakeExpr(Expr::Kind kind, int line);
 
+// Bounds that keep parsing, rendering and freeing a template's AST within a small stack.
+inline constexpr int kMaxNesting = 100;    // blocks inside blocks, parentheses, unary chains
+inline constexpr int kMaxExprDepth = 300;  // operator / filter / attribute chains (AST depth)
+
+class NestingGuard {
+ public:
+  explicit NestingGuard(int& depth) : depth_(depth) { ++depth_; }
+  ~NestingGuard() { --depth_; }
+  bool too_deep() const { return depth_ > kMaxNesting; }
+
+ private:
+  int& depth_;
+};
+
 class Parser {
  public:
   explicit Parser(std::vector<Token> tokens) : t_(std::move(tokens)) {}
@@ -55,6 +69,9 @@ class Parser {
   absl::StatusOr<std::vector<std::string>> ParseTargets();
 
   // ---- expressions (parse_expressions.cc) ----
+  // Sets e->depth from its children; ResourceExhausted past kMaxExprDepth.
+  absl::StatusOr<ExprPtr> Seal(ExprPtr e);
+  absl::Status TooDeep() const;  // ResourceExhausted "nested deeper than ..." at the next token
   bool AtTupleEnd() const;
   // Comma-separated expressions: a tuple when a comma appears, else the single expression.
   absl::StatusOr<ExprPtr> ParseTuple(bool with_condexpr, bool explicit_parens = false);
@@ -84,6 +101,7 @@ class Parser {
   std::vector<Token> t_;
   size_t p_ = 0;
   int loop_depth_ = 0;
+  int nesting_ = 0;  // NestingGuard depth of the recursive descent
 };
 
 }  // namespace attnserve::chat::internal

@@ -74,6 +74,8 @@ Value Value::List(ValueList items, bool is_tuple) {
   Value v;
   v.kind_ = Kind::kList;
   v.is_tuple_ = is_tuple;
+  for (const Value& item : items) v.depth_ = std::max(v.depth_, item.depth_);
+  ++v.depth_;
   v.list_ = std::make_shared<ValueList>(std::move(items));
   return v;
 }
@@ -81,6 +83,8 @@ Value Value::MakeDict(std::shared_ptr<Dict> dict, DictFlavor flavor) {
   Value v;
   v.kind_ = Kind::kDict;
   v.flavor_ = flavor;
+  for (const auto& kv : dict->items) v.depth_ = std::max(v.depth_, kv.second.depth_);
+  ++v.depth_;
   v.dict_ = std::move(dict);
   return v;
 }

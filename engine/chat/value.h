@@ -92,6 +92,10 @@ class Value {
   Dict& mutable_dict() const { return *dict_; }  // namespaces only (set ns.x = ...)
   const Callable& callable() const { return *fn_; }
 
+  // Nesting of lists/dicts: 0 for scalars, 1 + the deepest element otherwise (as built; a
+  // namespace's later changes are not counted).
+  int depth() const { return depth_; }
+
   bool Truthy() const;
   // Python str(): what {{ value }} prints. Undefined prints as "".
   std::string ToString() const;
@@ -104,6 +108,7 @@ class Value {
   Kind kind_ = Kind::kUndefined;
   bool is_tuple_ = false;
   DictFlavor flavor_ = DictFlavor::kPlain;
+  int32_t depth_ = 0;
   int64_t int_ = 0;
   double float_ = 0;
   std::shared_ptr<const std::string> str_;
