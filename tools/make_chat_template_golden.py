@@ -90,7 +90,8 @@ TOOLS = [
 ]
 TOOL_CALL = {"id": "call12345", "type": "function",
              "function": {"name": "get_current_weather",
-                          "arguments": {"location": "Zürich", "unit": "celsius"}}}
+                          "arguments": {"location": "Zürich", "unit": "celsius", "days": 3,
+                                        "threshold": 0.5, "detail": True, "extra": None}}}
 
 CONVERSATIONS = {
     "single": {"messages": [{"role": "user", "content": "Hello, how are you?"}]},
@@ -153,6 +154,15 @@ CONVERSATIONS = {
     "functions_kwarg": {"extra": {"functions": json.dumps([t["function"] for t in TOOLS]),
                                   "datetime": "2024-07-26"},
                         "messages": [{"role": "user", "content": "What time is it?"}]},
+    # OpenAI-style content parts (templates either join their text or print them as Python does).
+    "content_parts": {"messages": [
+        {"role": "system", "content": [{"type": "text", "text": "Be kind."}]},
+        {"role": "user", "content": [{"type": "text", "text": "Describe"}, {"type": "text", "text": "this ☃"}]},
+    ]},
+    "long": {"messages": [
+        {"role": ("user" if i % 2 == 0 else "assistant"), "content": f"turn {i}: " + "x" * (i % 7)}
+        for i in range(21)
+    ]},
     "thinking": {"messages": [
         {"role": "user", "content": "Hi"},
         {"role": "assistant", "content": "<think>\nThe user greets.\n</think>\n\nHello!"},

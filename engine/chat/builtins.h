@@ -1,6 +1,6 @@
 // Builtins of the interpreter: jinja2's filters and tests (the subset chat templates use, with
 // transformers' own tojson), Python methods on str/dict/list, and the globals transformers
-// provides (raise_exception, strftime_now) beside jinja's (range, namespace, dict, cycler...).
+// provides (raise_exception, strftime_now) beside jinja's (range, namespace, dict).
 // The parser asks IsFilter/IsTest so that unknown names are refused before rendering.
 #pragma once
 
@@ -25,8 +25,8 @@ absl::StatusOr<bool> ApplyTest(Interpreter& interp, std::string_view name, const
 // the sandbox's "access to attribute 'append' of 'list' object is unsafe." message.
 std::optional<Value> BindMethod(const Value& obj, std::string_view name);
 
-// The global names every render sees (range, namespace, dict, raise_exception, strftime_now,
-// cycler, joiner). `now_unix_seconds` (local time) is what strftime_now formats.
+// The global names every render sees (range, namespace, dict, raise_exception, strftime_now).
+// `now_unix_seconds` (in the local time zone) is what strftime_now formats.
 void AddGlobals(Dict& globals, int64_t now_unix_seconds);
 
 }  // namespace attnserve::chat

@@ -33,12 +33,14 @@ struct ChatRenderInput {
 class ChatTemplate {
  public:
   // InvalidArgument naming the unsupported construct or the syntax error, with its line:
-  // "unsupported tag 'extends' at line 3", "unsupported filter 'wordwrap' at line 1".
+  // "unsupported tag 'extends' at line 3", "unsupported filter 'wordwrap' at line 1";
+  // ResourceExhausted for nesting past the parser's bounds (100 levels, AST depth 300).
   static absl::StatusOr<ChatTemplate> Parse(std::string source);
 
   // Immutable after Parse; Render is const and thread-safe. Errors: InvalidArgument whose
   // message is exactly raise_exception's message (the status carries kRaiseExceptionPayload),
-  // or "<runtime error> at line N"; ResourceExhausted when a limit is hit.
+  // or "<runtime error> at line N"; ResourceExhausted when a RenderLimits bound is hit
+  // (steps, output bytes, macro depth, evaluation depth, nesting of namespace values).
   absl::StatusOr<std::string> Render(const ChatRenderInput& input,
                                      const RenderLimits& limits = RenderLimits()) const;
 

@@ -17,7 +17,8 @@
 
 namespace attnserve::chat {
 
-// Bounds on one render, so a template that loops or recurses too much fails instead of hanging.
+// Bounds on one render, so a template that loops or recurses too much fails instead of hanging
+// or overflowing the stack (at these defaults a render needs at most about 0.5 MB of stack).
 struct RenderLimits {
   int64_t max_steps = 1'000'000;             // statements + loop iterations + calls (~1 s)
   int64_t max_output_bytes = 32 << 20;       // everything rendered, incl. macro/set-block text
