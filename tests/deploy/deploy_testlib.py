@@ -94,11 +94,13 @@ def stop(proc: subprocess.Popen, timeout_s: float = 30) -> int:
     return proc.returncode
 
 
-def health(addr: str, service: str = "attnserve.v1.Inference") -> str:
+def health(addr: str, service: str = "attnserve.v1.Inference", timeout_s: float = 2.0) -> str:
+    """SERVING / NOT_SERVING / ..., or the gRPC error code name when the call fails
+    (UNAVAILABLE: not listening yet, or gone; DEADLINE_EXCEEDED: too slow to answer)."""
     try:
-        return grpc_health_check.check(addr, service, timeout=1.0)
-    except Exception:  # not listening yet, or gone
-        return "UNREACHABLE"
+        return grpc_health_check.check(addr, service, timeout=timeout_s)
+    except grpc_health_check.grpc.RpcError as e:
+        return e.code().name
 
 
 class Daemon:
