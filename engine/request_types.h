@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -29,6 +30,8 @@ struct SamplingParams {
   float repetition_penalty = 1.0f;  // > 0; HF/vLLM semantics over prompt + output tokens
   float presence_penalty = 0.0f;    // OpenAI semantics over output tokens
   float frequency_penalty = 0.0f;
+  // OpenAI logit_bias: (token id, bias in [-100, 100]) added to the logits before sampling.
+  std::vector<std::pair<int32_t, float>> logit_bias;
 };
 
 struct GenerateSpec {

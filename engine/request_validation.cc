@@ -22,7 +22,7 @@ absl::Status CheckTokenIds(const std::vector<int32_t>& ids, const char* field,
   return absl::OkStatus();
 }
 
-absl::Status CheckSampling(const SamplingParams& s) {
+absl::Status CheckSampling(const SamplingParams& s, const ValidationLimits& limits) {
   auto bad = [](const char* field, double value, const char* range) {
     return absl::InvalidArgumentError(
         absl::StrCat("sampling.", field, " must be ", range, ", got ", value));
@@ -37,6 +37,17 @@ absl::Status CheckSampling(const SamplingParams& s) {
     return bad("presence_penalty", s.presence_penalty, "in [-2, 2]");
   if (!(s.frequency_penalty >= -2.0f && s.frequency_penalty <= 2.0f))
     return bad("frequency_penalty", s.frequency_penalty, "in [-2, 2]");
+  for (const auto& [id, bias] : s.logit_bias) {
+    if (id < 0 || id >= limits.vocab_size) {
+      return absl::InvalidArgumentError(absl::StrCat("sampling.logit_bias: token id ", id,
+                                                     " is outside the vocabulary [0, ",
+                                                     limits.vocab_size, ")"));
+    }
+    if (!(bias >= -100.0f && bias <= 100.0f)) {
+      return absl::InvalidArgumentError(absl::StrCat("sampling.logit_bias[", id,
+                                                     "] must be in [-100, 100], got ", bias));
+    }
+  }
   return absl::OkStatus();
 }
 
@@ -56,7 +67,7 @@ absl::Status ValidateGenerateSpec(const GenerateSpec& spec, const ValidationLimi
         prompt_len + spec.max_tokens, " exceeds the maximum context length of ",
         limits.max_model_len, " tokens"));
   }
-  if (absl::Status s = CheckSampling(spec.sampling); !s.ok()) return s;
+  if (absl::Status s = CheckSampling(spec.sampling, limits); !s.ok()) return s;
   if (absl::Status s = CheckTokenIds(spec.stop_token_ids, "stop_token_ids", limits); !s.ok()) return s;
   if (spec.top_logprobs > kMaxTopLogprobs) {
     return absl::InvalidArgumentError(absl::StrCat("top_logprobs must be <= ", kMaxTopLogprobs,

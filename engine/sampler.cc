@@ -27,6 +27,7 @@ Sampler::Sampler(const SamplingParams& params, std::span<const int32_t> prompt)
 }
 
 void Sampler::ApplyPenalties(std::span<float> logits) const {
+  for (const auto& [id, bias] : params_.logit_bias) logits[id] += bias;
   if (params_.repetition_penalty != 1.0f) {
     for (int32_t id : seen_tokens_) {
       float& v = logits[id];

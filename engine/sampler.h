@@ -1,4 +1,5 @@
 // Sampler: turns one sequence's next-token logits into a token, vLLM's order of operations:
+//   0. logit_bias (OpenAI: added to the named tokens' logits)
 //   1. repetition penalty (prompt + output tokens; HF: divide positive / multiply negative logits)
 //   2. presence and frequency penalties (output tokens; OpenAI semantics)
 //   3. temperature 0 → greedy argmax (first maximum); else divide by temperature,

@@ -8,6 +8,7 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev prometheus-cpp-dev nlohmann-json3-dev libpcre2-dev libicu-dev libopenblas-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  libboost-dev
   python3 python3-pip
 )
 
@@ -24,11 +25,12 @@ if [ "${#missing[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# The Python client and its end-to-end test use grpcio (PyPI).
-if ! python3 -c "import grpc, grpc_tools" >/dev/null 2>&1; then
-  echo "attnserve: installing grpcio grpcio-tools for python3"
-  python3 -m pip install -q grpcio grpcio-tools protobuf ||
-    python3 -m pip install -q --break-system-packages grpcio grpcio-tools protobuf
+# The Python client and its end-to-end test use grpcio; the HTTP API tests use the official
+# openai package (PyPI).
+if ! python3 -c "import grpc, grpc_tools, openai" >/dev/null 2>&1; then
+  echo "attnserve: installing grpcio grpcio-tools openai for python3"
+  python3 -m pip install -q grpcio grpcio-tools protobuf openai ||
+    python3 -m pip install -q --break-system-packages grpcio grpcio-tools protobuf openai
 fi
 
 # --- Deploy tools (tests/deploy: promtool, yamllint, docker-compose config, kubectl kustomize,

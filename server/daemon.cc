@@ -4,6 +4,8 @@
 #include <chrono>
 #include <cstdio>
 #include <memory>
+#include <thread>
+#include <vector>
 
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/security/server_credentials.h"
@@ -11,6 +13,10 @@
 #include "grpcpp/server_builder.h"
 #include "engine/attention/attention_choice.h"
 #include "engine/context/context_policy.h"
+#include "server/chat_prompt.h"
+#include "server/grpc_metrics_interceptor.h"
+#include "server/http/http_server.h"
+#include "server/http/openai_api.h"
 #include "server/health.h"
 #include "server/inference_service.h"
 #include "server/metrics.h"
@@ -21,7 +27,9 @@ namespace {
 constexpr int kMaxReceiveMessageBytes = 64 << 20;  // long prompt_token_ids lists
 
 std::unique_ptr<grpc::Server> StartGrpcServer(const ServerOptions& options,
-                                              InferenceService& service, int* selected_port) {
+                                              InferenceService& service,
+                                              PrometheusRequestObserver* metrics,
+                                              int* selected_port) {
   EnableHealthService();
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -30,6 +38,11 @@ std::unique_ptr<grpc::Server> StartGrpcServer(const ServerOptions& options,
   builder.RegisterService(&service);
   builder.SetMaxReceiveMessageSize(kMaxReceiveMessageBytes);
   builder.SetMaxSendMessageSize(-1);  // Score logits can be large; clients choose their limit
+  if (auto factory = MakeGrpcMetricsInterceptorFactory(metrics)) {
+    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
+    creators.push_back(std::move(factory));
+    builder.experimental().SetInterceptorCreators(std::move(creators));
+  }
   return builder.BuildAndStart();
 }
 
@@ -116,6 +129,22 @@ int RunDaemon(const ServerOptions& options, const WaitForStop& wait_for_stop) {
     exposer = *std::move(started);
   }
 
+  // The HTTP API listens before the model loads, so probes see "loading" (503) meanwhile.
+  http::OpenAiApi http_api(http::OpenAiApiOptions{options.served_model_name, options.api_key}, &metrics);
+  std::unique_ptr<http::HttpServer> http_server;
+  if (options.http_port != 0) {
+    http::HttpServerOptions http_options;
+    http_options.host = options.host;
+    http_options.port = options.http_port;
+    http_options.max_body_bytes = static_cast<uint64_t>(options.http_max_body_bytes);
+    auto started = http::HttpServer::Start(http_options, &http_api);
+    if (!started.ok()) {
+      std::fprintf(stderr, "attnserve: --http_port: %s\n", std::string(started.status().message()).c_str());
+      return 1;
+    }
+    http_server = *std::move(started);
+  }
+
   const EngineOptions engine_options = ToEngineOptions(options, &metrics);
   std::fprintf(stderr, "attnserve: loading model %s from %s\n", options.served_model_name.c_str(),
                options.model_dir.c_str());
@@ -126,11 +155,18 @@ int RunDaemon(const ServerOptions& options, const WaitForStop& wait_for_stop) {
     return 1;
   }
   std::unique_ptr<Engine> engine = *std::move(loaded);
+  absl::StatusOr<std::unique_ptr<ChatPrompt>> chat =
+      ChatPrompt::Load(options.model_dir, options.chat_template, engine->tokenizer());
+  if (!chat.ok()) {
+    std::fprintf(stderr, "attnserve: chat template of '%s': %s\n", options.model_dir.c_str(),
+                 std::string(chat.status().message()).c_str());
+    return 1;
+  }
   engine->Start();
 
-  InferenceService service(*engine, &metrics);
+  InferenceService service(*engine, &metrics, chat->get(), options.api_key);
   int port = 0;
-  std::unique_ptr<grpc::Server> server = StartGrpcServer(options, service, &port);
+  std::unique_ptr<grpc::Server> server = StartGrpcServer(options, service, &metrics, &port);
   if (server == nullptr || port == 0) {
     std::fprintf(stderr, "attnserve: cannot listen on %s\n",
                  HostPort(options.host, options.port).c_str());
@@ -138,25 +174,42 @@ int RunDaemon(const ServerOptions& options, const WaitForStop& wait_for_stop) {
     return 1;
   }
   SetServing(*server, true);
+  http_api.SetEngine(engine.get(), chat->get());
   const ModelInfo& info = engine->info();
   std::fprintf(stderr,
-               "attnserve: serving %s (%s, %u layers, vocab %u, context %u) on %s; metrics %s\n",
+               "attnserve: serving %s (%s, %u layers, vocab %u, context %u%s) on %s; metrics %s; "
+               "OpenAI HTTP API %s\n",
                options.served_model_name.c_str(), info.architecture.c_str(), info.num_layers,
-               info.vocab_size, info.max_context, HostPort(options.host, port).c_str(),
+               info.vocab_size, info.max_context, *chat ? ", chat template" : "",
+               HostPort(options.host, port).c_str(),
                options.metrics_port == 0
                    ? "off"
                    : ("on http://" + HostPort(options.host, options.metrics_port) + "/metrics")
-                         .c_str());
+                         .c_str(),
+               http_server == nullptr
+                   ? "off"
+                   : ("on http://" + HostPort(options.host, http_server->port()) + "/v1").c_str());
 
   while (!wait_for_stop(std::chrono::hours(1))) {
   }
 
   std::fprintf(stderr, "attnserve: shutting down\n");
   ShutdownHealth(*server);  // NOT_SERVING at once: load balancers stop sending new work
+  http_api.SetDraining();   // HTTP /health 503 likewise
   Drain(*engine, options.drain_timeout_s, wait_for_stop);
   engine->Stop();  // requests still running end CANCELLED; their streams finish below
+  const auto grace_end = std::chrono::steady_clock::now() +
+                         std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                             std::chrono::duration<double>(options.shutdown_grace_seconds));
   StopGrpcServer(*server, service.open_calls(), options.shutdown_grace_seconds);
+  if (http_server != nullptr) {
+    http_api.open_calls().WaitForNone(grace_end);
+    // The last events were queued by the engine thread; give the I/O threads a moment to write.
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    http_server->Stop();
+  }
   server.reset();
+  http_server.reset();  // before the engine: exchanges must not outlive it
   engine.reset();
   exposer.reset();
   std::fprintf(stderr, "attnserve: stopped\n");

@@ -4,6 +4,7 @@
 #include "engine/attention/attention_choice.h"
 #include "engine/context/context_policy.h"
 
+#include <cstdlib>
 #include <filesystem>
 
 #include "absl/flags/flag.h"
@@ -20,6 +21,18 @@ ABSL_FLAG(std::string, host, "0.0.0.0", "Address the gRPC and metrics servers li
 ABSL_FLAG(int32_t, port, 50051, "gRPC port (attnserve.v1.Inference, grpc.health.v1, reflection).");
 ABSL_FLAG(int32_t, metrics_port, 9400,
           "HTTP port for Prometheus metrics at /metrics; 0 disables the endpoint.");
+ABSL_FLAG(int32_t, http_port, 0,
+          "Port of the OpenAI-compatible HTTP API (/v1/completions, /v1/chat/completions, "
+          "/v1/models, /tokenize, /detokenize, /health, /metrics); 0 = off.");
+ABSL_FLAG(int64_t, http_max_body_bytes, int64_t{32} << 20,
+          "Largest HTTP request body accepted; larger ones get 413.");
+ABSL_FLAG(std::string, api_key, "",
+          "When set, API calls must send \"Authorization: Bearer <key>\": HTTP /v1/*, /tokenize, "
+          "/detokenize, and gRPC attnserve.v1.Inference (health, reflection and /metrics stay "
+          "open). Also read from $ATTNSERVE_API_KEY when the flag is empty.");
+ABSL_FLAG(std::string, chat_template, "",
+          "A Jinja chat template file to use instead of the model's own (tokenizer_config.json "
+          "chat_template); checked at start-up.");
 ABSL_FLAG(int32_t, num_threads, 0, "Compute threads for the CPU backend; 0 = all cores.");
 ABSL_FLAG(uint32_t, max_model_len, 0,
           "Maximum prompt + output tokens per request; 0 = the model's max_position_embeddings. "
@@ -79,6 +92,13 @@ ServerOptions ServerOptionsFromFlags() {
   o.host = absl::GetFlag(FLAGS_host);
   o.port = absl::GetFlag(FLAGS_port);
   o.metrics_port = absl::GetFlag(FLAGS_metrics_port);
+  o.http_port = absl::GetFlag(FLAGS_http_port);
+  o.http_max_body_bytes = absl::GetFlag(FLAGS_http_max_body_bytes);
+  o.api_key = absl::GetFlag(FLAGS_api_key);
+  if (o.api_key.empty()) {
+    if (const char* env = std::getenv("ATTNSERVE_API_KEY")) o.api_key = env;
+  }
+  o.chat_template = absl::GetFlag(FLAGS_chat_template);
   o.num_threads = absl::GetFlag(FLAGS_num_threads);
   o.max_model_len = absl::GetFlag(FLAGS_max_model_len);
   o.max_waiting_requests = absl::GetFlag(FLAGS_max_waiting_requests);
@@ -113,6 +133,15 @@ absl::Status ValidateServerOptions(const ServerOptions& o) {
   if (!(o.kv_cache_memory_fraction >= 0 && o.kv_cache_memory_fraction < 1)) {
     return bad("kv_cache_memory_fraction", absl::StrCat(o.kv_cache_memory_fraction),
                "in [0, 1) (0 = use --kv_cache_bytes)");
+  }
+  if (o.http_port < 0 || o.http_port > 65535) {
+    return bad("http_port", absl::StrCat(o.http_port), "in [0, 65535] (0 = no HTTP API)");
+  }
+  if (o.http_port != 0 && (o.http_port == o.port || o.http_port == o.metrics_port)) {
+    return bad("http_port", absl::StrCat(o.http_port), "different from --port and --metrics_port");
+  }
+  if (o.http_max_body_bytes < 1024) {
+    return bad("http_max_body_bytes", absl::StrCat(o.http_max_body_bytes), ">= 1024");
   }
   if (o.block_size < 1 || o.block_size > 1024) {
     return bad("block_size", absl::StrCat(o.block_size), "in [1, 1024] tokens");

@@ -12,6 +12,10 @@ ABSL_DECLARE_FLAG(std::string, model);
 ABSL_DECLARE_FLAG(std::string, host);
 ABSL_DECLARE_FLAG(int32_t, port);
 ABSL_DECLARE_FLAG(int32_t, metrics_port);
+ABSL_DECLARE_FLAG(int32_t, http_port);
+ABSL_DECLARE_FLAG(int64_t, http_max_body_bytes);
+ABSL_DECLARE_FLAG(std::string, api_key);
+ABSL_DECLARE_FLAG(std::string, chat_template);
 ABSL_DECLARE_FLAG(int32_t, num_threads);
 ABSL_DECLARE_FLAG(uint32_t, max_model_len);
 ABSL_DECLARE_FLAG(int32_t, max_waiting_requests);
@@ -37,6 +41,10 @@ struct ServerOptions {
   std::string host;
   int port = 50051;
   int metrics_port = 9400;            // 0 = no metrics endpoint
+  int http_port = 0;                  // OpenAI-compatible HTTP API; 0 = off
+  int64_t http_max_body_bytes = int64_t{32} << 20;
+  std::string api_key;                // "" = no authentication
+  std::string chat_template;          // "" = the model's own
   int num_threads = 0;                // 0 = all cores
   uint32_t max_model_len = 0;         // 0 = the model's
   int32_t max_waiting_requests = 1024;

@@ -150,14 +150,19 @@ class GenerateStream : public GenerateSink {
 };
 
 GenerateReactor::GenerateReactor(Engine& engine, PrometheusRequestObserver* metrics,
-                                 const v1::GenerateRequest& request, std::string request_id,
+                                 const ChatPrompt* chat, const v1::GenerateRequest& request,
+                                 std::string request_id,
                                  std::chrono::system_clock::time_point deadline,
-                                 OpenCalls::Guard open_call)
+                                 OpenCalls::Guard open_call, const absl::Status& refusal)
     : engine_(engine),
       metrics_(metrics),
       stream_(std::make_shared<GenerateStream>(this, engine.tokenizer(), request_id)),
       open_call_(open_call) {
-  absl::StatusOr<GenerateSpec> spec = ToGenerateSpec(request, engine.tokenizer());
+  if (!refusal.ok()) {
+    stream_->FinishWithoutEngine(ToGrpcStatus(refusal));
+    return;
+  }
+  absl::StatusOr<GenerateSpec> spec = ToGenerateSpec(request, engine.tokenizer(), chat);
   if (!spec.ok()) {
     Reject(spec.status());
     return;

@@ -18,6 +18,7 @@
 #include "attnserve/v1/inference.grpc.pb.h"
 #include "engine/engine.h"
 #include "grpcpp/support/server_callback.h"
+#include "server/chat_prompt.h"
 #include "server/open_calls.h"
 
 namespace attnserve::server {
@@ -31,9 +32,12 @@ class GenerateReactor : public grpc::ServerWriteReactor<v1::GenerateResponse> {
   // `request_id` is the id to use (the request's own or one the service assigned). `engine` must
   // outlive the reactor; `metrics` may be null. Deletes itself in OnDone.
   // `open_call` counts the call as open until the reactor is deleted.
-  GenerateReactor(Engine& engine, PrometheusRequestObserver* metrics,
+  // `chat` (may be null) renders request.messages; `refusal`, when not OK, ends the call with it
+  // at once (e.g. UNAUTHENTICATED).
+  GenerateReactor(Engine& engine, PrometheusRequestObserver* metrics, const ChatPrompt* chat,
                   const v1::GenerateRequest& request, std::string request_id,
-                  std::chrono::system_clock::time_point deadline, OpenCalls::Guard open_call);
+                  std::chrono::system_clock::time_point deadline, OpenCalls::Guard open_call,
+                  const absl::Status& refusal = absl::OkStatus());
 
   void OnWriteDone(bool ok) override;
   void OnCancel() override;

@@ -27,8 +27,29 @@ grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* context,
 
 }  // namespace
 
-InferenceService::InferenceService(Engine& engine, PrometheusRequestObserver* metrics)
-    : engine_(engine), metrics_(metrics), id_salt_(RandomSalt()) {}
+InferenceService::InferenceService(Engine& engine, PrometheusRequestObserver* metrics,
+                                   const ChatPrompt* chat, std::string api_key)
+    : engine_(engine),
+      metrics_(metrics),
+      chat_(chat),
+      api_key_(std::move(api_key)),
+      id_salt_(RandomSalt()) {}
+
+absl::Status InferenceService::CheckKey(const grpc::CallbackServerContext* context) const {
+  if (api_key_.empty()) return absl::OkStatus();
+  const auto& metadata = context->client_metadata();
+  auto it = metadata.find("authorization");
+  const std::string expected = "Bearer " + api_key_;
+  if (it != metadata.end() && it->second.size() == expected.size()) {
+    const char* got = it->second.data();
+    unsigned char diff = 0;  // no early exit: timing says nothing about the key
+    for (size_t i = 0; i < expected.size(); ++i) diff |= static_cast<unsigned char>(got[i] ^ expected[i]);
+    if (diff == 0) return absl::OkStatus();
+  }
+  return absl::UnauthenticatedError(
+      "missing or wrong API key: send metadata \"authorization: Bearer <key>\" with the key the "
+      "server was started with (--api_key)");
+}
 
 std::string InferenceService::NextRequestId(const char* prefix) {
   return absl::StrCat(prefix, "-", id_salt_, "-", next_id_.fetch_add(1) + 1);
@@ -38,13 +59,14 @@ grpc::ServerWriteReactor<v1::GenerateResponse>* InferenceService::Generate(
     grpc::CallbackServerContext* context, const v1::GenerateRequest* request) {
   std::string request_id =
       request->request_id().empty() ? NextRequestId("gen") : request->request_id();
-  return new GenerateReactor(engine_, metrics_, *request, std::move(request_id),
-                             context->deadline(), open_calls_.Track());
+  return new GenerateReactor(engine_, metrics_, chat_, *request, std::move(request_id),
+                             context->deadline(), open_calls_.Track(), CheckKey(context));
 }
 
 grpc::ServerUnaryReactor* InferenceService::Score(grpc::CallbackServerContext* context,
                                                   const v1::ScoreRequest* request,
                                                   v1::ScoreResponse* response) {
+  if (absl::Status key = CheckKey(context); !key.ok()) return FinishNow(context, ToGrpcStatus(key));
   absl::StatusOr<ScoreSpec> spec = ToScoreSpec(*request, engine_.tokenizer());
   absl::Status status = spec.status();
   if (status.ok()) {
@@ -79,6 +101,7 @@ grpc::ServerUnaryReactor* InferenceService::Score(grpc::CallbackServerContext* c
 grpc::ServerUnaryReactor* InferenceService::Tokenize(grpc::CallbackServerContext* context,
                                                      const v1::TokenizeRequest* request,
                                                      v1::TokenizeResponse* response) {
+  if (absl::Status key = CheckKey(context); !key.ok()) return FinishNow(context, ToGrpcStatus(key));
   const Tokenizer& tokenizer = engine_.tokenizer();
   const bool add_special = request->has_add_special_tokens() ? request->add_special_tokens() : true;
   for (int32_t id : tokenizer.Encode(request->text(), add_special)) {
@@ -91,6 +114,7 @@ grpc::ServerUnaryReactor* InferenceService::Tokenize(grpc::CallbackServerContext
 grpc::ServerUnaryReactor* InferenceService::Detokenize(grpc::CallbackServerContext* context,
                                                        const v1::DetokenizeRequest* request,
                                                        v1::DetokenizeResponse* response) {
+  if (absl::Status key = CheckKey(context); !key.ok()) return FinishNow(context, ToGrpcStatus(key));
   const int64_t vocab_size = engine_.info().vocab_size;
   for (int i = 0; i < request->token_ids_size(); ++i) {
     const int32_t id = request->token_ids(i);
@@ -112,6 +136,7 @@ grpc::ServerUnaryReactor* InferenceService::Detokenize(grpc::CallbackServerConte
 grpc::ServerUnaryReactor* InferenceService::GetModelInfo(grpc::CallbackServerContext* context,
                                                          const v1::GetModelInfoRequest* request,
                                                          v1::ModelInfo* response) {
+  if (absl::Status key = CheckKey(context); !key.ok()) return FinishNow(context, ToGrpcStatus(key));
   ToProto(engine_.info(), response);
   return FinishNow(context, grpc::Status::OK);
 }
@@ -119,6 +144,7 @@ grpc::ServerUnaryReactor* InferenceService::GetModelInfo(grpc::CallbackServerCon
 grpc::ServerUnaryReactor* InferenceService::GetServerStatus(
     grpc::CallbackServerContext* context, const v1::GetServerStatusRequest* request,
     v1::ServerStatus* response) {
+  if (absl::Status key = CheckKey(context); !key.ok()) return FinishNow(context, ToGrpcStatus(key));
   ToProto(engine_.CurrentStatus(), response);
   return FinishNow(context, grpc::Status::OK);
 }

@@ -10,6 +10,7 @@
 
 #include "attnserve/v1/inference.grpc.pb.h"
 #include "engine/engine.h"
+#include "server/chat_prompt.h"
 #include "server/open_calls.h"
 
 namespace attnserve::server {
@@ -19,8 +20,11 @@ class PrometheusRequestObserver;
 class InferenceService final : public v1::Inference::CallbackService {
  public:
   // `engine` must be started and outlive the gRPC server that serves this service; `metrics`
-  // (rejection counts) may be null. All methods are called concurrently by gRPC threads.
-  InferenceService(Engine& engine, PrometheusRequestObserver* metrics);
+  // (rejection counts) and `chat` (the chat template; Generate.messages) may be null. A
+  // non-empty `api_key` must come as "authorization: Bearer <key>" metadata on every call, else
+  // UNAUTHENTICATED. All methods are called concurrently by gRPC threads.
+  InferenceService(Engine& engine, PrometheusRequestObserver* metrics,
+                   const ChatPrompt* chat = nullptr, std::string api_key = "");
 
   grpc::ServerWriteReactor<v1::GenerateResponse>* Generate(
       grpc::CallbackServerContext* context, const v1::GenerateRequest* request) override;
@@ -45,11 +49,15 @@ class InferenceService final : public v1::Inference::CallbackService {
   OpenCalls& open_calls() { return open_calls_; }
 
  private:
+  // OK, or UNAUTHENTICATED when an API key is configured and the call lacks it.
+  absl::Status CheckKey(const grpc::CallbackServerContext* context) const;
   // A process-unique id "<prefix>-<n>" for requests that came without one.
   std::string NextRequestId(const char* prefix);
 
   Engine& engine_;
   PrometheusRequestObserver* metrics_;
+  const ChatPrompt* chat_;
+  const std::string api_key_;
   const std::string id_salt_;  // random per process, so ids differ across restarts/replicas
   std::atomic<uint64_t> next_id_{0};
   OpenCalls open_calls_;

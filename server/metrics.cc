@@ -134,7 +134,10 @@ PrometheusRequestObserver::PrometheusRequestObserver(std::shared_ptr<prometheus:
                                               "model's own attention).")),
       requests_by_context_policy_(AddCounterFamily(*registry_, "attnserve_requests_by_context_policy_total",
                                                    "Requests admitted, by context policy kind (\"model_default\" = "
-                                                   "config.json's positions; e.g. \"model_default:yarn\" when it scales).")) {
+                                                   "config.json's positions; e.g. \"model_default:yarn\" when it scales).")),
+      api_requests_(AddCounterFamily(*registry_, "attnserve_api_requests_total",
+                                     "API calls by protocol (grpc, http), method (RPC name or HTTP "
+                                     "route) and final status (canonical gRPC code name).")) {
   // Create every label value up front so dashboards and scrapes see zeros, not gaps.
   for (const char* reason : {"stop", "length", "cancelled", "error"}) {
     requests_.Add({{"finish_reason", reason}});
@@ -205,6 +208,15 @@ void PrometheusRequestObserver::OnAttentionBackend(const std::string& backend) {
 
 void PrometheusRequestObserver::OnContextPolicy(const std::string& kind) {
   requests_by_context_policy_.Add({{"policy", kind}}).Increment();
+}
+
+void PrometheusRequestObserver::OnApiRequest(std::string_view protocol, std::string_view method,
+                                             absl::StatusCode code) {
+  api_requests_
+      .Add({{"protocol", std::string(protocol)},
+            {"method", std::string(method)},
+            {"code", absl::StatusCodeToString(code)}})
+      .Increment();
 }
 
 void PrometheusRequestObserver::OnRejected(const std::string& reason) {

@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "absl/status/statusor.h"
 #include "engine/request_observer.h"
@@ -48,6 +49,11 @@ class PrometheusRequestObserver : public RequestObserver {
   // "invalid_argument" (failed validation), "queue_full", "unavailable", "other".
   void OnRejected(const std::string& reason);
 
+  // One finished API call: `protocol` "grpc" or "http", `method` the RPC name ("Generate") or HTTP
+  // route ("/v1/chat/completions"), `code` its final status (HTTP statuses map to the gRPC code
+  // they stand for). Thread-safe.
+  void OnApiRequest(std::string_view protocol, std::string_view method, absl::StatusCode code);
+
   const std::shared_ptr<prometheus::Registry>& registry() const { return registry_; }
 
  private:
@@ -75,6 +81,7 @@ class PrometheusRequestObserver : public RequestObserver {
   prometheus::Gauge& shard_imbalance_;
   prometheus::Family<prometheus::Counter>& requests_by_attention_;  // {attention}
   prometheus::Family<prometheus::Counter>& requests_by_context_policy_;  // {policy}
+  prometheus::Family<prometheus::Counter>& api_requests_;  // {protocol, method, code}
 };
 
 // The `reason` label of attnserve_requests_rejected_total for a status that refused a request.

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
+
 namespace attnserve::server {
 namespace {
 
@@ -17,6 +19,8 @@ SamplingParams ToSamplingParams(const v1::SamplingParams& p) {
   s.repetition_penalty = p.has_repetition_penalty() ? p.repetition_penalty() : 1.0f;
   s.presence_penalty = p.presence_penalty();
   s.frequency_penalty = p.frequency_penalty();
+  s.logit_bias.assign(p.logit_bias().begin(), p.logit_bias().end());
+  std::sort(s.logit_bias.begin(), s.logit_bias.end());  // proto maps have no order
   return s;
 }
 
@@ -77,21 +81,59 @@ ContextPolicyChoice ToContextPolicyChoice(const v1::ContextPolicy& p) {
   return c;
 }
 
+// GenerateRequest.messages through the chat template.
+absl::StatusOr<RenderedChat> RenderMessages(const v1::GenerateRequest& request, const ChatPrompt* chat) {
+  if (!request.prompt().empty() || request.prompt_token_ids_size() > 0) {
+    return absl::InvalidArgumentError("messages and prompt / prompt_token_ids are both set; give one");
+  }
+  if (chat == nullptr) {
+    return absl::FailedPreconditionError(
+        "messages: this model has no chat template (tokenizer_config.json chat_template or "
+        "chat_template.jinja); send prompt, or start the server with --chat_template=FILE");
+  }
+  absl::StatusOr<nlohmann::ordered_json> messages = ChatMessagesFromProto(request.messages());
+  if (!messages.ok()) return messages.status();
+  auto parse = [](const std::string& text, const char* field, bool want_array)
+      -> absl::StatusOr<nlohmann::ordered_json> {
+    if (text.empty()) return nlohmann::ordered_json();
+    nlohmann::ordered_json v = nlohmann::ordered_json::parse(text, nullptr, false);
+    if (v.is_discarded() || (want_array ? !v.is_array() : !v.is_object())) {
+      return absl::InvalidArgumentError(absl::StrCat(field, " must be a JSON ", want_array ? "array" : "object"));
+    }
+    return v;
+  };
+  absl::StatusOr<nlohmann::ordered_json> tools = parse(request.tools_json(), "tools_json", true);
+  if (!tools.ok()) return tools.status();
+  absl::StatusOr<nlohmann::ordered_json> extra =
+      parse(request.chat_template_kwargs_json(), "chat_template_kwargs_json", false);
+  if (!extra.ok()) return extra.status();
+  return chat->Render(*messages, *tools, request.has_add_generation_prompt() ? request.add_generation_prompt() : true,
+                      *extra);
+}
+
 }  // namespace
 
 absl::StatusOr<GenerateSpec> ToGenerateSpec(const v1::GenerateRequest& request,
-                                            const Tokenizer& tokenizer) {
+                                            const Tokenizer& tokenizer, const ChatPrompt* chat) {
   GenerateSpec spec;
-  const bool add_special = request.has_add_special_tokens() ? request.add_special_tokens() : true;
-  auto ids = PromptIds(request.prompt(), request.prompt_token_ids(), add_special, tokenizer,
-                       "prompt", "prompt_token_ids");
-  if (!ids.ok()) return ids.status();
-  spec.prompt_token_ids = *std::move(ids);
+  if (request.messages_size() > 0) {
+    absl::StatusOr<RenderedChat> rendered = RenderMessages(request, chat);
+    if (!rendered.ok()) return rendered.status();
+    spec.prompt_token_ids = std::move(rendered->token_ids);
+    spec.stop_token_ids = std::move(rendered->stop_token_ids);
+  } else {
+    const bool add_special = request.has_add_special_tokens() ? request.add_special_tokens() : true;
+    auto ids = PromptIds(request.prompt(), request.prompt_token_ids(), add_special, tokenizer,
+                         "prompt", "prompt_token_ids");
+    if (!ids.ok()) return ids.status();
+    spec.prompt_token_ids = *std::move(ids);
+  }
   spec.request_id = request.request_id();
   spec.max_tokens = request.has_max_tokens() ? request.max_tokens() : 16;
   spec.sampling = ToSamplingParams(request.sampling());
   spec.stop.assign(request.stop().begin(), request.stop().end());
-  spec.stop_token_ids.assign(request.stop_token_ids().begin(), request.stop_token_ids().end());
+  spec.stop_token_ids.insert(spec.stop_token_ids.end(), request.stop_token_ids().begin(),
+                             request.stop_token_ids().end());
   spec.ignore_eos = request.ignore_eos();
   spec.top_logprobs = request.top_logprobs();
   spec.logprobs = request.logprobs() || request.top_logprobs() > 0;

@@ -15,6 +15,7 @@
 #include "engine/request_types.h"
 #include "engine/tokenizer/tokenizer.h"
 #include "grpcpp/support/status.h"
+#include "server/chat_prompt.h"
 
 namespace attnserve::server {
 
@@ -22,9 +23,12 @@ namespace attnserve::server {
 // top_p 1, max_tokens 16, repetition_penalty 1, add/skip_special_tokens true; top_logprobs > 0
 // implies logprobs) and tokenizing `prompt`. INVALID_ARGUMENT when both or neither of prompt /
 // prompt_token_ids are given. Range checks are left to Engine::Validate. request_id and deadline
-// are copied as given (the caller assigns them).
+// are copied as given (the caller assigns them). `messages` are rendered with `chat` (null: the
+// model has no chat template -> FAILED_PRECONDITION) and tokenized without special tokens; the
+// template's end-of-turn tokens join stop_token_ids.
 absl::StatusOr<GenerateSpec> ToGenerateSpec(const v1::GenerateRequest& request,
-                                            const Tokenizer& tokenizer);
+                                            const Tokenizer& tokenizer,
+                                            const ChatPrompt* chat = nullptr);
 
 // Same for Score: exactly one of token_ids / prompt (tokenized with add_special_tokens, default true).
 absl::StatusOr<ScoreSpec> ToScoreSpec(const v1::ScoreRequest& request, const Tokenizer& tokenizer);

@@ -74,10 +74,13 @@ _HEALTH_STATUS = {0: "UNKNOWN", 1: "SERVING", 2: "NOT_SERVING", 3: "SERVICE_UNKN
 class AttnserveClient:
     """A connection to one attnserve daemon. Thread-safe (gRPC channels are)."""
 
-    def __init__(self, address: str = "localhost:50051", timeout: Optional[float] = None):
-        """`timeout` (seconds) is the default deadline of every call; None = no deadline."""
+    def __init__(self, address: str = "localhost:50051", timeout: Optional[float] = None,
+                 api_key: Optional[str] = None):
+        """`timeout` (seconds) is the default deadline of every call; None = no deadline.
+        `api_key` is sent as "authorization: Bearer <key>" (servers started with --api_key)."""
         self.address = address
         self.timeout = timeout
+        self._metadata = (("authorization", f"Bearer {api_key}"),) if api_key else None
         self._channel = grpc.insecure_channel(
             address, options=[("grpc.max_receive_message_length", -1)])
         self._stub = pb2_grpc.InferenceStub(self._channel)
@@ -113,6 +116,8 @@ class AttnserveClient:
                  request_id: str = "",
                  attention: Optional[dict] = None,
                  context_policy: Optional[dict] = None,
+                 messages: Optional[Sequence[dict]] = None,
+                 add_generation_prompt: bool = True,
                  timeout: Optional[float] = None) -> Iterator["pb2.GenerateResponse"]:
         """Streams GenerateResponse messages; the last has finish_reason and usage.
 
@@ -120,6 +125,8 @@ class AttnserveClient:
         "window": 256} (fields of attnserve.v1.AttentionConfig; model_info() lists the backends).
         `context_policy` picks how positions are encoded, e.g. {"kind": "yarn", "factor": 4,
         "original_max_position_embeddings": 256} (fields of attnserve.v1.ContextPolicy).
+        `messages` ([{"role": "user", "content": "..."}, ...]) replaces the prompt: the server
+        renders them with the model's chat template and stops at its end-of-turn tokens.
         Breaking out of the loop cancels the request on the server. Raises grpc.RpcError on a
         non-OK status (e.g. INVALID_ARGUMENT, DEADLINE_EXCEEDED)."""
         sampling = pb2.SamplingParams(top_k=top_k)
@@ -138,7 +145,12 @@ class AttnserveClient:
             request.attention.CopyFrom(pb2.AttentionConfig(**attention))
         if context_policy:
             request.context_policy.CopyFrom(pb2.ContextPolicy(**context_policy))
-        call = self._stub.Generate(request, timeout=self._timeout(timeout))
+        for m in messages or ():
+            request.messages.add(role=m["role"], content=m.get("content") or "",
+                                 name=m.get("name", ""), tool_call_id=m.get("tool_call_id", ""))
+        if messages:
+            request.add_generation_prompt = add_generation_prompt
+        call = self._stub.Generate(request, timeout=self._timeout(timeout), metadata=self._metadata)
         try:
             yield from call
         finally:
@@ -153,6 +165,10 @@ class AttnserveClient:
             last = chunk
         return "".join(text), ids, last
 
+    def chat(self, messages: Sequence[dict], **kwargs):
+        """generate() over chat messages, run to the end; returns (text, token_ids, last)."""
+        return self.generate_text(None, messages=messages, **kwargs)
+
     def score(self, prompt: Optional[str] = None, *, token_ids: Optional[Sequence[int]] = None,
               return_logits: bool = False, attention: Optional[dict] = None,
               context_policy: Optional[dict] = None,
@@ -165,25 +181,29 @@ class AttnserveClient:
             request.attention.CopyFrom(pb2.AttentionConfig(**attention))
         if context_policy:
             request.context_policy.CopyFrom(pb2.ContextPolicy(**context_policy))
-        return self._stub.Score(request, timeout=self._timeout(timeout))
+        return self._stub.Score(request, timeout=self._timeout(timeout), metadata=self._metadata)
 
     def tokenize(self, text: str, add_special_tokens: bool = True,
                  timeout: Optional[float] = None) -> list[int]:
         request = pb2.TokenizeRequest(text=text, add_special_tokens=add_special_tokens)
-        return list(self._stub.Tokenize(request, timeout=self._timeout(timeout)).token_ids)
+        return list(self._stub.Tokenize(request, timeout=self._timeout(timeout),
+                                                metadata=self._metadata).token_ids)
 
     def detokenize(self, token_ids: Sequence[int], skip_special_tokens: bool = True,
                    timeout: Optional[float] = None) -> str:
         request = pb2.DetokenizeRequest(token_ids=list(token_ids),
                                         skip_special_tokens=skip_special_tokens)
-        return self._stub.Detokenize(request, timeout=self._timeout(timeout)).text
+        return self._stub.Detokenize(request, timeout=self._timeout(timeout),
+                                     metadata=self._metadata).text
 
     def model_info(self, timeout: Optional[float] = None) -> "pb2.ModelInfo":
-        return self._stub.GetModelInfo(pb2.GetModelInfoRequest(), timeout=self._timeout(timeout))
+        return self._stub.GetModelInfo(pb2.GetModelInfoRequest(), timeout=self._timeout(timeout),
+                                       metadata=self._metadata)
 
     def server_status(self, timeout: Optional[float] = None) -> "pb2.ServerStatus":
         """Load report: running/waiting requests, KV usage, prefix-cache counters, tokens/s."""
-        return self._stub.GetServerStatus(pb2.GetServerStatusRequest(), timeout=self._timeout(timeout))
+        return self._stub.GetServerStatus(pb2.GetServerStatusRequest(), timeout=self._timeout(timeout),
+                                          metadata=self._metadata)
 
     def health(self, service: str = "", timeout: float = 2.0) -> str:
         """grpc.health.v1 status: "SERVING", "NOT_SERVING", ... (raises grpc.RpcError)."""
