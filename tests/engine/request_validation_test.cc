@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <functional>
 
 namespace attnserve {
@@ -45,6 +46,10 @@ TEST(RequestValidationTest, EachBadFieldIsNamed) {
   ExpectInvalid([](auto& s) { s.sampling.frequency_penalty = -3.0f; }, "sampling.frequency_penalty");
   ExpectInvalid([](auto& s) { s.stop_token_ids = {5, 1000}; }, "stop_token_ids[1]");
   ExpectInvalid([](auto& s) { s.top_logprobs = 21; }, "top_logprobs");
+  ExpectInvalid([](auto& s) { s.sampling.logit_bias = {{100, 1.0f}}; }, "sampling.logit_bias");
+  ExpectInvalid([](auto& s) { s.sampling.logit_bias = {{-1, 1.0f}}; }, "sampling.logit_bias");
+  ExpectInvalid([](auto& s) { s.sampling.logit_bias = {{3, 100.5f}}; }, "sampling.logit_bias[3]");
+  ExpectInvalid([](auto& s) { s.sampling.logit_bias = {{3, NAN}}; }, "sampling.logit_bias[3]");
 }
 
 TEST(RequestValidationTest, ContextLimitIsExact) {

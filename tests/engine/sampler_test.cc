@@ -111,5 +111,25 @@ TEST(SamplerTest, FrequencyAndPresencePenaltiesApplyToOutputTokens) {
   EXPECT_EQ(s.Sample(l, 0, false).token_id, 4);  // 3.0 - 0.2 < 2.9
 }
 
+TEST(SamplerTest, LogitBiasShiftsTheChoiceAndMinus100Bans) {
+  SamplingParams p;
+  p.temperature = 0;
+  p.logit_bias = {{3, 2.6f}};  // token 3: 0.5 -> 3.1 beats token 1 (3.0)
+  Sampler s(p, {});
+  std::vector<float> l = Logits();
+  EXPECT_EQ(s.Sample(l, 0, false).token_id, 3);
+
+  p.logit_bias = {{1, -100.0f}, {4, -100.0f}};  // bans the two best: token 2 (2.0) wins
+  p.temperature = 1.0f;
+  p.seed = 7;
+  Sampler banned(p, {});
+  for (int i = 0; i < 200; ++i) {
+    l = Logits();
+    const int32_t id = banned.Sample(l, 0, false).token_id;
+    EXPECT_NE(id, 1);
+    EXPECT_NE(id, 4);
+  }
+}
+
 }  // namespace
 }  // namespace attnserve
