@@ -26,6 +26,15 @@ std::vector<double> ArrivalOffsets(size_t count, const LoadOptions& options) {
 
 RunResult RunLoad(v1::Inference::Stub& stub, const std::vector<v1::GenerateRequest>& requests,
                   const LoadOptions& options) {
+  return RunLoad(
+      [&](const v1::GenerateRequest& request, RequestRecord* record, std::function<void()> on_done) {
+        GenerateCall::Start(stub, request, options.timeout, record, std::move(on_done));
+      },
+      requests, options);
+}
+
+RunResult RunLoad(const CallStarter& start, const std::vector<v1::GenerateRequest>& requests,
+                  const LoadOptions& options) {
   RunResult result;
   result.records.resize(requests.size());
   const std::vector<double> offsets = ArrivalOffsets(requests.size(), options);
@@ -54,7 +63,7 @@ RunResult RunLoad(v1::Inference::Stub& stub, const std::vector<v1::GenerateReque
               [&] { return options.max_concurrency == 0 || in_flight < options.max_concurrency; });
       ++in_flight;
     }
-    GenerateCall::Start(stub, requests[i], options.timeout, &record, on_done);
+    start(requests[i], &record, on_done);
   }
   std::unique_lock<std::mutex> lock(mu);
   cv.wait(lock, [&] { return finished == requests.size(); });

@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <optional>
 #include <vector>
@@ -33,7 +34,15 @@ struct RunResult {
   double duration_s() const { return std::chrono::duration<double>(end - start).count(); }
 };
 
+// Starts one call of `request` that fills `record` and then runs `on_done` exactly once, on any
+// thread, without blocking (GenerateCall::Start over gRPC, OpenAiStreamClient::Start over HTTP).
+using CallStarter = std::function<void(const v1::GenerateRequest& request, RequestRecord* record,
+                                       std::function<void()> on_done)>;
+
 // Blocks until every request has finished (OK or not). Thread-compatible: one run at a time.
+RunResult RunLoad(const CallStarter& start, const std::vector<v1::GenerateRequest>& requests,
+                  const LoadOptions& options);
+// The same over gRPC Generate streams on `stub`.
 RunResult RunLoad(v1::Inference::Stub& stub, const std::vector<v1::GenerateRequest>& requests,
                   const LoadOptions& options);
 

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -18,12 +19,19 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
+#include "clients/bench/generate_call.h"
 #include "clients/bench/load_driver.h"
+#include "clients/bench/openai_stream_call.h"
 #include "clients/bench/report.h"
 #include "clients/bench/workload.h"
 #include "grpcpp/grpcpp.h"
 
 ABSL_FLAG(std::string, addr, "localhost:50051", "attnserve gRPC address (host:port).");
+ABSL_FLAG(std::string, backend, "grpc",
+          "How requests are sent: grpc (Generate streams on --addr) or openai (streaming "
+          "/v1/completions on --http_addr; --addr still answers GetModelInfo).");
+ABSL_FLAG(std::string, http_addr, "localhost:8000",
+          "attnserve OpenAI-compatible HTTP address (host:port) for --backend=openai.");
 ABSL_FLAG(uint32_t, num_requests, 100, "Requests to measure.");
 ABSL_FLAG(uint32_t, concurrency, 0,
           "Closed loop: keep N requests in flight until --num_requests are done (0 = open loop).");
@@ -45,6 +53,9 @@ ABSL_FLAG(
     std::string, token_id_range, "",
     "Random prompt ids from LO:HI (HI exclusive); default min(100, V/10):V*9/10 for vocab V.");
 ABSL_FLAG(double, temperature, 0.0, "Sampling temperature (0 = greedy).");
+ABSL_FLAG(bool, logprobs, false,
+          "Ask for each sampled token's logprob (--backend=openai always does, to count tokens; "
+          "set it for gRPC too when comparing the two).");
 ABSL_FLAG(uint64_t, seed, 0, "Seeds the workload, the arrivals and each request's sampling.");
 ABSL_FLAG(uint32_t, warmup, 0, "Requests sent (and waited for) before the measured run.");
 ABSL_FLAG(double, timeout_s, 0, "Per-request deadline in seconds; 0 = none.");
@@ -96,6 +107,7 @@ std::string MakeWorkloadOptions(const v1::ModelInfo& info, WorkloadOptions* opti
   options->num_prefixes = absl::GetFlag(FLAGS_num_prefixes);
   if (options->num_prefixes == 0) return "--num_prefixes must be >= 1";
   options->temperature = static_cast<float>(absl::GetFlag(FLAGS_temperature));
+  options->logprobs = absl::GetFlag(FLAGS_logprobs);
   options->seed = absl::GetFlag(FLAGS_seed);
   if (const std::string path = absl::GetFlag(FLAGS_prompt_file); !path.empty()) {
     if (options->shared_prefix_len > 0)
@@ -174,6 +186,8 @@ nlohmann::json ConfigJson(const WorkloadOptions& workload, const LoadOptions& lo
       {"prompt_file", absl::GetFlag(FLAGS_prompt_file)},
       {"token_id_range", {workload.token_id_low, workload.token_id_high}},
       {"temperature", absl::GetFlag(FLAGS_temperature)},
+      {"logprobs", workload.logprobs},
+      {"backend", absl::GetFlag(FLAGS_backend)},
       {"seed", workload.seed},
       {"warmup", absl::GetFlag(FLAGS_warmup)},
       {"timeout_s", absl::GetFlag(FLAGS_timeout_s)},
@@ -208,6 +222,27 @@ int Run() {
     }
   }
   if (std::string error = MakeWorkloadOptions(info, &workload); !error.empty()) return Usage(error);
+  const std::string backend = absl::GetFlag(FLAGS_backend);
+  std::unique_ptr<OpenAiStreamClient> http;
+  CallStarter start;
+  if (backend == "grpc") {
+    start = [&](const v1::GenerateRequest& request, RequestRecord* record, std::function<void()> done) {
+      GenerateCall::Start(*stub, request, load.timeout, record, std::move(done));
+    };
+  } else if (backend == "openai") {
+    const std::string http_addr = absl::GetFlag(FLAGS_http_addr);
+    const size_t colon = http_addr.rfind(':');
+    if (colon == std::string::npos || colon == 0 || colon + 1 == http_addr.size()) {
+      return Usage("--http_addr must be host:port, got '" + http_addr + "'");
+    }
+    http = std::make_unique<OpenAiStreamClient>(http_addr.substr(0, colon), http_addr.substr(colon + 1),
+                                                info.served_model_name(), "");
+    start = [&](const v1::GenerateRequest& request, RequestRecord* record, std::function<void()> done) {
+      http->Start(request, load.timeout, record, std::move(done));
+    };
+  } else {
+    return Usage("--backend must be grpc or openai, got '" + backend + "'");
+  }
   const std::vector<v1::GenerateRequest> requests = BuildWorkload(workload, num_requests, "bench-");
   if (std::string error = CheckContext(requests, info.max_context()); !error.empty()) {
     return Usage(error);
@@ -221,15 +256,16 @@ int Run() {
     warmup_load.request_rate = std::numeric_limits<double>::infinity();
     std::fprintf(stderr, "attnserve-bench: %u warm-up requests...\n", warmup);
     const BenchReport warm =
-        MakeReport(RunLoad(*stub, warmup_requests, warmup_load), warmup_requests);
+        MakeReport(RunLoad(start, warmup_requests, warmup_load), warmup_requests);
     if (warm.num_failed > 0) {
       std::fprintf(stderr, "attnserve-bench: %u warm-up requests failed\n", warm.num_failed);
     }
   }
 
-  std::fprintf(stderr, "attnserve-bench: %u requests to %s (%s)...\n", num_requests,
-               absl::GetFlag(FLAGS_addr).c_str(), info.served_model_name().c_str());
-  const RunResult run = RunLoad(*stub, requests, load);
+  std::fprintf(stderr, "attnserve-bench: %u requests to %s over %s (%s)...\n", num_requests,
+               (backend == "grpc" ? absl::GetFlag(FLAGS_addr) : absl::GetFlag(FLAGS_http_addr)).c_str(),
+               backend.c_str(), info.served_model_name().c_str());
+  const RunResult run = RunLoad(start, requests, load);
   const BenchReport report = MakeReport(run, requests);
   std::fputs(FormatTable(report, absl::GetFlag(FLAGS_concurrency) == 0).c_str(), stdout);
   std::fflush(stdout);

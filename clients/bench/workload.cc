@@ -71,6 +71,7 @@ std::vector<v1::GenerateRequest> BuildWorkload(const WorkloadOptions& options, s
     request.set_max_tokens(options.output_len.Sample(rng));
     request.set_ignore_eos(true);
     request.mutable_sampling()->set_temperature(options.temperature);
+    request.set_logprobs(options.logprobs);
     request.mutable_sampling()->set_seed(options.seed + i);
   }
   return requests;

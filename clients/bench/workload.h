@@ -25,6 +25,7 @@ struct WorkloadOptions {
   uint32_t num_prefixes = 1;       // distinct shared prefixes (each request picks one at random)
   std::vector<std::string> prompt_lines;  // non-empty: text prompts instead of random ids
   float temperature = 0;
+  bool logprobs = false;  // ask for each sampled token's logprob
   uint64_t seed = 0;  // workload RNG; sampling seed of request i is seed + i
   // Random ids are drawn uniformly from [token_id_low, token_id_high), skipping `excluded_ids`.
   int32_t token_id_low = 0;

@@ -119,6 +119,39 @@ TEST_F(BenchSmokeTest, ClosedLoopCountsEveryTokenAndOrdersPercentiles) {
   EXPECT_NE(run.output.find("Output token throughput"), std::string::npos) << run.output;
 }
 
+// --backend=openai: the same workload over streaming /v1/completions (SSE) on --http_port.
+TEST(BenchOpenAiBackend, StreamsOverHttpWithTheSameAccounting) {
+  DaemonProcess daemon;
+  const int http_port = FreePort();
+  std::string error;
+  ASSERT_TRUE(daemon.Start(ATTNSERVE_TEST_MODEL_DIR, {"--http_port=" + std::to_string(http_port)},
+                           std::chrono::seconds(120), &error))
+      << error;
+  const BenchRun run = RunBench({"--addr=" + daemon.address(), "--backend=openai",
+                                 "--http_addr=127.0.0.1:" + std::to_string(http_port),
+                                 "--num_requests=8", "--concurrency=4", "--input_len=16",
+                                 "--output_len=8", "--seed=1"});
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  ASSERT_TRUE(run.json.is_object()) << run.output;
+  const nlohmann::json& j = run.json;
+  EXPECT_EQ(j["num_requests_ok"], 8) << run.output;
+  EXPECT_EQ(j["total_output_tokens"], 64);
+  EXPECT_EQ(j["total_input_tokens"], 8 * 16);
+  EXPECT_EQ(j["finish_reasons"]["LENGTH"], 8);
+  EXPECT_LE(j["itl_ms"]["count"].get<int>(), 8 * 7);  // tokens after each request's first event
+  EXPECT_GE(j["itl_ms"]["count"].get<int>(), 8 * 4);
+  for (const char* name : {"ttft_ms", "tpot_ms", "itl_ms", "e2e_ms"}) ExpectOrderedLatency(j, name);
+
+  // Nothing listens there: every request fails as UNAVAILABLE and the run exits 1.
+  const BenchRun refused = RunBench({"--addr=" + daemon.address(), "--backend=openai",
+                                     "--http_addr=127.0.0.1:" + std::to_string(FreePort()),
+                                     "--num_requests=2", "--concurrency=2", "--input_len=4",
+                                     "--output_len=2"});
+  EXPECT_EQ(refused.exit_code, 1) << refused.output;
+  EXPECT_EQ(refused.json["failed_by_code"]["UNAVAILABLE"], 2) << refused.output;
+  EXPECT_EQ(RunBench({"--addr=" + daemon.address(), "--backend=carrier_pigeon"}).exit_code, 2);
+}
+
 TEST_F(BenchSmokeTest, OpenLoopWithDistributionsPrefixesAndWarmup) {
   const BenchRun run = RunBench(
       {AddrFlag(), "--num_requests=6", "--request_rate=50", "--max_concurrency=3",
