@@ -72,6 +72,7 @@ class GenerationCall : public std::enable_shared_from_this<GenerationCall> {
   size_t finished_ = 0;
   bool answered_ = false;              // the final answer (or error) went out
   bool stream_started_ = false;        // the 200 event-stream head is (being) sent
+  bool stream_finished_ = false;       // every choice finished: its events and End are queued
 };
 
 class ChoiceSink : public GenerateSink {
@@ -107,7 +108,9 @@ void GenerationCall::Run() {
   if (request_.stream) {
     {
       std::lock_guard lock(mu_);
-      if (answered_) return;  // a choice already failed and answered
+      // A choice that failed already answered with an error; but a short request may have
+      // finished entirely before this point: its events are queued and the head must still go.
+      if (answered_ && !stream_finished_) return;
       stream_started_ = true;
     }
     exchange_->StartStream(200);  // events queued before this go out right after the head
@@ -193,6 +196,7 @@ void GenerationCall::StreamDelta(size_t choice, const GenerateDelta& delta) {
 void GenerationCall::FinishLocked(std::unique_lock<std::mutex>& lock) {
   answered_ = true;
   if (request_.stream) {
+    stream_finished_ = true;
     if (request_.include_usage) exchange_->Send(SseEvent(UsageChunk(header_, Usage())));
     exchange_->Send("data: [DONE]\n\n");
     exchange_->End();
