@@ -401,7 +401,9 @@ class OpenAiApiTest(unittest.TestCase):
                                                              max_tokens=8, stream=True), range(16)))
                 texts = [[c for c in stream] for stream in results]
             self.assertTrue(all(t[-1].choices[0].finish_reason for t in texts))
-            self.assertEqual(threads(), before)
+            # A thread per connection would add 272; gRPC's executor may grow or shrink by a few
+            # threads of its own meanwhile, which is not what this measures.
+            self.assertLess(abs(threads() - before), 8)
         finally:
             for s in idle:
                 s.close()
