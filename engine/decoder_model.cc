@@ -15,18 +15,17 @@ namespace {
 
 const float* DataOrNull(const F32Tensor& t) { return t.data; }
 
-// Part `j` (0 = q, 1 = k, 2 = v) of BLOOM's fused QKV weight f32[heads·3·D, cols] (or bias,
-// cols = 1), whose rows go per head [q k v] (row h·3D + j·D + d): an owned f32[heads·D, cols]
-// copy, heads-major as the attention kernels read q/k/v. Done once at load, so the forward pass
-// runs the same three projections as every other attention model.
-F32Tensor SplitFusedQkv(const F32Tensor& fused, int64_t heads, int64_t D, int j) {
-  const int64_t cols = fused.shape.size() > 1 ? fused.shape[1] : 1;
-  auto rows = std::make_shared<std::vector<float>>(heads * D * cols);
+// Part `j` (0 = q, 1 = k, 2 = v) of BLOOM's fused QKV weight [heads·3·D, cols] in any dtype (or
+// its bias as an f32 matrix of cols = 1), whose rows go per head [q k v] (row h·3D + j·D + d): an
+// owned [heads·D, cols] copy, heads-major as the attention kernels read q/k/v. Done once at load,
+// so the forward pass runs the same three projections as every other attention model.
+WeightTensor SplitFusedQkv(const WeightMatrix& fused, int64_t heads, int64_t D, int j) {
+  const size_t part_bytes = static_cast<size_t>(D) * fused.row_bytes();
+  auto rows = std::make_shared<std::vector<unsigned char>>(static_cast<size_t>(heads) * part_bytes);
   for (int64_t h = 0; h < heads; ++h)
-    std::memcpy(rows->data() + h * D * cols, fused.data + (h * 3 * D + j * D) * cols, D * cols * sizeof(float));
-  F32Tensor part;
-  part.data = rows->data();
-  part.shape = fused.shape.size() > 1 ? std::vector<int64_t>{heads * D, cols} : std::vector<int64_t>{heads * D};
+    std::memcpy(rows->data() + h * part_bytes, fused.row(h * 3 * D + j * D), part_bytes);
+  WeightTensor part;
+  part.matrix = {fused.dtype, rows->data(), heads * D, fused.cols};
   part.owner = std::move(rows);
   return part;
 }
@@ -87,9 +86,9 @@ uint64_t LoadMoeWeights(WeightLoader& load, const std::string& p, const MoeSpec&
       load.Load(p + "block_sparse_moe.gate.weight", {E, H}, w.router);
       for (int64_t e = 0; e < E; ++e) {
         const std::string x = absl::StrCat(p, "block_sparse_moe.experts.", e, ".");
-        load.Load(x + "w1.weight", {EI, H}, w.experts[e].gate);
-        load.Load(x + "w3.weight", {EI, H}, w.experts[e].up);
-        load.Load(x + "w2.weight", {H, EI}, w.experts[e].down);
+        load.LoadMatrix(x + "w1.weight", EI, H, w.experts[e].gate);
+        load.LoadMatrix(x + "w3.weight", EI, H, w.experts[e].up);
+        load.LoadMatrix(x + "w2.weight", H, EI, w.experts[e].down);
       }
       break;
     case MoeSpec::Naming::kQwen2Moe:
@@ -99,14 +98,14 @@ uint64_t LoadMoeWeights(WeightLoader& load, const std::string& p, const MoeSpec&
       load.Load(block + (jamba ? "router.weight" : "gate.weight"), {E, H}, w.router);
       for (int64_t e = 0; e < E; ++e) {
         const std::string x = absl::StrCat(block, "experts.", e, ".");
-        load.Load(x + "gate_proj.weight", {EI, H}, w.experts[e].gate);
-        load.Load(x + "up_proj.weight", {EI, H}, w.experts[e].up);
-        load.Load(x + "down_proj.weight", {H, EI}, w.experts[e].down);
+        load.LoadMatrix(x + "gate_proj.weight", EI, H, w.experts[e].gate);
+        load.LoadMatrix(x + "up_proj.weight", EI, H, w.experts[e].up);
+        load.LoadMatrix(x + "down_proj.weight", H, EI, w.experts[e].down);
       }
       if (const int64_t S = m.shared_expert_intermediate_size; S > 0) {
-        load.Load(block + "shared_expert.gate_proj.weight", {S, H}, w.shared.gate);
-        load.Load(block + "shared_expert.up_proj.weight", {S, H}, w.shared.up);
-        load.Load(block + "shared_expert.down_proj.weight", {H, S}, w.shared.down);
+        load.LoadMatrix(block + "shared_expert.gate_proj.weight", S, H, w.shared.gate);
+        load.LoadMatrix(block + "shared_expert.up_proj.weight", S, H, w.shared.up);
+        load.LoadMatrix(block + "shared_expert.down_proj.weight", H, S, w.shared.down);
         load.Load(block + "shared_expert_gate.weight", {1, H}, w.shared_gate);
       }
       break;
@@ -118,9 +117,10 @@ uint64_t LoadMoeWeights(WeightLoader& load, const std::string& p, const MoeSpec&
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<DecoderModel>> DecoderModel::Load(const ModelConfig& c,
-                                                                 const WeightStore& w) {
+                                                                 const WeightStore& w,
+                                                                 std::optional<DType> weight_dtype) {
   std::unique_ptr<DecoderModel> m(new DecoderModel(c));
-  WeightLoader load(w);
+  WeightLoader load(w, weight_dtype);
   uint64_t inactive = 0;
   const TensorNames names = NamesFor(c.naming, w);
   const int64_t H = c.hidden_size, I = c.intermediate_size;
@@ -130,13 +130,13 @@ absl::StatusOr<std::unique_ptr<DecoderModel>> DecoderModel::Load(const ModelConf
     load.Load(name, {H}, weight);
     if (layer_norm) load.Load(BiasOf(name), {H}, bias);
   };
-  load.Load(names.embed, {c.vocab_size, H}, m->embed_tokens);
+  load.LoadMatrix(names.embed, c.vocab_size, H, m->embed_tokens);
   if (c.embedding_norm) load_norm(names.embed_norm, m->embed_norm, m->embed_norm_bias);
   load_norm(names.final_norm, m->final_norm, m->final_norm_bias);
   if (c.tie_word_embeddings && !w.Has("lm_head.weight")) {
     m->lm_head = m->embed_tokens;
   } else {
-    load.Load("lm_head.weight", {c.vocab_size, H}, m->lm_head);
+    load.LoadMatrix("lm_head.weight", c.vocab_size, H, m->lm_head);
   }
   m->layers_.resize(c.num_hidden_layers);
   int64_t num_kv_layers = 0;
@@ -161,24 +161,29 @@ absl::StatusOr<std::unique_ptr<DecoderModel>> DecoderModel::Load(const ModelConf
         L.kv_layer = num_kv_layers++;
         const std::string a = p + names.attention;
         if (c.naming == ModelConfig::Naming::kBloom) {
-          F32Tensor qkv, qkv_bias;
-          load.Load(a + "query_key_value.weight", {3 * c.q_dim(), H}, qkv);
+          WeightTensor qkv;
+          F32Tensor qkv_bias;
+          load.LoadMatrix(a + "query_key_value.weight", 3 * c.q_dim(), H, qkv);
           load.Load(a + "query_key_value.bias", {3 * c.q_dim()}, qkv_bias);
-          load.Load(a + "dense.weight", {H, c.q_dim()}, L.o_proj);
+          load.LoadMatrix(a + "dense.weight", H, c.q_dim(), L.o_proj);
           load.Load(a + "dense.bias", {H}, L.o_bias);
           if (!load.status().ok()) break;
-          F32Tensor* weights[3] = {&L.q_proj, &L.k_proj, &L.v_proj};
+          WeightTensor* weights[3] = {&L.q_proj, &L.k_proj, &L.v_proj};
           F32Tensor* biases[3] = {&L.q_bias, &L.k_bias, &L.v_bias};
+          const WeightMatrix fused_bias{DType::kF32, qkv_bias.data, 3 * c.q_dim(), 1};
           for (int j = 0; j < 3; ++j) {
-            *weights[j] = SplitFusedQkv(qkv, c.num_attention_heads, c.head_dim, j);
-            *biases[j] = SplitFusedQkv(qkv_bias, c.num_attention_heads, c.head_dim, j);
+            *weights[j] = SplitFusedQkv(qkv.matrix, c.num_attention_heads, c.head_dim, j);
+            const WeightTensor bias = SplitFusedQkv(fused_bias, c.num_attention_heads, c.head_dim, j);
+            biases[j]->data = static_cast<const float*>(bias.matrix.data);
+            biases[j]->shape = {bias.matrix.rows};
+            biases[j]->owner = bias.owner;
           }
           break;
         }
-        load.Load(a + "q_proj.weight", {c.q_dim(), H}, L.q_proj);
-        load.Load(a + "k_proj.weight", {c.kv_dim(), H}, L.k_proj);
-        load.Load(a + "v_proj.weight", {c.kv_dim(), H}, L.v_proj);
-        load.Load(a + "o_proj.weight", {H, c.q_dim()}, L.o_proj);
+        load.LoadMatrix(a + "q_proj.weight", c.q_dim(), H, L.q_proj);
+        load.LoadMatrix(a + "k_proj.weight", c.kv_dim(), H, L.k_proj);
+        load.LoadMatrix(a + "v_proj.weight", c.kv_dim(), H, L.v_proj);
+        load.LoadMatrix(a + "o_proj.weight", H, c.q_dim(), L.o_proj);
         if (c.attention_bias) {
           load.Load(a + "q_proj.bias", {c.q_dim()}, L.q_bias);
           load.Load(a + "k_proj.bias", {c.kv_dim()}, L.k_bias);
@@ -193,9 +198,9 @@ absl::StatusOr<std::unique_ptr<DecoderModel>> DecoderModel::Load(const ModelConf
       inactive += LoadMoeWeights(load, p, c.moe, H, *L.moe);  // all experts count as parameters
     } else if (spec.mlp == LayerSpec::Mlp::kDense) {
       const std::string x = p + names.mlp;
-      load.Load(x + "gate_proj.weight", {I, H}, L.gate_proj);
-      load.Load(x + "up_proj.weight", {I, H}, L.up_proj);
-      load.Load(x + "down_proj.weight", {H, I}, L.down_proj);
+      load.LoadMatrix(x + "gate_proj.weight", I, H, L.gate_proj);
+      load.LoadMatrix(x + "up_proj.weight", I, H, L.up_proj);
+      load.LoadMatrix(x + "down_proj.weight", H, I, L.down_proj);
       if (c.mlp_bias) {
         load.Load(x + "gate_proj.bias", {I}, L.gate_bias);
         load.Load(x + "up_proj.bias", {I}, L.up_bias);
@@ -203,8 +208,8 @@ absl::StatusOr<std::unique_ptr<DecoderModel>> DecoderModel::Load(const ModelConf
       }
     } else if (spec.mlp == LayerSpec::Mlp::kGelu) {
       const std::string x = p + names.mlp;
-      load.Load(x + "dense_h_to_4h.weight", {I, H}, L.up_proj);
-      load.Load(x + "dense_4h_to_h.weight", {H, I}, L.down_proj);
+      load.LoadMatrix(x + "dense_h_to_4h.weight", I, H, L.up_proj);
+      load.LoadMatrix(x + "dense_4h_to_h.weight", H, I, L.down_proj);
       if (c.mlp_bias) {
         load.Load(x + "dense_h_to_4h.bias", {I}, L.up_bias);
         load.Load(x + "dense_4h_to_h.bias", {H}, L.down_bias);
@@ -236,6 +241,7 @@ void DecoderModel::Resize(int64_t T) {
   grow(cos_, T * c.head_dim / 2);
   grow(sin_, T * c.head_dim / 2);
   grow(positions_, T);
+  grow(token_ids_, T);
   grow(block_out_, T * c.hidden_size);
 }
 
@@ -253,10 +259,11 @@ int64_t DecoderModel::Forward(std::span<const ForwardChunk> chunks, PagedKvPool&
     int64_t t = 0;
     for (const ForwardChunk& ch : chunks) {
       for (int32_t i = 0; i < ch.num_tokens; ++i, ++t) {
-        std::memcpy(&x_[t * H], embed_tokens.data + int64_t{ch.token_ids[i]} * H, H * sizeof(float));
+        token_ids_[t] = ch.token_ids[i];
         positions_[t] = ch.start_pos + i;
       }
     }
+    be.GetRows(embed_tokens.matrix, token_ids_.data(), T, x_.data());
   }
   if (c.embedding_norm) Norm(be, x_.data(), embed_norm, embed_norm_bias, x_.data(), T);
   if (c.rope && c.has_attention()) {
@@ -306,14 +313,14 @@ int64_t DecoderModel::Forward(std::span<const ForwardChunk> chunks, PagedKvPool&
       continue;
     }
     if (c.layers[layer_index].mlp == LayerSpec::Mlp::kGelu) {
-      be.Linear(h_.data(), L.up_proj.data, DataOrNull(L.up_bias), gate_.data(), T, I, H);
+      be.Linear(h_.data(), L.up_proj.matrix, DataOrNull(L.up_bias), gate_.data(), T);
       be.GeluTanh(gate_.data(), gate_.data(), T * I);
     } else {
-      be.Linear(h_.data(), L.gate_proj.data, DataOrNull(L.gate_bias), gate_.data(), T, I, H);
-      be.Linear(h_.data(), L.up_proj.data, DataOrNull(L.up_bias), up_.data(), T, I, H);
+      be.Linear(h_.data(), L.gate_proj.matrix, DataOrNull(L.gate_bias), gate_.data(), T);
+      be.Linear(h_.data(), L.up_proj.matrix, DataOrNull(L.up_bias), up_.data(), T);
       be.SiluMul(gate_.data(), up_.data(), gate_.data(), T * I);
     }
-    be.Linear(gate_.data(), L.down_proj.data, DataOrNull(L.down_bias), h_.data(), T, H, I);
+    be.Linear(gate_.data(), L.down_proj.matrix, DataOrNull(L.down_bias), h_.data(), T);
     be.AddInPlace(x_.data(), h_.data(), T * H);
   }
 
@@ -338,7 +345,7 @@ int64_t DecoderModel::Forward(std::span<const ForwardChunk> chunks, PagedKvPool&
   if (rows == 0) return 0;
   Norm(be, logit_rows_.data(), final_norm, final_norm_bias, logit_rows_.data(), rows);
   logits.resize(rows * c.vocab_size);
-  be.Linear(logit_rows_.data(), lm_head.data, nullptr, logits.data(), rows, c.vocab_size, H);
+  be.Linear(logit_rows_.data(), lm_head.matrix, nullptr, logits.data(), rows);
   return rows;
 }
 
@@ -348,9 +355,9 @@ void DecoderModel::AttentionMixer(const Layer& L, int64_t layer_index, std::span
   const ModelConfig& c = config_;
   const int64_t H = c.hidden_size, D = c.head_dim, q_dim = c.q_dim(), kv_dim = c.kv_dim();
   const float scale = 1.0f / std::sqrt(static_cast<float>(D));
-  be.Linear(h_.data(), L.q_proj.data, DataOrNull(L.q_bias), q_.data(), T, q_dim, H);
-  be.Linear(h_.data(), L.k_proj.data, DataOrNull(L.k_bias), k_.data(), T, kv_dim, H);
-  be.Linear(h_.data(), L.v_proj.data, DataOrNull(L.v_bias), v_.data(), T, kv_dim, H);
+  be.Linear(h_.data(), L.q_proj.matrix, DataOrNull(L.q_bias), q_.data(), T);
+  be.Linear(h_.data(), L.k_proj.matrix, DataOrNull(L.k_bias), k_.data(), T);
+  be.Linear(h_.data(), L.v_proj.matrix, DataOrNull(L.v_bias), v_.data(), T);
   if (c.rope) {
     be.ApplyRope(q_.data(), cos_.data(), sin_.data(), T, c.num_attention_heads, D);
     be.ApplyRope(k_.data(), cos_.data(), sin_.data(), T, c.num_key_value_heads, D);
@@ -381,7 +388,7 @@ void DecoderModel::AttentionMixer(const Layer& L, int64_t layer_index, std::span
     RunLayerAttention(be, la, shape, io, attention_scratch_);
     t0 += ch.num_tokens;
   }
-  be.Linear(attn_.data(), L.o_proj.data, DataOrNull(L.o_bias), block_out_.data(), T, H, q_dim);
+  be.Linear(attn_.data(), L.o_proj.matrix, DataOrNull(L.o_bias), block_out_.data(), T);
 }
 
 void DecoderModel::Norm(Backend& be, const float* x, const F32Tensor& weight, const F32Tensor& bias, float* y,

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -46,8 +47,11 @@ struct ForwardChunk {
 class DecoderModel {
  public:
   // Loads and shape-checks every tensor named by `config` (errors name tensor, file, shapes).
-  static absl::StatusOr<std::unique_ptr<DecoderModel>> Load(const ModelConfig& config,
-                                                         const WeightStore& weights);
+  // Matrices (embeddings, projections, experts, lm_head) are held in `weight_dtype` (nullopt:
+  // each tensor's file dtype, zero-copy); norms, biases and small SSM parameters in f32.
+  static absl::StatusOr<std::unique_ptr<DecoderModel>> Load(
+      const ModelConfig& config, const WeightStore& weights,
+      std::optional<DType> weight_dtype = std::nullopt);
 
   // Runs the chunks and writes logits f32[num_logit_rows, vocab_size] into `logits`, rows in
   // chunk order (all rows of an all_logits chunk, the last row of a want_logits chunk).
@@ -70,11 +74,10 @@ class DecoderModel {
   struct Layer {
     F32Tensor input_norm, post_attention_norm;     // f32[hidden]
     F32Tensor input_norm_bias, post_attention_norm_bias;  // f32[hidden] (LayerNorm models) or empty
-    F32Tensor q_proj, k_proj, v_proj, o_proj;      // f32[out, in]
+    WeightTensor q_proj, k_proj, v_proj, o_proj;   // [out, in], weight dtype
     F32Tensor q_bias, k_bias, v_bias, o_bias;      // f32[out] or empty
-    // BLOOM's fused query_key_value (then q/k/v_proj are empty): f32[3·q_dim, hidden], f32[3·q_dim];
-    // output row h·3·head_dim + j·head_dim + d is head h's query (j=0), key (1), value (2) dim d.
-    F32Tensor gate_proj, up_proj, down_proj;       // f32[out, in]
+    // (BLOOM's fused query_key_value is split into q/k/v_proj at load.)
+    WeightTensor gate_proj, up_proj, down_proj;    // [out, in], weight dtype
     F32Tensor gate_bias, up_bias, down_bias;       // f32[out] or empty
     std::unique_ptr<MoeWeights> moe;                // MoE layers (then gate/up/down are empty)
     std::unique_ptr<MambaMixerWeights> mamba;       // Mamba mixer layers (no q/k/v/o)
@@ -95,11 +98,11 @@ class DecoderModel {
   ModelConfig config_;
   std::shared_ptr<const ContextPlan> default_context_;  // config.json's rope_scaling
   RopeFrequencies rope_scratch_;        // dynamic-NTK frequencies of one chunk
-  F32Tensor embed_tokens;  // f32[vocab, hidden]
+  WeightTensor embed_tokens;  // [vocab, hidden], weight dtype
   F32Tensor final_norm;    // f32[hidden]
   F32Tensor final_norm_bias, embed_norm, embed_norm_bias;  // f32[hidden] (LayerNorm / BLOOM) or empty
   std::vector<float> alibi_slopes_;  // f32[num_heads]: ALiBi models' per-head slopes, else empty
-  F32Tensor lm_head;       // f32[vocab, hidden] (== embed_tokens when tied)
+  WeightTensor lm_head;       // [vocab, hidden], weight dtype (== embed_tokens when tied)
   std::vector<Layer> layers_;
   uint64_t num_parameters_ = 0;
   uint64_t num_active_parameters_ = 0;
@@ -115,6 +118,7 @@ class DecoderModel {
   std::vector<float> gate_, up_;        // f32[T, intermediate] (dense layers)
   std::vector<float> cos_, sin_;        // f32[T, head_dim/2]
   std::vector<int32_t> positions_;      // int32[T]
+  std::vector<int32_t> token_ids_;      // int32[T]: the packed tokens, for the embedding lookup
   std::vector<float> logit_rows_;       // f32[R, hidden]: final-normed rows needing logits
   std::vector<int32_t> attention_scratch_;  // Quest's selected blocks
   std::vector<float> block_out_;        // f32[T, hidden]: a mixer's or the MoE block's output

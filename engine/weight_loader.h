@@ -1,9 +1,12 @@
 // WeightLoader: loads a model's tensors one after another by name and expected shape, keeping
 // the first error (it names the tensor, the file and both shapes) and counting parameters, so
-// model loaders read as a list of tensors instead of a chain of status checks.
+// model loaders read as a list of tensors instead of a chain of status checks. Matrices that go
+// through Backend::Linear load with LoadMatrix in the model's weight dtype; norms, biases and
+// small SSM parameters load as f32.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,12 +17,25 @@ namespace attnserve {
 
 class WeightLoader {
  public:
-  explicit WeightLoader(const WeightStore& store) : store_(store) {}
+  // weight_dtype: the dtype LoadMatrix holds matrices in (nullopt: each tensor's file dtype).
+  explicit WeightLoader(const WeightStore& store, std::optional<DType> weight_dtype = std::nullopt)
+      : store_(store), weight_dtype_(weight_dtype) {}
 
   // Loads `name` as f32 of `shape` into `out`; no-op once an error occurred.
   void Load(const std::string& name, std::vector<int64_t> shape, F32Tensor& out) {
     if (!status_.ok()) return;
     absl::StatusOr<F32Tensor> t = store_.LoadF32(name, shape);
+    if (!t.ok()) {
+      status_ = t.status();
+      return;
+    }
+    out = std::move(*t);
+    params_ += static_cast<uint64_t>(out.numel());
+  }
+  // Loads the matrix `name` [rows, cols] in the loader's weight dtype into `out`.
+  void LoadMatrix(const std::string& name, int64_t rows, int64_t cols, WeightTensor& out) {
+    if (!status_.ok()) return;
+    absl::StatusOr<WeightTensor> t = store_.LoadMatrix(name, rows, cols, weight_dtype_);
     if (!t.ok()) {
       status_ = t.status();
       return;
@@ -34,6 +50,7 @@ class WeightLoader {
 
  private:
   const WeightStore& store_;
+  std::optional<DType> weight_dtype_;
   absl::Status status_;
   uint64_t params_ = 0;
 };

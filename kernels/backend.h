@@ -12,6 +12,7 @@
 #include "kernels/linear_attention.h"
 #include "kernels/ssd.h"
 #include "kernels/ssm.h"
+#include "kernels/weight_matrix.h"
 
 namespace attnserve {
 
@@ -55,6 +56,18 @@ class Backend {
   // w is in Hugging Face nn.Linear layout [out_features, in_features]. y must not alias x.
   virtual void Linear(const float* x, const float* w, const float* bias, float* y, int64_t m,
                       int64_t n, int64_t k) = 0;
+
+  // y f32[m, w.rows] = x f32[m, w.cols] · w^T (+ bias f32[w.rows] when non-null), w in any dtype
+  // (kernels/weight_matrix.h). Activations stay f32; how a weight dtype is multiplied is the
+  // backend's choice (the CPU multiplies q8_0 / q4_0 weights with x quantized to q8_0 per row at
+  // small m, as llama.cpp does), so results match the f32 reference within the dtype's tolerance
+  // (tests/kernels/typed_linear_test.cc). y must not alias x.
+  virtual void Linear(const float* x, const WeightMatrix& w, const float* bias, float* y,
+                      int64_t m) = 0;
+
+  // Embedding lookup: out f32[n, table.cols] row i = table row ids[i] widened to f32.
+  // ids int32[n], each in [0, table.rows).
+  virtual void GetRows(const WeightMatrix& table, const int32_t* ids, int64_t n, float* out) = 0;
 
   // HF LlamaRMSNorm: y[r, :] = x[r, :] * rsqrt(mean(x[r, :]^2) + eps) * weight[:].
   // x, y f32[rows, dim] (may alias); weight f32[dim].

@@ -13,7 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "engine/loader/dtype_convert.h"
+#include "kernels/dtype_convert.h"
 #include "nlohmann/json.hpp"
 
 namespace attnserve {
@@ -163,7 +163,7 @@ absl::Status SafetensorsFile::ParseHeader(const char* json, size_t json_size,
       overflow |= __builtin_mul_overflow(numel, dim, &numel);
     }
     uint64_t expected_bytes = 0;
-    overflow |= __builtin_mul_overflow(numel, static_cast<uint64_t>(DTypeSize(t.dtype)), &expected_bytes);
+    overflow |= __builtin_mul_overflow(numel, static_cast<uint64_t>(DTypeBlockBytes(t.dtype)), &expected_bytes);
     if (overflow) {
       return absl::InvalidArgumentError(
           absl::StrCat(where, ": shape ", shape_it->dump(), " is too large"));

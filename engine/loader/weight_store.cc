@@ -9,7 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "engine/loader/dtype_convert.h"
+#include "kernels/dtype_convert.h"
 #include "engine/loader/model_files.h"
 #include "engine/loader/safetensors_file.h"
 
@@ -22,24 +22,22 @@ std::string ShapeString(const std::vector<int64_t>& shape) {
   return absl::StrCat("[", absl::StrJoin(shape, ", "), "]");
 }
 
-// An uninitialised f32 [n] buffer, 64-byte aligned, freed when the last owner goes.
+// An uninitialised buffer of `bytes`, 64-byte aligned, freed when the last owner goes.
+std::shared_ptr<unsigned char> AllocateBytes(size_t bytes) {
+  bytes = std::max(bytes, kCopyAlignment);
+  auto* p = static_cast<unsigned char*>(::operator new(bytes, std::align_val_t(kCopyAlignment)));
+  return std::shared_ptr<unsigned char>(
+      p, [](unsigned char* q) { ::operator delete(q, std::align_val_t(kCopyAlignment)); });
+}
+
+// An uninitialised f32 [n] buffer, 64-byte aligned.
 std::shared_ptr<float> AllocateAligned(size_t n) {
-  const size_t bytes = std::max<size_t>(n * sizeof(float), kCopyAlignment);
-  auto* p = static_cast<float*>(::operator new(bytes, std::align_val_t(kCopyAlignment)));
-  return std::shared_ptr<float>(
-      p, [](float* q) { ::operator delete(q, std::align_val_t(kCopyAlignment)); });
+  std::shared_ptr<unsigned char> bytes = AllocateBytes(n * sizeof(float));
+  return std::shared_ptr<float>(bytes, reinterpret_cast<float*>(bytes.get()));
 }
 
 }  // namespace
 
-const char* DTypeName(DType dtype) {
-  switch (dtype) {
-    case DType::kF32: return "float32";
-    case DType::kF16: return "float16";
-    case DType::kBF16: return "bfloat16";
-  }
-  return "unknown";
-}
 
 int64_t F32Tensor::numel() const {
   int64_t n = 1;
@@ -107,7 +105,7 @@ absl::StatusOr<F32Tensor> WeightStore::LoadF32(const std::string& name,
   }
   F32Tensor out;
   out.shape = t.shape;
-  const size_t numel = t.nbytes / DTypeSize(t.dtype);
+  const size_t numel = t.nbytes / DTypeBlockBytes(t.dtype);
   if (t.dtype == DType::kF32 && reinterpret_cast<uintptr_t>(t.data) % alignof(float) == 0) {
     out.data = static_cast<const float*>(t.data);  // zero-copy: lives as long as the mapping
     return out;
@@ -115,6 +113,40 @@ absl::StatusOr<F32Tensor> WeightStore::LoadF32(const std::string& name,
   std::shared_ptr<float> buffer = AllocateAligned(numel);
   ConvertToF32(t.dtype, t.data, buffer.get(), numel);
   out.data = buffer.get();
+  out.owner = std::move(buffer);
+  return out;
+}
+
+absl::StatusOr<WeightTensor> WeightStore::LoadMatrix(const std::string& name, int64_t rows,
+                                                     int64_t cols, std::optional<DType> dtype) const {
+  absl::StatusOr<const StoredTensor*> stored = Get(name);
+  if (!stored.ok()) return stored.status();
+  const StoredTensor& t = **stored;
+  if (t.shape != std::vector<int64_t>{rows, cols}) {
+    return absl::InvalidArgumentError(absl::StrCat("tensor '", name, "' in ", t.file,
+                                                   ": expected shape ", ShapeString({rows, cols}),
+                                                   ", found ", ShapeString(t.shape)));
+  }
+  const DType target = dtype.value_or(t.dtype);
+  if (cols % DTypeBlockElems(target) != 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "tensor '", name, "' in ", t.file, ": weight dtype ", DTypeName(target), " needs ",
+        DTypeBlockElems(target), "-element blocks, but a row has ", cols, " elements"));
+  }
+  WeightTensor out;
+  out.matrix = {target, t.data, rows, cols};
+  if (target == t.dtype && reinterpret_cast<uintptr_t>(t.data) % DTypeBlockBytes(t.dtype) == 0) {
+    return out;  // zero-copy: the file's own bytes, alive as long as the mapping
+  }
+  std::shared_ptr<unsigned char> buffer = AllocateBytes(out.matrix.nbytes());
+  std::vector<float> row(static_cast<size_t>(cols));
+  const size_t stored_row_bytes = DTypeRowBytes(t.dtype, cols);
+  for (int64_t r = 0; r < rows; ++r) {
+    ConvertToF32(t.dtype, static_cast<const unsigned char*>(t.data) + r * stored_row_bytes, row.data(),
+                 row.size());
+    ConvertFromF32(target, row.data(), buffer.get() + r * out.matrix.row_bytes(), row.size());
+  }
+  out.matrix.data = buffer.get();
   out.owner = std::move(buffer);
   return out;
 }
@@ -127,10 +159,10 @@ std::vector<std::string> WeightStore::Names() const {
 }
 
 std::string WeightStore::PredominantDType() const {
-  size_t counts[3] = {0, 0, 0};
+  size_t counts[kNumDTypes] = {};
   for (const auto& [name, t] : tensors_) ++counts[static_cast<int>(t.dtype)];
   int best = 0;
-  for (int i = 1; i < 3; ++i) {
+  for (int i = 1; i < kNumDTypes; ++i) {
     if (counts[i] > counts[best]) best = i;
   }
   return DTypeName(static_cast<DType>(best));

@@ -1,22 +1,24 @@
 // WeightStore: the tensors of a Hugging Face model directory, read from *.safetensors files
 // (model.safetensors, sharded via model.safetensors.index.json, or every *.safetensors present),
 // memory-mapped. Tensors are f32, f16 or bf16 on disk; LoadF32 gives f32 (zero-copy for aligned
-// f32 data, converted copies otherwise). Errors name the file, the tensor and the problem.
+// f32 data, converted copies otherwise); LoadMatrix gives a weight matrix in the file's dtype
+// (zero-copy) or converted / quantized to a chosen dtype (--weight_dtype, kernels/dtype.h). Errors name the file, the tensor and the problem.
 // Immutable after Open: const methods are thread-safe.
 #pragma once
 
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "kernels/dtype.h"
+#include "kernels/weight_matrix.h"
 
 namespace attnserve {
 
-enum class DType { kF32, kF16, kBF16 };
-const char* DTypeName(DType dtype);  // "float32", "float16", "bfloat16"
 
 // A tensor as stored on disk; `data` points into a mapping owned by the WeightStore.
 struct StoredTensor {
@@ -34,6 +36,15 @@ struct F32Tensor {
   std::vector<int64_t> shape;
   std::shared_ptr<const void> owner;  // keeps a converted copy alive (null when zero-copy)
   int64_t numel() const;
+};
+
+// A weight matrix ready for Backend::Linear / GetRows; `matrix.data` stays valid while `owner`
+// (and the WeightStore) live. Empty (data == nullptr) when not loaded.
+struct WeightTensor {
+  WeightMatrix matrix;
+  std::shared_ptr<const void> owner;  // a converted copy (null when zero-copy)
+  bool empty() const { return matrix.data == nullptr; }
+  int64_t numel() const { return matrix.rows * matrix.cols; }
 };
 
 class WeightStore {
@@ -54,6 +65,11 @@ class WeightStore {
   // expected and actual shape otherwise.
   absl::StatusOr<F32Tensor> LoadF32(const std::string& name,
                                     const std::vector<int64_t>& expected_shape) const;
+  // The 2-D tensor `name` of shape [rows, cols] held in `dtype` (nullopt: the file's dtype, no
+  // copy). INVALID_ARGUMENT naming tensor, file and problem on a shape mismatch or when a block
+  // dtype's 32-element blocks do not divide cols.
+  absl::StatusOr<WeightTensor> LoadMatrix(const std::string& name, int64_t rows, int64_t cols,
+                                          std::optional<DType> dtype) const;
   // Every tensor name, sorted.
   std::vector<std::string> Names() const;
   // The dtype most tensors have ("float32" etc.), for display.

@@ -66,10 +66,10 @@ void MoeBlock::Forward(const MoeSpec& spec, const MoeWeights& w, int64_t H, cons
     shared_up_.resize(T * Is);
     shared_out_.resize(T * H);
     shared_logit_.resize(T);
-    be.Linear(h, w.shared.gate.data, nullptr, shared_gate_.data(), T, Is, H);
-    be.Linear(h, w.shared.up.data, nullptr, shared_up_.data(), T, Is, H);
+    be.Linear(h, w.shared.gate.matrix, nullptr, shared_gate_.data(), T);
+    be.Linear(h, w.shared.up.matrix, nullptr, shared_up_.data(), T);
     be.SiluMul(shared_gate_.data(), shared_up_.data(), shared_gate_.data(), T * Is);
-    be.Linear(shared_gate_.data(), w.shared.down.data, nullptr, shared_out_.data(), T, H, Is);
+    be.Linear(shared_gate_.data(), w.shared.down.matrix, nullptr, shared_out_.data(), T);
     be.Linear(h, w.shared_gate.data, nullptr, shared_logit_.data(), T, 1, H);
     for (int64_t t = 0; t < T; ++t) {
       const float g = 1.0f / (1.0f + std::exp(-shared_logit_[t]));
@@ -89,10 +89,10 @@ void MoeBlock::RunExpert(const MoeSpec& spec, const MoeWeights& w, int64_t H, co
   s.y.resize(n * H);
   for (int64_t r = 0; r < n; ++r) std::memcpy(&s.x[r * H], h + (slots[r] / k) * H, H * sizeof(float));
   const ExpertWeights& x = w.experts[e];
-  b.Linear(s.x.data(), x.gate.data, nullptr, s.gate.data(), n, I, H);
-  b.Linear(s.x.data(), x.up.data, nullptr, s.up.data(), n, I, H);
+  b.Linear(s.x.data(), x.gate.matrix, nullptr, s.gate.data(), n);
+  b.Linear(s.x.data(), x.up.matrix, nullptr, s.up.data(), n);
   b.SiluMul(s.gate.data(), s.up.data(), s.gate.data(), n * I);
-  b.Linear(s.gate.data(), x.down.data, nullptr, s.y.data(), n, H, I);
+  b.Linear(s.gate.data(), x.down.matrix, nullptr, s.y.data(), n);
   for (int64_t r = 0; r < n; ++r) std::memcpy(&y_slots_[int64_t{slots[r]} * H], &s.y[r * H], H * sizeof(float));
 }
 

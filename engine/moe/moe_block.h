@@ -24,8 +24,8 @@
 namespace attnserve {
 
 struct ExpertWeights {
-  F32Tensor gate, up;  // f32[intermediate, hidden]
-  F32Tensor down;      // f32[hidden, intermediate]
+  WeightTensor gate, up;  // [intermediate, hidden], weight dtype
+  WeightTensor down;      // [hidden, intermediate], weight dtype
 };
 
 struct MoeWeights {

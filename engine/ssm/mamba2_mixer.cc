@@ -17,7 +17,7 @@ void Mamba2MixerWeights::Load(WeightLoader& loader, const std::string& p, const 
   const int64_t H = c.hidden_size, I = s.inner, heads = s.num_heads;
   const int64_t conv_dim = s.conv_channels(LayerSpec::Mixer::kMamba2);
   const int64_t proj_dim = I + conv_dim + heads;
-  loader.Load(p + "in_proj.weight", {proj_dim, H}, in_proj);
+  loader.LoadMatrix(p + "in_proj.weight", proj_dim, H, in_proj);
   if (s.proj_bias) loader.Load(p + "in_proj.bias", {proj_dim}, in_proj_bias);
   loader.Load(p + "conv1d.weight", {conv_dim, 1, s.conv_kernel}, conv_weight);
   if (s.conv_bias) loader.Load(p + "conv1d.bias", {conv_dim}, conv_bias);
@@ -26,7 +26,7 @@ void Mamba2MixerWeights::Load(WeightLoader& loader, const std::string& p, const 
   loader.Load(p + "A_log", {heads}, a_log);
   loader.Load(p + "D", {heads}, D);
   loader.Load(p + "norm.weight", {I}, norm);
-  loader.Load(p + "out_proj.weight", {H, I}, out_proj);
+  loader.LoadMatrix(p + "out_proj.weight", H, I, out_proj);
   if (s.proj_bias) loader.Load(p + "out_proj.bias", {H}, out_proj_bias);
   if (!loader.status().ok()) return;
   A.resize(heads);
@@ -46,7 +46,7 @@ void Mamba2Mixer::Forward(const ModelConfig& c, const Mamba2MixerWeights& w, con
   if (xbc_.size() < static_cast<size_t>(T * conv_dim)) xbc_.resize(T * conv_dim);
   if (y_.size() < static_cast<size_t>(T * I)) y_.resize(T * I);
 
-  be.Linear(h, w.in_proj.data, w.in_proj_bias.data, proj_.data(), T, proj_dim, H);
+  be.Linear(h, w.in_proj.matrix, w.in_proj_bias.data, proj_.data(), T);
   const int64_t conv_floats = conv_dim * (s.conv_kernel - 1);
   for (const SsmChunk& ch : chunks) {
     const SsmConvShape conv{ch.num_tokens, conv_dim, s.conv_kernel, proj_dim};
@@ -77,7 +77,7 @@ void Mamba2Mixer::Forward(const ModelConfig& c, const Mamba2MixerWeights& w, con
   norm.z_stride = proj_dim;
   norm.eps = static_cast<float>(s.norm_eps);
   be.GatedRmsNorm(y_.data(), proj_.data(), w.norm.data, norm, y_.data());
-  be.Linear(y_.data(), w.out_proj.data, w.out_proj_bias.data, out, T, H, I);
+  be.Linear(y_.data(), w.out_proj.matrix, w.out_proj_bias.data, out, T);
 }
 
 }  // namespace attnserve

@@ -23,13 +23,15 @@
 namespace attnserve {
 
 struct Mamba2MixerWeights {
-  F32Tensor in_proj, in_proj_bias;    // f32[2*inner + 2GN + heads, hidden], bias or empty
+  WeightTensor in_proj;               // [2*inner + 2GN + heads, hidden], weight dtype
+  F32Tensor in_proj_bias;             // f32[2*inner + 2GN + heads] or empty
   F32Tensor conv_weight, conv_bias;   // f32[inner + 2GN, 1, K], f32[inner + 2GN] or empty
   F32Tensor dt_bias;                  // f32[heads]
   std::vector<float> A;               // f32[heads] = -exp(A_log)
   F32Tensor D;                        // f32[heads]
   F32Tensor norm;                     // f32[inner]: gated RMSNorm weight
-  F32Tensor out_proj, out_proj_bias;  // f32[hidden, inner], f32[hidden] or empty
+  WeightTensor out_proj;              // [hidden, inner], weight dtype
+  F32Tensor out_proj_bias;            // f32[hidden] or empty
 
   // Loads `prefix` + in_proj.weight, conv1d.weight, ... (HF names); errors name tensor and file.
   void Load(WeightLoader& loader, const std::string& prefix, const ModelConfig& config);

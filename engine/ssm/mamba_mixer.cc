@@ -21,7 +21,7 @@ void CopyColumns(const float* src, int64_t stride, int64_t col, int64_t n, int64
 void MambaMixerWeights::Load(WeightLoader& loader, const std::string& p, const ModelConfig& c) {
   const SsmSpec& s = c.ssm;
   const int64_t H = c.hidden_size, I = s.inner, N = s.state_size, R = s.dt_rank;
-  loader.Load(p + "in_proj.weight", {2 * I, H}, in_proj);
+  loader.LoadMatrix(p + "in_proj.weight", 2 * I, H, in_proj);
   if (s.proj_bias) loader.Load(p + "in_proj.bias", {2 * I}, in_proj_bias);
   loader.Load(p + "conv1d.weight", {I, 1, s.conv_kernel}, conv_weight);
   if (s.conv_bias) loader.Load(p + "conv1d.bias", {I}, conv_bias);
@@ -31,7 +31,7 @@ void MambaMixerWeights::Load(WeightLoader& loader, const std::string& p, const M
   F32Tensor a_log;
   loader.Load(p + "A_log", {I, N}, a_log);
   loader.Load(p + "D", {I}, D);
-  loader.Load(p + "out_proj.weight", {H, I}, out_proj);
+  loader.LoadMatrix(p + "out_proj.weight", H, I, out_proj);
   if (s.proj_bias) loader.Load(p + "out_proj.bias", {H}, out_proj_bias);
   if (s.bcdt_norms) {
     loader.Load(p + "dt_layernorm.weight", {R}, dt_norm);
@@ -64,7 +64,7 @@ void MambaMixer::Forward(const ModelConfig& c, const MambaMixerWeights& w, const
   grow(dt_, T * I);
   grow(y_, T * I);
 
-  be.Linear(h, w.in_proj.data, DataOrNull(w.in_proj_bias), xz_.data(), T, 2 * I, H);
+  be.Linear(h, w.in_proj.matrix, DataOrNull(w.in_proj_bias), xz_.data(), T);
   const int64_t conv_floats = I * (K - 1);
   for (const SsmChunk& ch : chunks) {
     SsmConvShape shape{ch.num_tokens, I, K, 2 * I};
@@ -101,7 +101,7 @@ void MambaMixer::Forward(const ModelConfig& c, const MambaMixerWeights& w, const
                      B + ch.row * bc_stride, C + ch.row * bc_stride, w.D.data, xz_.data() + ch.row * 2 * I + I,
                      shape, ch.state + conv_floats, y_.data() + ch.row * I);
   }
-  be.Linear(y_.data(), w.out_proj.data, DataOrNull(w.out_proj_bias), out, T, H, I);
+  be.Linear(y_.data(), w.out_proj.matrix, DataOrNull(w.out_proj_bias), out, T);
 }
 
 }  // namespace attnserve

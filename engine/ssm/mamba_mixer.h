@@ -24,13 +24,15 @@
 namespace attnserve {
 
 struct MambaMixerWeights {
-  F32Tensor in_proj, in_proj_bias;    // f32[2*inner, hidden], f32[2*inner] or empty
+  WeightTensor in_proj;               // [2*inner, hidden], weight dtype
+  F32Tensor in_proj_bias;             // f32[2*inner] or empty
   F32Tensor conv_weight, conv_bias;   // f32[inner, 1, K], f32[inner] or empty
   F32Tensor x_proj;                   // f32[dt_rank + 2N, inner]
   F32Tensor dt_proj, dt_bias;         // f32[inner, dt_rank], f32[inner]
   std::vector<float> A;               // f32[inner, N] = -exp(A_log)
   F32Tensor D;                        // f32[inner]
-  F32Tensor out_proj, out_proj_bias;  // f32[hidden, inner], f32[hidden] or empty
+  WeightTensor out_proj;              // [hidden, inner], weight dtype
+  F32Tensor out_proj_bias;            // f32[hidden] or empty
   F32Tensor dt_norm, b_norm, c_norm;  // Jamba: f32[dt_rank], f32[N], f32[N]; else empty
 
   // Loads `prefix` + in_proj.weight, conv1d.weight, ... (HF names); errors name tensor and file.

@@ -1,6 +1,7 @@
 // CpuBackend: the Backend of kernels/backend.h on x86 CPUs (AVX2+FMA floor), parallel over
 // num_threads cores with one OpenMP team. Each op is a thin forward to its kernel file:
-//   Linear -> linear.cc (own GEMV / OpenBLAS / own GEMM, chosen per shape)
+//   Linear -> linear.cc (own GEMV / OpenBLAS / own GEMM, chosen per shape); typed weights ->
+//            linear_typed.cc (fused bf16/f16/q8_0/q4_0 kernels, or f32 tiles for prefill)
 //   RmsNorm, LayerNorm, ApplyRope, SiluMul, GeluTanh, AddInPlace, LogSoftmax -> elementwise.cc
 //   CausalAttention, PagedAttention (tiled, masked) -> attention.cc
 //   UpdateKeySummaries, QuestSelect -> quest.cc;  LinearAttention -> linear_attention.cc
@@ -14,6 +15,8 @@
 #include "kernels/cpu/attention.h"
 #include "kernels/cpu/elementwise.h"
 #include "kernels/cpu/gemm.h"
+#include "kernels/cpu/gemm_typed.h"
+#include "kernels/dtype_convert.h"
 #include "kernels/cpu/linear_attention.h"
 #include "kernels/cpu/quest.h"
 
@@ -32,6 +35,14 @@ class CpuBackend final : public Backend {
   void Linear(const float* x, const float* w, const float* bias, float* y, int64_t m, int64_t n,
               int64_t k) override {
     cpu::LinearParallel(cpu::LinearKernel::kAuto, num_threads_, x, w, bias, y, m, n, k);
+  }
+
+  void Linear(const float* x, const WeightMatrix& w, const float* bias, float* y, int64_t m) override {
+    cpu::LinearTypedParallel(num_threads_, x, w, bias, y, m);
+  }
+
+  void GetRows(const WeightMatrix& table, const int32_t* ids, int64_t n, float* out) override {
+    for (int64_t i = 0; i < n; ++i) ConvertToF32(table.dtype, table.row(ids[i]), out + i * table.cols, table.cols);
   }
 
   void RmsNorm(const float* x, const float* weight, float* y, int64_t rows, int64_t dim,

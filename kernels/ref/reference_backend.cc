@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "kernels/backend.h"
+#include "kernels/dtype_convert.h"
 #include "kernels/ref/reference_ops.h"
 
 namespace attnserve {
@@ -26,6 +27,18 @@ class ReferenceBackend final : public Backend {
         y[i * n + j] = float(acc);
       }
     }
+  }
+
+  // The weight widened to f32 (exact for every dtype), then the f32 Linear above: the oracle for
+  // the typed kernels, whose own rounding (q8_0 activations on the CPU) is what the tests bound.
+  void Linear(const float* x, const WeightMatrix& w, const float* bias, float* y, int64_t m) override {
+    std::vector<float> wide(static_cast<size_t>(w.rows * w.cols));
+    ConvertToF32(w.dtype, w.data, wide.data(), wide.size());
+    Linear(x, wide.data(), bias, y, m, w.rows, w.cols);
+  }
+
+  void GetRows(const WeightMatrix& table, const int32_t* ids, int64_t n, float* out) override {
+    for (int64_t i = 0; i < n; ++i) ConvertToF32(table.dtype, table.row(ids[i]), out + i * table.cols, table.cols);
   }
 
   // x, y f32[rows, dim]; weight f32[dim].

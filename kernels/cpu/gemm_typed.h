@@ -1,0 +1,42 @@
+// Linear with weights in a narrow dtype (bf16, f16, q8_0, q4_0) for the CPU backend: the fused
+// AVX2 kernels for small m (decode, where the weight bytes read are the cost) and the parallel
+// driver that also covers large m (prefill) by widening tiles of the weight to f32 and running
+// the f32 kernels of kernels/cpu/gemm.h on them. See docs/benchmarks.md ("Weight dtypes").
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/weight_matrix.h"
+
+namespace attnserve::cpu {
+
+// x quantized to q8_0-like blocks for the integer dot products: per row of k (k % 32 == 0),
+// k/32 blocks of int8 qs[32] with an f32 scale (f32, not f16 as in ggml: one rounding less).
+struct QuantizedRows {
+  const int8_t* qs = nullptr;  // int8[m, k]
+  const float* d = nullptr;    // f32[m, k / 32]
+  int64_t k = 0;
+};
+
+// qs int8[m, k], d f32[m, k/32] = x f32[m, k] quantized per 32-block: d = max|x| / 127,
+// q = round-to-nearest-even(x / d). k % 32 == 0.
+void QuantizeRowsQ8(const float* x, int64_t m, int64_t k, int8_t* qs, float* d);
+
+// Fused kernels, single-threaded: y f32[m, w.rows] (row stride ldy) = x · w^T (+ bias f32[w.rows]).
+// bf16 / f16 weights with f32 x (exact products, f32 accumulation):
+void DotWideningAvx2(const float* x, const WeightMatrix& w, const float* bias, float* y, int64_t m,
+                     int64_t ldy);
+// q8_0 / q4_0 weights with x quantized (QuantizeRowsQ8): integer block dots, f32 accumulation.
+void DotQuantAvx2(const QuantizedRows& xq, const WeightMatrix& w, const float* bias, float* y,
+                  int64_t m, int64_t ldy);
+
+// Rows below which the fused kernels run; at and above, tiles of w are widened to f32.
+inline constexpr int64_t kTypedFusedMaxRows = 8;
+
+// Parallel Linear over num_threads OpenMP threads for a weight of any dtype (f32 goes to
+// LinearParallel): y f32[m, w.rows] = x f32[m, w.cols] · w^T (+ bias). Each thread owns a
+// contiguous block of w rows, so w is read from memory once per call.
+void LinearTypedParallel(int num_threads, const float* x, const WeightMatrix& w, const float* bias,
+                         float* y, int64_t m);
+
+}  // namespace attnserve::cpu

@@ -1,0 +1,45 @@
+// DType names and storage sizes (kernels/dtype.h).
+#include "kernels/dtype.h"
+
+namespace attnserve {
+
+const char* DTypeName(DType dtype) {
+  switch (dtype) {
+    case DType::kF32: return "float32";
+    case DType::kF16: return "float16";
+    case DType::kBF16: return "bfloat16";
+    case DType::kQ8_0: return "q8_0";
+    case DType::kQ4_0: return "q4_0";
+  }
+  return "?";
+}
+
+std::optional<DType> ParseDType(std::string_view name) {
+  if (name == "f32" || name == "float32") return DType::kF32;
+  if (name == "f16" || name == "float16") return DType::kF16;
+  if (name == "bf16" || name == "bfloat16") return DType::kBF16;
+  if (name == "q8_0") return DType::kQ8_0;
+  if (name == "q4_0") return DType::kQ4_0;
+  return std::nullopt;
+}
+
+bool IsBlockDType(DType dtype) { return dtype == DType::kQ8_0 || dtype == DType::kQ4_0; }
+
+int64_t DTypeBlockElems(DType dtype) { return IsBlockDType(dtype) ? kQuantBlock : 1; }
+
+size_t DTypeBlockBytes(DType dtype) {
+  switch (dtype) {
+    case DType::kF32: return 4;
+    case DType::kF16:
+    case DType::kBF16: return 2;
+    case DType::kQ8_0: return sizeof(BlockQ8_0);
+    case DType::kQ4_0: return sizeof(BlockQ4_0);
+  }
+  return 0;
+}
+
+size_t DTypeRowBytes(DType dtype, int64_t cols) {
+  return static_cast<size_t>(cols / DTypeBlockElems(dtype)) * DTypeBlockBytes(dtype);
+}
+
+}  // namespace attnserve

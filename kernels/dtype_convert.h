@@ -1,0 +1,30 @@
+// Conversions between f32 and every DType (kernels/dtype.h): widening for loading, tests and the
+// reference backend; narrowing (rounding, quantizing) for --weight_dtype at load. f16 uses F16C,
+// bf16 a 16-bit shift, 8 lanes a step (AVX2/F16C is the build floor); sources and destinations may
+// be unaligned. Quantization follows ggml's reference rounding exactly, so q8_0 / q4_0 rows made
+// here are bit-identical to llama.cpp's quantize of the same f32 values. Pure, thread-safe.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "kernels/dtype.h"
+
+namespace attnserve {
+
+// One element, exact: IEEE binary16 / bfloat16 bits -> f32 (subnormals, inf, nan kept).
+float F16BitsToF32(uint16_t bits);
+float BF16BitsToF32(uint16_t bits);
+// One element, round to nearest even (nan stays nan; f16 overflow gives inf).
+uint16_t F32ToF16Bits(float x);
+uint16_t F32ToBF16Bits(float x);
+
+// dst f32[n] = src, where src holds n elements of `dtype` (n % DTypeBlockElems(dtype) == 0)
+// little-endian at any alignment. dst must not overlap src.
+void ConvertToF32(DType dtype, const void* src, float* dst, size_t n);
+
+// dst (DTypeRowBytes(dtype, n) bytes) = src f32[n] rounded / quantized to `dtype`
+// (n % DTypeBlockElems(dtype) == 0). dst must not overlap src.
+void ConvertFromF32(DType dtype, const float* src, void* dst, size_t n);
+
+}  // namespace attnserve

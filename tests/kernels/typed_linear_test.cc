@@ -1,0 +1,225 @@
+// Weight dtypes (kernels/dtype.h): the f32 <-> bf16/f16/q8_0/q4_0 conversions (rounding, ggml's
+// block layout, exact round trips) and Backend::Linear / GetRows with typed weights on the CPU
+// backend against the reference backend (which widens the weight to f32 exactly), for every
+// dtype × decode and prefill sizes × odd shapes, with and without bias.
+// Tolerances, as normalised mean squared error NMSE = Σ(y − ref)² / Σ ref²:
+//   bf16 / f16 weights, and every dtype at m >= kTypedFusedMaxRows (weights widened exactly,
+//   f32 accumulation): per element |y − ref| <= 1e-5 · Σ_p |x w| + 1e-6;
+//   q8_0 / q4_0 at small m (x quantized to int8 blocks, as llama.cpp does): NMSE <= 2e-4 (the
+//   int8 rounding of x, ~(1/254)²/3 per element relative to the block maximum).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "kernels/backend.h"
+#include "kernels/cpu/gemm_typed.h"
+#include "kernels/dtype_convert.h"
+#include "tests/kernels/kernel_test_util.h"
+
+namespace attnserve {
+namespace {
+
+using testing::ExpectClose;
+using testing::RandomVector;
+
+std::vector<unsigned char> Encode(DType dtype, const std::vector<float>& x) {
+  std::vector<unsigned char> out(DTypeRowBytes(dtype, static_cast<int64_t>(x.size())));
+  ConvertFromF32(dtype, x.data(), out.data(), x.size());
+  return out;
+}
+
+std::vector<float> Decode(DType dtype, const std::vector<unsigned char>& bytes, size_t n) {
+  std::vector<float> out(n);
+  ConvertToF32(dtype, bytes.data(), out.data(), n);
+  return out;
+}
+
+TEST(DTypeTest, NamesSizesAndParse) {
+  EXPECT_STREQ(DTypeName(DType::kBF16), "bfloat16");
+  EXPECT_STREQ(DTypeName(DType::kQ4_0), "q4_0");
+  EXPECT_EQ(ParseDType("bf16"), DType::kBF16);
+  EXPECT_EQ(ParseDType("float16"), DType::kF16);
+  EXPECT_EQ(ParseDType("q8_0"), DType::kQ8_0);
+  EXPECT_EQ(ParseDType("f8"), std::nullopt);
+  EXPECT_EQ(DTypeRowBytes(DType::kQ8_0, 64), 68u);
+  EXPECT_EQ(DTypeRowBytes(DType::kQ4_0, 64), 36u);
+  EXPECT_EQ(DTypeRowBytes(DType::kBF16, 7), 14u);
+}
+
+TEST(DTypeConvertTest, Bf16RoundsToNearestEven) {
+  // 1 + 2^-8 lies halfway between bf16 1.0 and 1 + 2^-7: ties go to the even mantissa (1.0).
+  EXPECT_EQ(F32ToBF16Bits(1.0f + std::ldexp(1.0f, -8)), 0x3f80);
+  // 1 + 3·2^-8 is halfway between 1 + 2^-7 (odd) and 1 + 2^-6: rounds up to even.
+  EXPECT_EQ(F32ToBF16Bits(1.0f + 3 * std::ldexp(1.0f, -8)), 0x3f82);
+  EXPECT_EQ(F32ToBF16Bits(1.0f + 1.5f * std::ldexp(1.0f, -8)), 0x3f81);  // above halfway
+  EXPECT_TRUE(std::isnan(BF16BitsToF32(F32ToBF16Bits(std::nanf("")))));
+  EXPECT_EQ(F32ToBF16Bits(-2.0f), 0xc000);
+}
+
+TEST(DTypeConvertTest, F16RoundTripAndOverflow) {
+  EXPECT_EQ(F32ToF16Bits(1.0f), 0x3c00);
+  EXPECT_EQ(F16BitsToF32(F32ToF16Bits(0.333251953125f)), 0.333251953125f);  // exactly representable
+  EXPECT_TRUE(std::isinf(F16BitsToF32(F32ToF16Bits(1e6f))));
+}
+
+TEST(DTypeConvertTest, WidenNarrowIsExactForRepresentableValues) {
+  for (DType dtype : {DType::kBF16, DType::kF16}) {
+    std::vector<float> x = Decode(dtype, Encode(dtype, RandomVector(1000, 3)), 1000);  // representable
+    EXPECT_EQ(Decode(dtype, Encode(dtype, x), x.size()), x) << DTypeName(dtype);
+  }
+}
+
+// Values k·0.5 for k in -8..7: q4_0's d = -4 / -8 = 0.5 and q = k + 8, exactly; also checks the
+// nibble layout (element i < 16 in the low nibble of byte i, element i + 16 in the high nibble).
+TEST(DTypeConvertTest, Q4_0LayoutAndExactValues) {
+  std::vector<float> x(32);
+  for (int i = 0; i < 32; ++i) x[i] = 0.5f * ((i * 5) % 16 - 8);
+  x[0] = -4.0f;  // the value of largest magnitude, negative: d = 0.5 exactly
+  const std::vector<unsigned char> bytes = Encode(DType::kQ4_0, x);
+  BlockQ4_0 block;
+  std::memcpy(&block, bytes.data(), sizeof(block));
+  EXPECT_EQ(F16BitsToF32(block.d), 0.5f);
+  for (int i = 0; i < 16; ++i) {
+    EXPECT_EQ(block.qs[i] & 15, int(x[i] / 0.5f) + 8) << i;
+    EXPECT_EQ(block.qs[i] >> 4, int(x[i + 16] / 0.5f) + 8) << i;
+  }
+  EXPECT_EQ(Decode(DType::kQ4_0, bytes, 32), x);
+}
+
+TEST(DTypeConvertTest, Q8_0ScaleAndRounding) {
+  std::vector<float> x(64);
+  for (int i = 0; i < 64; ++i) x[i] = 0.01f * (i - 20);
+  const std::vector<unsigned char> bytes = Encode(DType::kQ8_0, x);
+  ASSERT_EQ(bytes.size(), 68u);
+  for (int b = 0; b < 2; ++b) {
+    BlockQ8_0 block;
+    std::memcpy(&block, bytes.data() + b * sizeof(block), sizeof(block));
+    float amax = 0.0f;
+    for (int i = 0; i < 32; ++i) amax = std::max(amax, std::fabs(x[b * 32 + i]));
+    EXPECT_EQ(block.d, F32ToF16Bits(amax / 127.0f));
+    for (int i = 0; i < 32; ++i) {
+      EXPECT_EQ(block.qs[i], static_cast<int8_t>(std::roundf(x[b * 32 + i] * (127.0f / amax)))) << b << " " << i;
+    }
+  }
+  const std::vector<float> back = Decode(DType::kQ8_0, bytes, 64);
+  for (int i = 0; i < 64; ++i) EXPECT_NEAR(back[i], x[i], 0.44f / 127.0f * 0.5f + 1e-3f) << i;
+}
+
+TEST(DTypeConvertTest, QuantizeRowsQ8MatchesScalarRounding) {
+  const std::vector<float> x = RandomVector(3 * 96, 11, -3.0f, 2.0f);
+  std::vector<int8_t> qs(x.size());
+  std::vector<float> d(x.size() / 32);
+  cpu::QuantizeRowsQ8(x.data(), 3, 96, qs.data(), d.data());
+  for (size_t b = 0; b < d.size(); ++b) {
+    float amax = 0.0f;
+    for (int i = 0; i < 32; ++i) amax = std::max(amax, std::fabs(x[b * 32 + i]));
+    EXPECT_FLOAT_EQ(d[b], amax / 127.0f);
+    for (int i = 0; i < 32; ++i) {
+      EXPECT_EQ(qs[b * 32 + i], static_cast<int8_t>(std::nearbyintf(x[b * 32 + i] * (127.0f / amax))));
+    }
+  }
+}
+
+struct Case {
+  int64_t m, n, k;
+};
+
+double Nmse(const std::vector<float>& got, const std::vector<float>& want) {
+  double num = 0.0, den = 0.0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    num += (double(got[i]) - want[i]) * (double(got[i]) - want[i]);
+    den += double(want[i]) * want[i];
+  }
+  return num / den;
+}
+
+class TypedLinearTest : public ::testing::TestWithParam<DType> {};
+
+TEST_P(TypedLinearTest, MatchesReferenceOnDecodeAndPrefillShapes) {
+  const DType dtype = GetParam();
+  auto cpu = MakeCpuBackend(2);
+  auto ref = MakeReferenceBackend();
+  const bool block = IsBlockDType(dtype);
+  std::vector<Case> cases = {{1, 37, 64}, {1, 200, 96}, {2, 33, 128}, {3, 64, 32},  {5, 19, 160},
+                             {7, 70, 64}, {8, 50, 96},  {16, 130, 64}, {130, 40, 96}, {1, 768, 576}};
+  if (!block) cases.insert(cases.end(), {{1, 9, 7}, {3, 17, 45}, {9, 21, 13}});  // k tails
+  uint32_t seed = 1;
+  for (const Case& c : cases) {
+    for (bool with_bias : {false, true}) {
+      const std::vector<float> x = RandomVector(c.m * c.k, seed++);
+      const std::vector<float> w32 = RandomVector(c.n * c.k, seed++);
+      const std::vector<float> bias = RandomVector(c.n, seed++);
+      const std::vector<unsigned char> wq = Encode(dtype, w32);
+      const WeightMatrix w{dtype, wq.data(), c.n, c.k};
+      const float* b = with_bias ? bias.data() : nullptr;
+      std::vector<float> want(c.m * c.n), got(c.m * c.n, NAN);
+      ref->Linear(x.data(), w, b, want.data(), c.m);
+      cpu->Linear(x.data(), w, b, got.data(), c.m);
+      const std::string what = std::string(DTypeName(dtype)) + " m=" + std::to_string(c.m) +
+                               " n=" + std::to_string(c.n) + " k=" + std::to_string(c.k);
+      if (block && c.m < cpu::kTypedFusedMaxRows) {
+        EXPECT_LE(Nmse(got, want), 2e-4) << what;
+      } else {
+        // Magnitude Σ_p |x w| of the widened weight, as linear_test.cc bounds f32 accumulation.
+        const std::vector<float> wide = Decode(dtype, wq, w32.size());
+        std::vector<float> mag(c.m * c.n);
+        for (int64_t i = 0; i < c.m; ++i)
+          for (int64_t j = 0; j < c.n; ++j) {
+            double s = 0.0;
+            for (int64_t p = 0; p < c.k; ++p) s += std::fabs(double(x[i * c.k + p]) * wide[j * c.k + p]);
+            mag[i * c.n + j] = float(s);
+          }
+        ExpectClose(got, want, 1e-6, 1e-5, &mag, what);
+      }
+    }
+  }
+}
+
+// A row's output does not depend on the other rows of the call or on the thread count (within
+// one m regime: fused kernels below kTypedFusedMaxRows).
+TEST_P(TypedLinearTest, RowsAreBatchAndThreadInvariant) {
+  const DType dtype = GetParam();
+  const int64_t m = 5, n = 300, k = 128;
+  const std::vector<float> x = RandomVector(m * k, 21), w32 = RandomVector(n * k, 22);
+  const std::vector<unsigned char> wq = Encode(dtype, w32);
+  const WeightMatrix w{dtype, wq.data(), n, k};
+  auto one = MakeCpuBackend(1), two = MakeCpuBackend(2);
+  std::vector<float> batched(m * n), threaded(m * n);
+  one->Linear(x.data(), w, nullptr, batched.data(), m);
+  two->Linear(x.data(), w, nullptr, threaded.data(), m);
+  EXPECT_EQ(batched, threaded);
+  for (int64_t i = 0; i < m; ++i) {
+    std::vector<float> alone(n);
+    two->Linear(x.data() + i * k, w, nullptr, alone.data(), 1);
+    EXPECT_EQ(alone, std::vector<float>(batched.begin() + i * n, batched.begin() + (i + 1) * n)) << i;
+  }
+}
+
+TEST_P(TypedLinearTest, GetRowsWidensTheChosenRows) {
+  const DType dtype = GetParam();
+  const int64_t rows = 50, cols = 64;
+  const std::vector<unsigned char> table = Encode(dtype, RandomVector(rows * cols, 5));
+  const std::vector<float> wide = Decode(dtype, table, rows * cols);
+  const WeightMatrix t{dtype, table.data(), rows, cols};
+  const std::vector<int32_t> ids = {3, 0, 49, 3};
+  for (auto& be : {MakeCpuBackend(2), MakeReferenceBackend()}) {
+    std::vector<float> out(ids.size() * cols);
+    be->GetRows(t, ids.data(), static_cast<int64_t>(ids.size()), out.data());
+    for (size_t i = 0; i < ids.size(); ++i) {
+      EXPECT_EQ(std::vector<float>(out.begin() + i * cols, out.begin() + (i + 1) * cols),
+                std::vector<float>(wide.begin() + ids[i] * cols, wide.begin() + (ids[i] + 1) * cols))
+          << be->name() << " row " << i;
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(AllDTypes, TypedLinearTest,
+                         ::testing::Values(DType::kF32, DType::kBF16, DType::kF16, DType::kQ8_0,
+                                           DType::kQ4_0),
+                         [](const auto& info) { return std::string(DTypeName(info.param)); });
+
+}  // namespace
+}  // namespace attnserve
