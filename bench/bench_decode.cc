@@ -1,7 +1,8 @@
 // attnserve-bench-decode: single-stream decode speed of a model directory as a fraction of the
 // memory-bandwidth roofline (design.md §6), with the bandwidth measured in the same run.
 //   roofline tokens/s = measured read bandwidth / bytes read per decode step
-//   bytes per step    = f32 weights (all layers + lm_head) + the KV cache read by attention
+//   bytes per step    = the weights at their dtype (all layers + lm_head; --weight_dtype)
+//                       + the KV cache read by attention
 //                       + the recurrent states read and written by Mamba layers
 // Also reports prefill throughput in GFLOP/s (2 · params · tokens).
 //
@@ -13,11 +14,13 @@
 #include <cstdio>
 #include <memory>
 #include <numeric>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "bench/fma_peak.h"
 #include "bench/memory_bandwidth.h"
 #include "engine/attention/attention_registry.h"
 #include "engine/decoder_model.h"
@@ -33,6 +36,8 @@ ABSL_FLAG(int, repeats, 3, "timed repetitions; the best is reported");
 ABSL_FLAG(std::string, attention, "",
           "attention backend as in the server's --attention (name[:key=value,...]); empty = the model's");
 ABSL_FLAG(std::string, json, "", "append one JSON line with the results to this file");
+ABSL_FLAG(std::string, weight_dtype, "",
+          "weight matrices' dtype: f32, bf16, f16, q8_0, q4_0; empty = the file's (as the server's flag)");
 ABSL_FLAG(int, batch, 1, "sequences decoded together in each step (continuous-batching decode)");
 
 namespace {
@@ -50,7 +55,12 @@ int main(int argc, char** argv) {
   if (!config.ok()) { std::fprintf(stderr, "%s\n", config.status().ToString().c_str()); return 1; }
   auto weights = WeightStore::Open(dir);
   if (!weights.ok()) { std::fprintf(stderr, "%s\n", weights.status().ToString().c_str()); return 1; }
-  auto model = DecoderModel::Load(*config, **weights);
+  std::optional<DType> weight_dtype;
+  if (const std::string d = absl::GetFlag(FLAGS_weight_dtype); !d.empty()) {
+    weight_dtype = ParseDType(d);
+    if (!weight_dtype) { std::fprintf(stderr, "--weight_dtype=%s: unknown dtype\n", d.c_str()); return 1; }
+  }
+  auto model = DecoderModel::Load(*config, **weights, weight_dtype);
   if (!model.ok()) { std::fprintf(stderr, "%s\n", model.status().ToString().c_str()); return 1; }
   std::unique_ptr<Backend> backend = MakeCpuBackend(absl::GetFlag(FLAGS_num_threads));
   auto choice = ParseAttentionChoice(absl::GetFlag(FLAGS_attention));
@@ -64,6 +74,7 @@ int main(int argc, char** argv) {
   std::vector<int32_t> tokens(P + N);
   for (int i = 0; i < P + N; ++i) tokens[i] = (i * 7919 + 13) % vocab;
   const double bandwidth = bench::MeasureReadBandwidthGBs(omp_get_max_threads(), 10);
+  const double fma_peak = bench::MeasureFmaPeakGflops(omp_get_max_threads(), 5);
 
   double best_prefill = 1e30, best_decode = 1e30;
   std::vector<float> logits;
@@ -103,7 +114,8 @@ int main(int argc, char** argv) {
   const uint64_t params = (*model)->num_parameters();
   // lm_head shares the embedding when tied, but both are read per step only as lm_head;
   // the embedding read is one row. Bytes per step: every matrix once + mean KV length read.
-  const double weight_bytes = 4.0 * (params - (config->tie_word_embeddings ? 0 : vocab * config->hidden_size));
+  const bool tied = config->tie_word_embeddings && !(*weights)->Has("lm_head.weight");
+  const double weight_bytes = double((*model)->parameter_bytes()) - (tied ? 0.0 : double((*model)->embedding_bytes()));
   const double mean_ctx = P + N / 2.0;
   const double kv_bytes = 2.0 * 4.0 * config->num_attention_layers() * config->kv_dim() * mean_ctx * B;
   const double state_bytes = 4.0 * config->ssm_state_floats() * B;  // read once, written once
@@ -127,26 +139,30 @@ int main(int argc, char** argv) {
   const double prefill_flops = 2.0 * layer_linear * P + 2.0 * lm_head + attn_flops;
   const double prefill_gflops = prefill_flops / best_prefill / 1e9;
   std::printf("model            %s\n", dir.c_str());
-  std::printf("parameters       %.1f M (f32 weights read per step: %.1f MB, KV: %.2f MB)\n",
-              params / 1e6, weight_bytes / 1e6, kv_bytes / 1e6);
+  std::printf("parameters       %.1f M, matrices in %s (weights read per step: %.1f MB, KV: %.2f MB)\n",
+              params / 1e6, (*model)->matrix_dtype().c_str(), weight_bytes / 1e6, kv_bytes / 1e6);
   std::printf("threads          %d, batch %d\n", omp_get_max_threads(), B);
   std::printf("memory/sequence  %.2f MB at %d tokens (KV %.2f MB + recurrent state %.2f MB)\n", seq_bytes / 1e6, P + N,
               (seq_bytes - 4.0 * config->ssm_state_floats()) / 1e6, 4.0 * config->ssm_state_floats() / 1e6);
   std::printf("read bandwidth   %.1f GB/s (measured now)\n", bandwidth);
-  std::printf("prefill          %d tokens in %.2f ms: %.0f tokens/s, %.1f GFLOP/s\n", P,
-              best_prefill * 1e3, P / best_prefill, prefill_gflops);
-  std::printf("decode           %.1f tokens/s (%.2f ms/token); roofline %.1f tokens/s; "
-              "fraction %.2f\n", tok_s, 1e3 / tok_s, roofline, tok_s / roofline);
+  std::printf("FMA peak         %.1f GFLOP/s (measured now)\n", fma_peak);
+  std::printf("prefill          %d tokens in %.2f ms: %.0f tokens/s, %.1f GFLOP/s, fraction of FMA peak %.2f\n", P,
+              best_prefill * 1e3, P / best_prefill, prefill_gflops, prefill_gflops / fma_peak);
+  std::printf("decode           %.1f tokens/s (%.2f ms/token), %.1f GB/s; roofline %.1f tokens/s; "
+              "fraction %.2f\n", tok_s, 1e3 / tok_s, bytes_per_step * tok_s / B / 1e9, roofline, tok_s / roofline);
   if (const std::string path = absl::GetFlag(FLAGS_json); !path.empty()) {
     if (FILE* f = std::fopen(path.c_str(), "a")) {
       std::fprintf(f,
                    "{\"model\": \"%s\", \"attention\": \"%s\", \"prompt_tokens\": %d, \"decode_tokens\": %d, "
                    "\"batch\": %d, \"threads\": %d, \"prefill_s\": %.6f, \"decode_ms_per_token\": %.4f, "
                    "\"decode_roofline_fraction\": %.4f, \"bandwidth_gbs\": %.2f, \"architecture\": \"%s\", "
-                   "\"parameters\": %llu, \"memory_per_sequence_bytes\": %.0f}\n",
+                   "\"parameters\": %llu, \"memory_per_sequence_bytes\": %.0f, \"weight_dtype\": \"%s\", "
+                   "\"decode_tokens_per_s\": %.2f, \"prefill_tokens_per_s\": %.1f, \"prefill_fma_fraction\": %.4f, "
+                   "\"weight_bytes_per_step\": %.0f}\n",
                    dir.c_str(), attention->description.c_str(), P, N, B, omp_get_max_threads(), best_prefill,
                    1e3 / tok_s, tok_s / roofline, bandwidth, config->architecture.c_str(),
-                   static_cast<unsigned long long>(params), seq_bytes);
+                   static_cast<unsigned long long>(params), seq_bytes, (*model)->matrix_dtype().c_str(), tok_s,
+                   P / best_prefill, prefill_gflops / fma_peak, weight_bytes);
       std::fclose(f);
     }
   }

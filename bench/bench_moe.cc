@@ -159,6 +159,12 @@ F32Tensor View(const float* data, int64_t rows, int64_t cols) {
   return t;
 }
 
+WeightTensor MatrixView(const float* data, int64_t rows, int64_t cols) {
+  WeightTensor t;
+  t.matrix = {DType::kF32, data, rows, cols};
+  return t;
+}
+
 // MoE block: expert e's gate, up, down are consecutive in the pool; router f32[E, H] owned here.
 struct MoeLayer {
   MoeSpec spec;
@@ -178,8 +184,8 @@ struct MoeLayer {
     w.router = View(router.data(), s.experts, s.hidden);
     for (int64_t e = 0; e < s.experts; ++e) {
       const float* base = pool + e * s.expert_floats();
-      w.experts.push_back({View(base, s.inter, s.hidden), View(base + s.hidden * s.inter, s.inter, s.hidden),
-                           View(base + 2 * s.hidden * s.inter, s.hidden, s.inter)});
+      w.experts.push_back({MatrixView(base, s.inter, s.hidden), MatrixView(base + s.hidden * s.inter, s.inter, s.hidden),
+                           MatrixView(base + 2 * s.hidden * s.inter, s.hidden, s.inter)});
     }
   }
   void Forward(Backend& be, ExpertShards& shards, const float* h, int64_t T, float* out) {

@@ -218,6 +218,8 @@ absl::StatusOr<std::unique_ptr<DecoderModel>> DecoderModel::Load(const ModelConf
   }
   if (!load.status().ok()) return load.status();
   m->num_parameters_ = load.params();
+  m->matrix_dtype_ = load.MatrixDTypes();
+  m->parameter_bytes_ = load.bytes();
   m->num_active_parameters_ = load.params() - inactive;
   m->moe_load_.expert_tokens.resize(c.num_hidden_layers);
   for (int64_t l = 0; l < c.num_hidden_layers; ++l)

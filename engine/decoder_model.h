@@ -14,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -61,6 +62,12 @@ class DecoderModel {
 
   const ModelConfig& config() const { return config_; }
   uint64_t num_parameters() const { return num_parameters_; }
+  // The weight matrices' dtype(s) in memory, e.g. "bfloat16" (WeightLoader::MatrixDTypes).
+  const std::string& matrix_dtype() const { return matrix_dtype_; }
+  // Bytes of all parameters as held in memory (matrices at their dtype, the rest f32), and of
+  // the embedding table alone (a decode step reads one row of it unless it is also lm_head).
+  uint64_t parameter_bytes() const { return parameter_bytes_; }
+  uint64_t embedding_bytes() const { return embed_tokens.matrix.nbytes(); }
   // Parameters one token uses (MoE: the top_k experts of each MoE layer instead of all of them).
   uint64_t num_active_parameters() const { return num_active_parameters_; }
 
@@ -105,6 +112,8 @@ class DecoderModel {
   WeightTensor lm_head;       // [vocab, hidden], weight dtype (== embed_tokens when tied)
   std::vector<Layer> layers_;
   uint64_t num_parameters_ = 0;
+  std::string matrix_dtype_;
+  uint64_t parameter_bytes_ = 0;
   uint64_t num_active_parameters_ = 0;
   ExpertShards* shards_ = nullptr;
   std::unique_ptr<ExpertShards> default_shards_;  // N = 1 when none was set

@@ -109,7 +109,8 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Load(const EngineOptions& option
   absl::StatusOr<std::unique_ptr<WeightStore>> weights = WeightStore::Open(dir);
   if (!weights.ok()) return weights.status();
   impl->weights = std::move(*weights);
-  absl::StatusOr<std::unique_ptr<DecoderModel>> model = DecoderModel::Load(impl->config, *impl->weights);
+  absl::StatusOr<std::unique_ptr<DecoderModel>> model = DecoderModel::Load(impl->config, *impl->weights,
+                                                                          options.weight_dtype);
   if (!model.ok()) return model.status();
   impl->model = std::move(*model);
   impl->backend = MakeCpuBackend(options.num_threads);
@@ -182,6 +183,7 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Load(const EngineOptions& option
   impl->info = DescribeModel(dir, c, impl->weights->PredominantDType(), impl->model->num_parameters(),
                              max_model_len, std::string(impl->backend->name()), impl->planner->default_attention());
   impl->info.num_active_parameters = impl->model->num_active_parameters();
+  impl->info.matrix_dtype = impl->model->matrix_dtype();
   impl->info.trained_context = c.max_position_embeddings;
   const ContextPlan& default_context = impl->planner->default_context();
   impl->info.default_context_policy =

@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,7 @@
 #include "engine/request_observer.h"
 #include "engine/request_types.h"
 #include "engine/tokenizer/tokenizer.h"
+#include "kernels/dtype.h"
 
 namespace attnserve {
 
@@ -41,6 +43,8 @@ struct EngineOptions {
   // share of the cores), contiguously or as `expert_placement` (a JSON file) says.
   int32_t expert_shards = 1;
   std::string expert_placement;
+  // dtype of the weight matrices in memory (kernels/dtype.h); nullopt = each tensor's file dtype.
+  std::optional<DType> weight_dtype;
   RequestObserver* observer = nullptr;  // not owned; may be null
 };
 

@@ -42,6 +42,7 @@ struct ModelInfo {
   std::string default_attention;  // --attention as resolved ("" = the model's own)
   std::string weights_dtype;
   std::string compute_dtype = "float32";
+  std::string matrix_dtype;  // the weight matrices' dtype in memory (--weight_dtype), see the proto
   int32_t bos_token_id = -1;
   std::vector<int32_t> eos_token_ids;
   double rope_theta = 10000.0;

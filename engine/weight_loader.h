@@ -42,17 +42,32 @@ class WeightLoader {
     }
     out = std::move(*t);
     params_ += static_cast<uint64_t>(out.numel());
+    matrix_dtypes_ |= 1u << static_cast<int>(out.matrix.dtype);
+    matrix_params_ += static_cast<uint64_t>(out.numel());
+    matrix_bytes_ += out.matrix.nbytes();
+  }
+  // The dtypes of the matrices loaded so far: "bfloat16", or "float32+q8_0" when they differ.
+  std::string MatrixDTypes() const {
+    std::string names;
+    for (int d = 0; d < kNumDTypes; ++d) {
+      if (matrix_dtypes_ & (1u << d)) names += (names.empty() ? "" : "+") + std::string(DTypeName(DType(d)));
+    }
+    return names;
   }
   bool Has(const std::string& name) const { return store_.Has(name); }
 
   const absl::Status& status() const { return status_; }
   uint64_t params() const { return params_; }
+  // Bytes of every parameter as held in memory: matrices at their dtype, the rest f32.
+  uint64_t bytes() const { return matrix_bytes_ + 4 * (params_ - matrix_params_); }
 
  private:
   const WeightStore& store_;
   std::optional<DType> weight_dtype_;
   absl::Status status_;
   uint64_t params_ = 0;
+  unsigned matrix_dtypes_ = 0;  // bit d: a matrix of DType d was loaded
+  uint64_t matrix_params_ = 0, matrix_bytes_ = 0;
 };
 
 }  // namespace attnserve

@@ -10,15 +10,6 @@
 
 namespace attnserve {
 
-float F16BitsToF32(uint16_t bits) { return _cvtsh_ss(bits); }
-
-float BF16BitsToF32(uint16_t bits) {
-  const uint32_t widened = static_cast<uint32_t>(bits) << 16;
-  float out;
-  std::memcpy(&out, &widened, sizeof(out));
-  return out;
-}
-
 uint16_t F32ToF16Bits(float x) { return _cvtss_sh(x, _MM_FROUND_TO_NEAREST_INT); }
 
 uint16_t F32ToBF16Bits(float x) {

@@ -7,14 +7,23 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+
+#include <immintrin.h>
 
 #include "kernels/dtype.h"
 
 namespace attnserve {
 
-// One element, exact: IEEE binary16 / bfloat16 bits -> f32 (subnormals, inf, nan kept).
-float F16BitsToF32(uint16_t bits);
-float BF16BitsToF32(uint16_t bits);
+// One element, exact: IEEE binary16 / bfloat16 bits -> f32 (subnormals, inf, nan kept). Inline:
+// the block kernels widen one f16 scale per 32 weights.
+inline float F16BitsToF32(uint16_t bits) { return _cvtsh_ss(bits); }
+inline float BF16BitsToF32(uint16_t bits) {
+  const uint32_t widened = static_cast<uint32_t>(bits) << 16;
+  float out;
+  std::memcpy(&out, &widened, sizeof(out));
+  return out;
+}
 // One element, round to nearest even (nan stays nan; f16 overflow gives inf).
 uint16_t F32ToF16Bits(float x);
 uint16_t F32ToBF16Bits(float x);

@@ -3,6 +3,7 @@
 
 #include "engine/attention/attention_choice.h"
 #include "engine/context/context_policy.h"
+#include "kernels/dtype.h"
 
 #include <cstdlib>
 #include <filesystem>
@@ -74,6 +75,9 @@ ABSL_FLAG(int32_t, expert_shards, 1,
 ABSL_FLAG(std::string, expert_placement, "",
           "Mixture-of-Experts models: JSON file {\"shards\": [[experts of shard 0], [experts of shard 1], ...]} "
           "placing every expert on exactly one shard (same for every MoE layer).");
+ABSL_FLAG(std::string, weight_dtype, "",
+          "dtype the weight matrices are held and multiplied in: f32, bf16, f16, q8_0 or q4_0 "
+          "(block formats quantized at load); empty = each tensor's file dtype, memory-mapped.");
 ABSL_FLAG(std::string, served_model_name, "",
           "Name the model is served under (GetModelInfo, logs; defaults to the model directory's name).");
 ABSL_FLAG(double, drain_timeout, 30,
@@ -121,6 +125,7 @@ ServerOptions ServerOptionsFromFlags() {
   o.context_policy = absl::GetFlag(FLAGS_context_policy);
   o.expert_shards = absl::GetFlag(FLAGS_expert_shards);
   o.expert_placement = absl::GetFlag(FLAGS_expert_placement);
+  o.weight_dtype = absl::GetFlag(FLAGS_weight_dtype);
   return o;
 }
 
@@ -154,6 +159,9 @@ absl::Status ValidateServerOptions(const ServerOptions& o) {
   }
   if (!(o.shutdown_grace_seconds >= 0)) {
     return bad("shutdown_grace_seconds", absl::StrCat(o.shutdown_grace_seconds), ">= 0 seconds");
+  }
+  if (!o.weight_dtype.empty() && !ParseDType(o.weight_dtype)) {
+    return bad("weight_dtype", o.weight_dtype, "one of f32, bf16, f16, q8_0, q4_0 (empty = the file's dtype)");
   }
   if (absl::StatusOr<AttentionChoice> a = ParseAttentionChoice(o.attention); !a.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("--attention=", o.attention, ": ", a.status().message()));

@@ -33,6 +33,7 @@ ABSL_DECLARE_FLAG(std::string, attention);
 ABSL_DECLARE_FLAG(std::string, context_policy);
 ABSL_DECLARE_FLAG(int32_t, expert_shards);
 ABSL_DECLARE_FLAG(std::string, expert_placement);
+ABSL_DECLARE_FLAG(std::string, weight_dtype);
 
 namespace attnserve::server {
 
@@ -62,6 +63,7 @@ struct ServerOptions {
   std::string context_policy;         // default context policy, "kind[:key=value,...]"; "" = config.json
   int32_t expert_shards = 1;          // MoE: workers the experts are split over
   std::string expert_placement;       // MoE: JSON placement file ("" = contiguous)
+  std::string weight_dtype;           // f32|bf16|f16|q8_0|q4_0 for the weight matrices; "" = the file's
 };
 
 // Checks ranges the engine cannot (or should not) see: an INVALID_ARGUMENT naming the flag.

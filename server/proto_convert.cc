@@ -251,6 +251,7 @@ void ToProto(const ModelInfo& info, v1::ModelInfo* out) {
   }
   out->set_weights_dtype(info.weights_dtype);
   out->set_compute_dtype(info.compute_dtype);
+  out->set_matrix_dtype(info.matrix_dtype);
   out->set_bos_token_id(info.bos_token_id);
   out->mutable_eos_token_ids()->Add(info.eos_token_ids.begin(), info.eos_token_ids.end());
   out->set_rope_theta(info.rope_theta);

@@ -34,12 +34,17 @@ struct RandomMoe {
       t.data = storage.back().data();
       return t;
     };
+    auto matrix = [&](int64_t rows, int64_t cols) {
+      WeightTensor m;
+      m.matrix = {DType::kF32, tensor(rows * cols).data, rows, cols};
+      return m;
+    };
     storage.reserve(4 * experts + 8);
     w.router = tensor(experts * hidden);
     for (int64_t e = 0; e < experts; ++e)
-      w.experts.push_back({tensor(inter * hidden), tensor(inter * hidden), tensor(hidden * inter)});
+      w.experts.push_back({matrix(inter, hidden), matrix(inter, hidden), matrix(hidden, inter)});
     if (shared > 0) {
-      w.shared = {tensor(shared * hidden), tensor(shared * hidden), tensor(hidden * shared)};
+      w.shared = {matrix(shared, hidden), matrix(shared, hidden), matrix(hidden, shared)};
       w.shared_gate = tensor(hidden);
     }
   }
@@ -48,16 +53,19 @@ struct RandomMoe {
 // The MLP of one expert on one token, in double: down(silu(gate x) * up x).
 std::vector<double> ExpertRef(const ExpertWeights& e, int64_t I, int64_t H, const float* x) {
   std::vector<double> a(I), out(H, 0.0);
+  const auto* gate = static_cast<const float*>(e.gate.matrix.data);
+  const auto* up = static_cast<const float*>(e.up.matrix.data);
+  const auto* down = static_cast<const float*>(e.down.matrix.data);
   for (int64_t i = 0; i < I; ++i) {
     double g = 0, u = 0;
     for (int64_t d = 0; d < H; ++d) {
-      g += double(e.gate.data[i * H + d]) * x[d];
-      u += double(e.up.data[i * H + d]) * x[d];
+      g += double(gate[i * H + d]) * x[d];
+      u += double(up[i * H + d]) * x[d];
     }
     a[i] = g / (1.0 + std::exp(-g)) * u;
   }
   for (int64_t d = 0; d < H; ++d)
-    for (int64_t i = 0; i < I; ++i) out[d] += double(e.down.data[d * I + i]) * a[i];
+    for (int64_t i = 0; i < I; ++i) out[d] += double(down[d * I + i]) * a[i];
   return out;
 }
 

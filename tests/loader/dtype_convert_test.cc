@@ -1,6 +1,6 @@
 // Tests f16/bf16 -> f32 conversion: known values (subnormals, inf, nan, -0) and every bit pattern
 // against a bit-level reference, through both the vector body and the scalar tail.
-#include "engine/loader/dtype_convert.h"
+#include "kernels/dtype_convert.h"
 
 #include <cmath>
 #include <cstring>
@@ -29,9 +29,9 @@ float ReferenceF16(uint16_t h) {
 }
 
 TEST(DTypeConvert, Sizes) {
-  EXPECT_EQ(DTypeSize(DType::kF32), 4u);
-  EXPECT_EQ(DTypeSize(DType::kF16), 2u);
-  EXPECT_EQ(DTypeSize(DType::kBF16), 2u);
+  EXPECT_EQ(DTypeBlockBytes(DType::kF32), 4u);
+  EXPECT_EQ(DTypeBlockBytes(DType::kF16), 2u);
+  EXPECT_EQ(DTypeBlockBytes(DType::kBF16), 2u);
   EXPECT_STREQ(DTypeName(DType::kBF16), "bfloat16");
 }
 
