@@ -30,7 +30,7 @@ void DotWideningAvx2(const float* x, const WeightMatrix& w, const float* bias, f
 void DotQuantAvx2(const QuantizedRows& xq, const WeightMatrix& w, const float* bias, float* y,
                   int64_t m, int64_t ldy);
 
-// Rows below which the fused kernels run; at and above, tiles of w are widened to f32.
+// Rows below which the fused kernels run; at and above, tiles of w are widened to f32 exactly.
 inline constexpr int64_t kTypedFusedMaxRows = 8;
 
 // Parallel Linear over num_threads OpenMP threads for a weight of any dtype (f32 goes to

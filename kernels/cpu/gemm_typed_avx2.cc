@@ -6,9 +6,11 @@
 //               int8·int8 dot is vpsignb + vpmaddubsw + vpmaddwd (8 int32 lanes), scaled by
 //               d_w·d_x into an f32 accumulator. A tile of NR w rows stays in L1 while every x row
 //               uses it, so w streams from memory once per call.
-// Each y element is accumulated in one fixed order (8 lanes over k, scalar k tail, one horizontal
-// sum), whatever tile or thread split it falls in: a row alone and inside a batch are bitwise
-// equal for the same m-regime.
+// bf16 / f16: each y element is accumulated in the f32 dot-tile kernel's order (8 lanes over k,
+// zero-filled k tail, its horizontal sum), so results equal that kernel's on the widened weight
+// bit for bit, whatever m, tile or thread split (batch invariance across the m regimes of
+// linear_typed.cc). q8_0 / q4_0: one fixed order too, but over int8 x: a row alone and inside a
+// batch are bitwise equal below kTypedFusedMaxRows; at and above it the exact widening applies.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -129,86 +131,6 @@ void WidePanel(const float* x, const WeightMatrix& w, const float* bias, float* 
   for (; j < n; ++j) WideRows<1, L>(x, m, k, base + j * rb, rb, bias ? bias + j : nullptr, y + j, ldy);
 }
 
-// 8 weights of sub-step s (elements 8s .. 8s+7) of a q8_0 / q4_0 block, widened to f32 before
-// scaling: (float)q exactly as ConvertToF32 widens them.
-inline __m256 WidenSub(const BlockQ8_0* b, int s) {
-  const __m128i q = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(b->qs + 8 * s));
-  return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q));
-}
-inline __m256 WidenSub(const BlockQ4_0* b, int s) {
-  __m128i q = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(b->qs + 8 * (s & 1)));
-  if (s >= 2) q = _mm_srli_epi16(q, 4);  // elements 16..31: the high nibbles
-  q = _mm_and_si128(q, _mm_set1_epi8(15));
-  return _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_cvtepu8_epi32(q), _mm256_set1_epi32(8)));
-}
-
-// WideTile for block dtypes: per 32-block, each of the NR rows' scale d is read once; the four
-// 8-lane sub-steps widen q to f32, multiply by d (the value ConvertToF32 gives) and FMA in k
-// order, so sums equal the f32 kernel's on the widened weight bit for bit.
-template <int MR, int NR, class B>
-inline void BlockTile(const float* x, int64_t k, const unsigned char* w, size_t rb, const float* bias,
-                      float* y, int64_t ldy) {
-  __m256 acc[MR][NR];
-#pragma GCC unroll 16
-  for (int i = 0; i < MR; ++i)
-#pragma GCC unroll 16
-    for (int r = 0; r < NR; ++r) acc[i][r] = _mm256_setzero_ps();
-  const int64_t nb = k / kQuantBlock;
-  for (int64_t b = 0; b < nb; ++b) {
-    const B* blk[NR];
-    __m256 d[NR];
-#pragma GCC unroll 16
-    for (int r = 0; r < NR; ++r) {
-      blk[r] = reinterpret_cast<const B*>(w + r * rb) + b;
-      _mm_prefetch(reinterpret_cast<const char*>(blk[r]) + NR * rb, _MM_HINT_T0);
-      d[r] = _mm256_set1_ps(F16BitsToF32(blk[r]->d));
-    }
-#pragma GCC unroll 4
-    for (int s = 0; s < 4; ++s) {
-#pragma GCC unroll 16
-      for (int r = 0; r < NR; ++r) {
-        const __m256 wv = _mm256_mul_ps(d[r], WidenSub(blk[r], s));
-#pragma GCC unroll 16
-        for (int i = 0; i < MR; ++i) {
-          acc[i][r] = _mm256_fmadd_ps(_mm256_loadu_ps(x + i * k + b * kQuantBlock + 8 * s), wv, acc[i][r]);
-        }
-      }
-    }
-  }
-#pragma GCC unroll 16
-  for (int i = 0; i < MR; ++i)
-#pragma GCC unroll 16
-    for (int r = 0; r < NR; ++r) y[i * ldy + r] = Hsum(acc[i][r]) + (bias ? bias[r] : 0.0f);
-}
-
-template <int NR, class B>
-void BlockRows(const float* x, int64_t m, int64_t k, const unsigned char* w, size_t rb,
-               const float* bias, float* y, int64_t ldy) {
-  int64_t i = 0;
-  for (; i + 4 <= m; i += 4) BlockTile<4, NR, B>(x + i * k, k, w, rb, bias, y + i * ldy, ldy);
-  switch (m - i) {
-    case 3: BlockTile<3, NR, B>(x + i * k, k, w, rb, bias, y + i * ldy, ldy); break;
-    case 2: BlockTile<2, NR, B>(x + i * k, k, w, rb, bias, y + i * ldy, ldy); break;
-    case 1: BlockTile<1, NR, B>(x + i * k, k, w, rb, bias, y + i * ldy, ldy); break;
-    default: break;
-  }
-}
-
-template <class B>
-void BlockPanel(const float* x, const WeightMatrix& w, const float* bias, float* y, int64_t m,
-                int64_t ldy) {
-  const int64_t n = w.rows, k = w.cols;
-  const size_t rb = w.row_bytes();
-  const auto* base = static_cast<const unsigned char*>(w.data);
-  int64_t j = 0;
-  if (m == 1) {
-    for (; j + 8 <= n; j += 8) BlockTile<1, 8, B>(x, k, base + j * rb, rb, bias ? bias + j : nullptr, y + j, ldy);
-  } else {
-    for (; j + 3 <= n; j += 3) BlockRows<3, B>(x, m, k, base + j * rb, rb, bias ? bias + j : nullptr, y + j, ldy);
-  }
-  for (; j < n; ++j) BlockRows<1, B>(x, m, k, base + j * rb, rb, bias ? bias + j : nullptr, y + j, ldy);
-}
-
 // 32 int8 weights of one block.
 inline __m256i LoadBlock(const BlockQ8_0* b) {
   return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b->qs));
@@ -247,6 +169,7 @@ void QuantRows(const QuantizedRows& xq, int64_t m, const unsigned char* w, size_
 #pragma GCC unroll 16
       for (int r = 0; r < NR; ++r) {
         const B& blk = rows[r][b];
+        if (i == 0) _mm_prefetch(reinterpret_cast<const char*>(&blk) + NR * rb, _MM_HINT_T0);  // next tile
         const __m256 scale = _mm256_set1_ps(F16BitsToF32(blk.d) * xd[b]);
         acc[r] = _mm256_fmadd_ps(scale, DotI8(LoadBlock(&blk), xv), acc[r]);
       }
@@ -301,8 +224,6 @@ void DotWideningAvx2(const float* x, const WeightMatrix& w, const float* bias, f
                      int64_t ldy) {
   if (w.dtype == DType::kBF16) return WidePanel<Bf16Load>(x, w, bias, y, m, ldy);
   if (w.dtype == DType::kF16) return WidePanel<F16Load>(x, w, bias, y, m, ldy);
-  if (w.dtype == DType::kQ8_0) return BlockPanel<BlockQ8_0>(x, w, bias, y, m, ldy);
-  if (w.dtype == DType::kQ4_0) return BlockPanel<BlockQ4_0>(x, w, bias, y, m, ldy);
 }
 
 void DotQuantAvx2(const QuantizedRows& xq, const WeightMatrix& w, const float* bias, float* y,

@@ -1,7 +1,10 @@
 // Linear driver for weights in any dtype (kernels/cpu/gemm_typed.h):
 //   f32                 -> LinearParallel (kernels/cpu/linear.cc);
-//   m < kTypedFusedMaxRows (decode, small batches) -> the fused kernels of gemm_typed_avx2.cc
-//                          (q8_0 / q4_0: x quantized to int8 blocks once, before the team starts);
+//   m < kTypedFusedMaxRows (decode, small batches) -> the fused kernels of gemm_typed_avx2.cc:
+//                          bf16 / f16 widened in registers; q8_0 / q4_0 as integer block dots with
+//                          x quantized to int8 blocks once, before the team starts (llama.cpp's
+//                          scheme; measured 1.2x (q8_0) and 1.7x (q4_0) the speed of widening the
+//                          blocks to f32 in registers, docs/benchmarks.md "Weight dtypes");
 //   larger m (prefill)  -> each thread widens tiles of its w rows to f32 in a thread-local buffer
 //                          and runs the f32 kernel ChooseLinearKernel picks for m on the tile; the
 //                          widening costs one pass over w, amortised over m rows.
