@@ -38,6 +38,7 @@ ABSL_FLAG(std::string, attention, "",
 ABSL_FLAG(std::string, json, "", "append one JSON line with the results to this file");
 ABSL_FLAG(std::string, weight_dtype, "",
           "weight matrices' dtype: f32, bf16, f16, q8_0, q4_0; empty = the file's (as the server's flag)");
+ABSL_FLAG(bool, quantize_activations, true, "q8_0/q4_0 decode with int8 activations (as the server's flag)");
 ABSL_FLAG(int, batch, 1, "sequences decoded together in each step (continuous-batching decode)");
 
 namespace {
@@ -62,7 +63,7 @@ int main(int argc, char** argv) {
   }
   auto model = DecoderModel::Load(*config, **weights, weight_dtype);
   if (!model.ok()) { std::fprintf(stderr, "%s\n", model.status().ToString().c_str()); return 1; }
-  std::unique_ptr<Backend> backend = MakeCpuBackend(absl::GetFlag(FLAGS_num_threads));
+  std::unique_ptr<Backend> backend = MakeCpuBackend(absl::GetFlag(FLAGS_num_threads), absl::GetFlag(FLAGS_quantize_activations));
   auto choice = ParseAttentionChoice(absl::GetFlag(FLAGS_attention));
   if (!choice.ok()) { std::fprintf(stderr, "--attention: %s\n", choice.status().ToString().c_str()); return 1; }
   auto plan = ResolveAttention(*choice, {&*config, 16, 0});

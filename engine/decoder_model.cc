@@ -318,8 +318,9 @@ int64_t DecoderModel::Forward(std::span<const ForwardChunk> chunks, PagedKvPool&
       be.Linear(h_.data(), L.up_proj.matrix, DataOrNull(L.up_bias), gate_.data(), T);
       be.GeluTanh(gate_.data(), gate_.data(), T * I);
     } else {
-      be.Linear(h_.data(), L.gate_proj.matrix, DataOrNull(L.gate_bias), gate_.data(), T);
-      be.Linear(h_.data(), L.up_proj.matrix, DataOrNull(L.up_bias), up_.data(), T);
+      const LinearOutput gate_up[2] = {{L.gate_proj.matrix, DataOrNull(L.gate_bias), gate_.data()},
+                                       {L.up_proj.matrix, DataOrNull(L.up_bias), up_.data()}};
+      be.Linears(h_.data(), T, gate_up);  // one thread team for both
       be.SiluMul(gate_.data(), up_.data(), gate_.data(), T * I);
     }
     be.Linear(gate_.data(), L.down_proj.matrix, DataOrNull(L.down_bias), h_.data(), T);
@@ -357,9 +358,10 @@ void DecoderModel::AttentionMixer(const Layer& L, int64_t layer_index, std::span
   const ModelConfig& c = config_;
   const int64_t H = c.hidden_size, D = c.head_dim, q_dim = c.q_dim(), kv_dim = c.kv_dim();
   const float scale = 1.0f / std::sqrt(static_cast<float>(D));
-  be.Linear(h_.data(), L.q_proj.matrix, DataOrNull(L.q_bias), q_.data(), T);
-  be.Linear(h_.data(), L.k_proj.matrix, DataOrNull(L.k_bias), k_.data(), T);
-  be.Linear(h_.data(), L.v_proj.matrix, DataOrNull(L.v_bias), v_.data(), T);
+  const LinearOutput qkv[3] = {{L.q_proj.matrix, DataOrNull(L.q_bias), q_.data()},
+                               {L.k_proj.matrix, DataOrNull(L.k_bias), k_.data()},
+                               {L.v_proj.matrix, DataOrNull(L.v_bias), v_.data()}};
+  be.Linears(h_.data(), T, qkv);  // one thread team for the three projections
   if (c.rope) {
     be.ApplyRope(q_.data(), cos_.data(), sin_.data(), T, c.num_attention_heads, D);
     be.ApplyRope(k_.data(), cos_.data(), sin_.data(), T, c.num_key_value_heads, D);

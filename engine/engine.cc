@@ -113,7 +113,7 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Load(const EngineOptions& option
                                                                           options.weight_dtype);
   if (!model.ok()) return model.status();
   impl->model = std::move(*model);
-  impl->backend = MakeCpuBackend(options.num_threads);
+  impl->backend = MakeCpuBackend(options.num_threads, options.quantize_activations);
 
   const ModelConfig& c = impl->config;
   const int64_t max_model_len =

@@ -45,6 +45,9 @@ struct EngineOptions {
   std::string expert_placement;
   // dtype of the weight matrices in memory (kernels/dtype.h); nullopt = each tensor's file dtype.
   std::optional<DType> weight_dtype;
+  // q8_0 / q4_0 weights at decode: activations quantized to int8 blocks (llama.cpp's scheme,
+  // faster); false: exactly widened weights, f32 activations (transformers' dequantized result).
+  bool quantize_activations = true;
   RequestObserver* observer = nullptr;  // not owned; may be null
 };
 

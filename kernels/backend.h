@@ -6,10 +6,12 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string_view>
 
 #include "kernels/attention_mask.h"
 #include "kernels/linear_attention.h"
+#include "kernels/linear_output.h"
 #include "kernels/ssd.h"
 #include "kernels/ssm.h"
 #include "kernels/weight_matrix.h"
@@ -59,11 +61,17 @@ class Backend {
 
   // y f32[m, w.rows] = x f32[m, w.cols] · w^T (+ bias f32[w.rows] when non-null), w in any dtype
   // (kernels/weight_matrix.h). Activations stay f32; how a weight dtype is multiplied is the
-  // backend's choice (the CPU multiplies q8_0 / q4_0 weights with x quantized to q8_0 per row at
-  // small m, as llama.cpp does), so results match the f32 reference within the dtype's tolerance
+  // backend's choice (the CPU multiplies q8_0 / q4_0 weights with x quantized to int8 blocks at
+  // small m, as llama.cpp does, unless made with quantize_activations = false), so results match
+  // the f32 reference on the widened weight within the dtype's tolerance
   // (tests/kernels/typed_linear_test.cc). y must not alias x.
   virtual void Linear(const float* x, const WeightMatrix& w, const float* bias, float* y,
                       int64_t m) = 0;
+
+  // Several Linears over the same x f32[m, k] (every outputs[i].w.cols == k), each as Linear above,
+  // in one call: a layer's q/k/v or gate/up projections share one thread team, and the CPU
+  // quantizes x once for all of them. No output may alias x or another output.
+  virtual void Linears(const float* x, int64_t m, std::span<const LinearOutput> outputs) = 0;
 
   // Embedding lookup: out f32[n, table.cols] row i = table row ids[i] widened to f32.
   // ids int32[n], each in [0, table.rows).
@@ -168,7 +176,10 @@ class Backend {
 };
 
 // The CPU backend (AVX2+FMA, multithreaded over num_threads cores; 0 = all cores).
-std::unique_ptr<Backend> MakeCpuBackend(int num_threads);
+// quantize_activations: q8_0 / q4_0 weights at small m (decode) multiply activations quantized to
+// int8 blocks (llama.cpp's scheme, fastest); false: the exactly widened weights with f32
+// activations at every m (results equal the f32 reference on the dequantized weights).
+std::unique_ptr<Backend> MakeCpuBackend(int num_threads, bool quantize_activations = true);
 
 // The naive single-threaded reference of every op, for tests.
 std::unique_ptr<Backend> MakeReferenceBackend();

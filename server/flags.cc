@@ -78,6 +78,9 @@ ABSL_FLAG(std::string, expert_placement, "",
 ABSL_FLAG(std::string, weight_dtype, "",
           "dtype the weight matrices are held and multiplied in: f32, bf16, f16, q8_0 or q4_0 "
           "(block formats quantized at load); empty = each tensor's file dtype, memory-mapped.");
+ABSL_FLAG(bool, quantize_activations, true,
+          "With q8_0 / q4_0 weights: decode multiplies activations quantized to int8 blocks, as "
+          "llama.cpp does (faster); false = exactly dequantized weights with f32 activations.");
 ABSL_FLAG(std::string, served_model_name, "",
           "Name the model is served under (GetModelInfo, logs; defaults to the model directory's name).");
 ABSL_FLAG(double, drain_timeout, 30,
@@ -126,6 +129,7 @@ ServerOptions ServerOptionsFromFlags() {
   o.expert_shards = absl::GetFlag(FLAGS_expert_shards);
   o.expert_placement = absl::GetFlag(FLAGS_expert_placement);
   o.weight_dtype = absl::GetFlag(FLAGS_weight_dtype);
+  o.quantize_activations = absl::GetFlag(FLAGS_quantize_activations);
   return o;
 }
 

@@ -34,6 +34,7 @@ ABSL_DECLARE_FLAG(std::string, context_policy);
 ABSL_DECLARE_FLAG(int32_t, expert_shards);
 ABSL_DECLARE_FLAG(std::string, expert_placement);
 ABSL_DECLARE_FLAG(std::string, weight_dtype);
+ABSL_DECLARE_FLAG(bool, quantize_activations);
 
 namespace attnserve::server {
 
@@ -64,6 +65,7 @@ struct ServerOptions {
   int32_t expert_shards = 1;          // MoE: workers the experts are split over
   std::string expert_placement;       // MoE: JSON placement file ("" = contiguous)
   std::string weight_dtype;           // f32|bf16|f16|q8_0|q4_0 for the weight matrices; "" = the file's
+  bool quantize_activations = true;   // q8_0/q4_0 decode: int8 activations (false: exact widening)
 };
 
 // Checks ranges the engine cannot (or should not) see: an INVALID_ARGUMENT naming the flag.

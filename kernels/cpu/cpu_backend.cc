@@ -25,8 +25,9 @@ namespace {
 
 class CpuBackend final : public Backend {
  public:
-  explicit CpuBackend(int num_threads)
-      : num_threads_(num_threads > 0 ? num_threads : std::max(1, omp_get_max_threads())) {
+  CpuBackend(int num_threads, bool quantize_activations)
+      : num_threads_(num_threads > 0 ? num_threads : std::max(1, omp_get_max_threads())),
+        quantize_activations_(quantize_activations) {
     cpu::SetBlasThreads(1);
   }
 
@@ -38,7 +39,12 @@ class CpuBackend final : public Backend {
   }
 
   void Linear(const float* x, const WeightMatrix& w, const float* bias, float* y, int64_t m) override {
-    cpu::LinearTypedParallel(num_threads_, x, w, bias, y, m);
+    const LinearOutput out{w, bias, y};
+    cpu::LinearMultiParallel(num_threads_, quantize_activations_, x, m, {&out, 1});
+  }
+
+  void Linears(const float* x, int64_t m, std::span<const LinearOutput> outputs) override {
+    cpu::LinearMultiParallel(num_threads_, quantize_activations_, x, m, outputs);
   }
 
   void GetRows(const WeightMatrix& table, const int32_t* ids, int64_t n, float* out) override {
@@ -126,12 +132,13 @@ class CpuBackend final : public Backend {
 
  private:
   const int num_threads_;
+  const bool quantize_activations_;
 };
 
 }  // namespace
 
-std::unique_ptr<Backend> MakeCpuBackend(int num_threads) {
-  return std::make_unique<CpuBackend>(num_threads);
+std::unique_ptr<Backend> MakeCpuBackend(int num_threads, bool quantize_activations) {
+  return std::make_unique<CpuBackend>(num_threads, quantize_activations);
 }
 
 }  // namespace attnserve

@@ -5,7 +5,9 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 
+#include "kernels/linear_output.h"
 #include "kernels/weight_matrix.h"
 
 namespace attnserve::cpu {
@@ -33,10 +35,14 @@ void DotQuantAvx2(const QuantizedRows& xq, const WeightMatrix& w, const float* b
 // Rows below which the fused kernels run; at and above, tiles of w are widened to f32 exactly.
 inline constexpr int64_t kTypedFusedMaxRows = 8;
 
-// Parallel Linear over num_threads OpenMP threads for a weight of any dtype (f32 goes to
-// LinearParallel): y f32[m, w.rows] = x f32[m, w.cols] · w^T (+ bias). Each thread owns a
-// contiguous block of w rows, so w is read from memory once per call.
-void LinearTypedParallel(int num_threads, const float* x, const WeightMatrix& w, const float* bias,
-                         float* y, int64_t m);
+// Parallel Linears over num_threads OpenMP threads, weights of any dtype, all sharing x f32[m, k]
+// (every outputs[i].w.cols == k): outputs[i].y f32[m, w.rows] = x · w^T (+ bias). The outputs'
+// rows are laid end to end and split once, so each thread owns a contiguous block of weight rows
+// (each read from memory once per call) and x is quantized once for all block-dtype outputs. A
+// single f32 output goes to LinearParallel (kernels/cpu/gemm.h). quantize_activations: q8_0 /
+// q4_0 outputs at m < kTypedFusedMaxRows use DotQuantAvx2 (x as int8 blocks); false: they are
+// widened to f32 tiles as at large m (exact).
+void LinearMultiParallel(int num_threads, bool quantize_activations, const float* x, int64_t m,
+                         std::span<const LinearOutput> outputs);
 
 }  // namespace attnserve::cpu

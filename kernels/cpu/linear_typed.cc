@@ -1,8 +1,10 @@
-// Linear driver for weights in any dtype (kernels/cpu/gemm_typed.h):
+// Linear driver for weights in any dtype, one or several outputs over the same x in one thread
+// team (kernels/cpu/gemm_typed.h):
 //   f32                 -> LinearParallel (kernels/cpu/linear.cc);
 //   m < kTypedFusedMaxRows (decode, small batches) -> the fused kernels of gemm_typed_avx2.cc:
-//                          bf16 / f16 widened in registers; q8_0 / q4_0 as integer block dots with
-//                          x quantized to int8 blocks once, before the team starts (llama.cpp's
+//                          bf16 / f16 widened in registers; q8_0 / q4_0 (unless the backend was
+//                          made with quantize_activations = false) as integer block dots with x
+//                          quantized to int8 blocks once, before the team starts (llama.cpp's
 //                          scheme; measured 1.2x (q8_0) and 1.7x (q4_0) the speed of widening the
 //                          blocks to f32 in registers, docs/benchmarks.md "Weight dtypes");
 //   larger m (prefill)  -> each thread widens tiles of its w rows to f32 in a thread-local buffer
@@ -10,6 +12,7 @@
 //                          widening costs one pass over w, amortised over m rows.
 // Every path splits n: each thread owns a contiguous block of w rows, read from memory once.
 #include <algorithm>
+#include <span>
 #include <vector>
 
 #include "kernels/cpu/gemm.h"
@@ -26,53 +29,77 @@ int64_t WidenTileRows(int64_t m) { return m < 128 ? 48 : 256; }
 
 }  // namespace
 
-void LinearTypedParallel(int num_threads, const float* x, const WeightMatrix& w, const float* bias,
-                         float* y, int64_t m) {
-  const int64_t n = w.rows, k = w.cols;
-  if (w.dtype == DType::kF32) {
-    return LinearParallel(LinearKernel::kAuto, num_threads, x, static_cast<const float*>(w.data), bias,
-                          y, m, n, k);
+void LinearMultiParallel(int num_threads, bool quantize_activations, const float* x, int64_t m,
+                         std::span<const LinearOutput> outputs) {
+  if (outputs.empty() || m <= 0) return;
+  const int64_t k = outputs[0].w.cols;
+  if (outputs.size() == 1 && outputs[0].w.dtype == DType::kF32) {  // may split m instead of n
+    const LinearOutput& o = outputs[0];
+    return LinearParallel(LinearKernel::kAuto, num_threads, x, static_cast<const float*>(o.w.data),
+                          o.bias, o.y, m, o.w.rows, k);
   }
-  if (m <= 0 || n <= 0) return;
+  int64_t total = 0;
+  bool any_block = false;
+  for (const LinearOutput& o : outputs) {
+    total += o.w.rows;
+    any_block |= IsBlockDType(o.w.dtype);
+  }
+  if (total <= 0) return;
   if (k <= 0) {
-    for (int64_t i = 0; i < m; ++i) {
-      for (int64_t j = 0; j < n; ++j) y[i * n + j] = bias ? bias[j] : 0.0f;
+    for (const LinearOutput& o : outputs) {
+      for (int64_t i = 0; i < m * o.w.rows; ++i) o.y[i] = o.bias ? o.bias[i % o.w.rows] : 0.0f;
     }
     return;
   }
-  const int threads = m * n * k < (int64_t{1} << 16) ? 1 : num_threads;
-  if (m < kTypedFusedMaxRows) {
-    if (IsBlockDType(w.dtype)) {
-      thread_local std::vector<int8_t> qs;
-      thread_local std::vector<float> d;
-      qs.resize(static_cast<size_t>(m * k));
-      d.resize(static_cast<size_t>(m * k / kQuantBlock));
-      QuantizeRowsQ8(x, m, k, qs.data(), d.data());
-      const QuantizedRows xq{qs.data(), d.data(), k};
-      ParallelRanges(threads, n, /*align=*/16, /*min_chunk=*/16, [&](int64_t b, int64_t e) {
-        DotQuantAvx2(xq, w.Rows(b, e - b), bias ? bias + b : nullptr, y + b, m, n);
-      });
-    } else {
-      ParallelRanges(threads, n, /*align=*/16, /*min_chunk=*/16, [&](int64_t b, int64_t e) {
-        DotWideningAvx2(x, w.Rows(b, e - b), bias ? bias + b : nullptr, y + b, m, n);
-      });
-    }
-    return;
+  const bool fused = m < kTypedFusedMaxRows;
+  const bool int8_x = fused && any_block && quantize_activations;
+  QuantizedRows xq;
+  if (int8_x) {  // x as int8 blocks once, for every q8_0 / q4_0 output
+    thread_local std::vector<int8_t> qs;
+    thread_local std::vector<float> d;
+    qs.resize(static_cast<size_t>(m * k));
+    d.resize(static_cast<size_t>(m * k / kQuantBlock));
+    QuantizeRowsQ8(x, m, k, qs.data(), d.data());
+    xq = {qs.data(), d.data(), k};
   }
-  const LinearKernel kernel = ChooseLinearKernel(m, n, k);
-  const int64_t tile = WidenTileRows(m);
-  ParallelRanges(threads, n, /*align=*/16, /*min_chunk=*/16, [&](int64_t b, int64_t e) {
+  const LinearKernel f32_kernel = ChooseLinearKernel(m, total, k);
+  // Rows [j, j + rows) of output o, on the calling thread.
+  auto run = [&](const LinearOutput& o, int64_t j, int64_t rows) {
+    const int64_t n = o.w.rows;
+    const float* bias = o.bias ? o.bias + j : nullptr;
+    float* y = o.y + j;
+    if (o.w.dtype == DType::kF32) {
+      const float* w = static_cast<const float*>(o.w.data) + j * k;
+      if (f32_kernel == LinearKernel::kBlas) return GemmBlas(x, w, bias, y, m, rows, k, n);
+      return DotGemmAvx2(x, w, bias, y, m, rows, k, n);
+    }
+    if (IsBlockDType(o.w.dtype) ? int8_x : fused) {
+      if (IsBlockDType(o.w.dtype)) return DotQuantAvx2(xq, o.w.Rows(j, rows), bias, y, m, n);
+      return DotWideningAvx2(x, o.w.Rows(j, rows), bias, y, m, n);
+    }
     thread_local std::vector<float> panel;
-    for (int64_t j = b; j < e; j += tile) {
-      const int64_t rows = std::min(tile, e - j);
-      panel.resize(static_cast<size_t>(rows * k));
-      ConvertToF32(w.dtype, w.row(j), panel.data(), static_cast<size_t>(rows * k));
-      const float* tb = bias ? bias + j : nullptr;
-      if (kernel == LinearKernel::kBlas) {
-        GemmBlas(x, panel.data(), tb, y + j, m, rows, k, n);
+    const int64_t tile = WidenTileRows(m);
+    for (int64_t t = 0; t < rows; t += tile) {
+      const int64_t tr = std::min(tile, rows - t);
+      panel.resize(static_cast<size_t>(tr * k));
+      ConvertToF32(o.w.dtype, o.w.row(j + t), panel.data(), static_cast<size_t>(tr * k));
+      const float* tb = bias ? bias + t : nullptr;
+      if (f32_kernel == LinearKernel::kBlas) {
+        GemmBlas(x, panel.data(), tb, y + t, m, tr, k, n);
       } else {
-        DotGemmAvx2(x, panel.data(), tb, y + j, m, rows, k, n);
+        DotGemmAvx2(x, panel.data(), tb, y + t, m, tr, k, n);
       }
+    }
+  };
+  // Below ~64K multiply-adds a team costs more than it saves.
+  const int threads = m * total * k < (int64_t{1} << 16) ? 1 : num_threads;
+  // One split of the outputs' rows laid end to end: each thread owns a contiguous range.
+  ParallelRanges(threads, total, /*align=*/16, /*min_chunk=*/16, [&](int64_t b, int64_t e) {
+    int64_t offset = 0;
+    for (const LinearOutput& o : outputs) {
+      const int64_t lo = std::max(b, offset), hi = std::min(e, offset + o.w.rows);
+      if (lo < hi) run(o, lo - offset, hi - lo);
+      offset += o.w.rows;
     }
   });
 }

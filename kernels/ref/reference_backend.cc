@@ -37,6 +37,10 @@ class ReferenceBackend final : public Backend {
     Linear(x, wide.data(), bias, y, m, w.rows, w.cols);
   }
 
+  void Linears(const float* x, int64_t m, std::span<const LinearOutput> outputs) override {
+    for (const LinearOutput& o : outputs) Linear(x, o.w, o.bias, o.y, m);
+  }
+
   void GetRows(const WeightMatrix& table, const int32_t* ids, int64_t n, float* out) override {
     for (int64_t i = 0; i < n; ++i) ConvertToF32(table.dtype, table.row(ids[i]), out + i * table.cols, table.cols);
   }

@@ -1,0 +1,142 @@
+// --weight_dtype against transformers (tools/make_dtype_golden.py): for each golden model and
+// dtype with a tests/golden/models/<name>/golden_<dtype>.json, the model loaded with its weight
+// matrices held in that dtype gives the logits transformers computes in float32 with the same
+// matrices rounded to the dtype (bf16 / f16 rounding, gguf-py's q8_0 / q4_0 quantize + dequantize),
+// within the float32 golden tolerance, and the same greedy tokens — with exactly widened weights
+// and f32 activations (quantize_activations = false; the default int8 activations of q8_0 / q4_0
+// decode are bounded by tests/kernels/typed_linear_test.cc and the perplexity figures of
+// docs/benchmarks.md). Also: the parameter bytes shrink as the dtype says, and a model whose rows
+// are not multiples of 32 refuses q8_0 / q4_0 naming the tensor.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <regex>
+
+#include "engine/attention/attention_registry.h"
+#include "engine/decoder_model.h"
+#include "engine/loader/weight_store.h"
+#include "engine/model_config.h"
+#include "engine_test_util.h"
+#include "kernels/backend.h"
+
+namespace attnserve {
+namespace {
+
+using testing::CollectingSink;
+using testing::GoldenModelDirs;
+using testing::GreedySpec;
+using testing::ReadJson;
+
+// As golden_model_test.cc: |ours - hf| <= kAbsTol + kRelTol * |hf| for every logit.
+constexpr float kAbsTol = 2e-4f;
+constexpr float kRelTol = 1e-3f;
+
+struct DTypeGolden {
+  std::string dir, dtype;
+};
+void PrintTo(const DTypeGolden& g, std::ostream* os) { *os << g.dir << " " << g.dtype; }
+
+std::vector<DTypeGolden> DTypeGoldens() {
+  std::vector<DTypeGolden> out;
+  const std::regex name("golden_(.+)\\.json");
+  for (const std::string& dir : GoldenModelDirs()) {
+    for (const auto& e : std::filesystem::directory_iterator(dir)) {
+      std::smatch m;
+      const std::string file = e.path().filename().string();
+      if (std::regex_match(file, m, name)) out.push_back({dir, m[1]});
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.dir + a.dtype < b.dir + b.dtype; });
+  return out;
+}
+
+class WeightDTypeGoldenTest : public ::testing::TestWithParam<DTypeGolden> {};
+
+TEST_P(WeightDTypeGoldenTest, LogitsMatchTransformersOnRoundedWeights) {
+  const auto& [dir, dtype_name] = GetParam();
+  const std::optional<DType> dtype = ParseDType(dtype_name);
+  ASSERT_TRUE(dtype.has_value()) << dtype_name;
+  auto config = ModelConfig::FromModelDir(dir);
+  ASSERT_TRUE(config.ok()) << config.status();
+  auto weights = WeightStore::Open(dir);
+  ASSERT_TRUE(weights.ok()) << weights.status();
+  auto model = DecoderModel::Load(*config, **weights, dtype);
+  ASSERT_TRUE(model.ok()) << model.status();
+  EXPECT_EQ((*model)->matrix_dtype(), DTypeName(*dtype));
+  auto f32 = DecoderModel::Load(*config, **weights, DType::kF32);
+  ASSERT_TRUE(f32.ok()) << f32.status();
+  EXPECT_LT((*model)->parameter_bytes(), (*f32)->parameter_bytes()) << "the dtype must shrink the weights";
+
+  std::unique_ptr<Backend> backend = MakeCpuBackend(0, /*quantize_activations=*/false);
+  nlohmann::json golden = ReadJson(dir + "/golden_" + dtype_name + ".json");
+  const auto& c = golden["logits_cases"][0];
+  std::vector<int32_t> ids = c["input_ids"].get<std::vector<int32_t>>();
+  std::vector<float> expected = c["logits"].get<std::vector<float>>();
+  const int64_t block_size = 4, num_blocks = (ids.size() + 3) / 4;
+  PagedKvPool kv(config->num_attention_layers(), num_blocks, block_size, config->kv_dim());
+  std::vector<float> ssm_state(config->ssm_state_floats(), 0.0f);
+  std::vector<int32_t> table(num_blocks);
+  for (int64_t b = 0; b < num_blocks; ++b) table[b] = static_cast<int32_t>(b);
+  auto plan = ResolveAttention({}, {&*config, block_size, 0});
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  ForwardChunk chunk{ids.data(), 0, static_cast<int32_t>(ids.size()), table.data(), true, true,
+                     plan->get(), nullptr, ssm_state.data()};
+  std::vector<float> logits;
+  ASSERT_EQ((*model)->Forward({&chunk, 1}, kv, *backend, logits), static_cast<int64_t>(ids.size()));
+  ASSERT_EQ(logits.size(), expected.size());
+  for (size_t i = 0; i < expected.size(); ++i) {
+    ASSERT_LE(std::fabs(logits[i] - expected[i]), kAbsTol + kRelTol * std::fabs(expected[i]))
+        << dir << " " << dtype_name << " logit " << i << " (token " << i / config->vocab_size << ")";
+  }
+}
+
+TEST_P(WeightDTypeGoldenTest, GreedyTokensMatchTransformersOnRoundedWeights) {
+  const auto& [dir, dtype_name] = GetParam();
+  nlohmann::json golden = ReadJson(dir + "/golden_" + dtype_name + ".json");
+  EngineOptions options;
+  options.model_dir = dir;
+  options.weight_dtype = ParseDType(dtype_name);
+  options.quantize_activations = false;
+  auto engine = Engine::Load(options);
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  EXPECT_EQ((*engine)->info().matrix_dtype, DTypeName(*options.weight_dtype));
+  (*engine)->Start();
+  int n = 0;
+  for (const auto& c : golden["greedy_cases"]) {
+    auto expected = c["generated_ids"].get<std::vector<int32_t>>();
+    auto sink = std::make_shared<CollectingSink>();
+    ASSERT_TRUE((*engine)->SubmitGenerate(
+        GreedySpec("g" + std::to_string(n++), c["prompt_ids"].get<std::vector<int32_t>>(), expected.size()),
+        sink).ok());
+    sink->Wait();
+    EXPECT_EQ(sink->token_ids, expected) << dir << " " << dtype_name << " (min_top2_margin "
+                                         << golden["min_top2_margin"] << ")";
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Models, WeightDTypeGoldenTest, ::testing::ValuesIn(DTypeGoldens()),
+                         [](const auto& info) {
+                           return std::filesystem::path(info.param.dir).filename().string() + "_" +
+                                  info.param.dtype;
+                         });
+
+TEST(WeightDTypeTest, BlockDTypeNeedsRowsOfWholeBlocks) {
+  const std::string dir = std::string(ATTNSERVE_GOLDEN_MODELS_DIR) + "/qwen2_moe";  // expert rows of 48
+  auto config = ModelConfig::FromModelDir(dir);
+  ASSERT_TRUE(config.ok()) << config.status();
+  auto weights = WeightStore::Open(dir);
+  ASSERT_TRUE(weights.ok()) << weights.status();
+  for (DType dtype : {DType::kQ8_0, DType::kQ4_0}) {
+    auto model = DecoderModel::Load(*config, **weights, dtype);
+    ASSERT_FALSE(model.ok());
+    EXPECT_EQ(model.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(model.status().message().find("weight dtype " + std::string(DTypeName(dtype)) +
+                                            " needs 32-element blocks"), std::string::npos)
+        << model.status();
+    EXPECT_NE(model.status().message().find("model.layers.0."), std::string::npos) << model.status();
+  }
+}
+
+}  // namespace
+}  // namespace attnserve
