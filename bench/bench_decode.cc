@@ -43,6 +43,19 @@ ABSL_FLAG(int, batch, 1, "sequences decoded together in each step (continuous-ba
 
 namespace {
 
+// Resident set size of this process (VmRSS), bytes; 0 when /proc is not readable.
+double ResidentBytes() {
+  FILE* f = std::fopen("/proc/self/status", "r");
+  if (!f) return 0;
+  char line[256];
+  double kb = 0;
+  while (std::fgets(line, sizeof(line), f)) {
+    if (std::sscanf(line, "VmRSS: %lf kB", &kb) == 1) break;
+  }
+  std::fclose(f);
+  return kb * 1024.0;
+}
+
 using Clock = std::chrono::steady_clock;
 double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
@@ -74,6 +87,7 @@ int main(int argc, char** argv) {
   const int64_t vocab = config->vocab_size;
   std::vector<int32_t> tokens(P + N);
   for (int i = 0; i < P + N; ++i) tokens[i] = (i * 7919 + 13) % vocab;
+  const double rss_loaded = ResidentBytes();  // before the bandwidth buffer is touched
   const double bandwidth = bench::MeasureReadBandwidthGBs(omp_get_max_threads(), 10);
   const double fma_peak = bench::MeasureFmaPeakGflops(omp_get_max_threads(), 5);
 
@@ -143,6 +157,9 @@ int main(int argc, char** argv) {
   std::printf("parameters       %.1f M, matrices in %s (weights read per step: %.1f MB, KV: %.2f MB)\n",
               params / 1e6, (*model)->matrix_dtype().c_str(), weight_bytes / 1e6, kv_bytes / 1e6);
   std::printf("threads          %d, batch %d\n", omp_get_max_threads(), B);
+  std::printf("resident         %.1f MB after load; parameters at their dtype %.1f MB (ratio %.2f)\n",
+              rss_loaded / 1e6, double((*model)->parameter_bytes()) / 1e6,
+              rss_loaded / double((*model)->parameter_bytes()));
   std::printf("memory/sequence  %.2f MB at %d tokens (KV %.2f MB + recurrent state %.2f MB)\n", seq_bytes / 1e6, P + N,
               (seq_bytes - 4.0 * config->ssm_state_floats()) / 1e6, 4.0 * config->ssm_state_floats() / 1e6);
   std::printf("read bandwidth   %.1f GB/s (measured now)\n", bandwidth);
@@ -159,11 +176,12 @@ int main(int argc, char** argv) {
                    "\"decode_roofline_fraction\": %.4f, \"bandwidth_gbs\": %.2f, \"architecture\": \"%s\", "
                    "\"parameters\": %llu, \"memory_per_sequence_bytes\": %.0f, \"weight_dtype\": \"%s\", "
                    "\"decode_tokens_per_s\": %.2f, \"prefill_tokens_per_s\": %.1f, \"prefill_fma_fraction\": %.4f, "
-                   "\"weight_bytes_per_step\": %.0f}\n",
+                   "\"weight_bytes_per_step\": %.0f, \"resident_bytes_after_load\": %.0f, \"parameter_bytes\": %llu}\n",
                    dir.c_str(), attention->description.c_str(), P, N, B, omp_get_max_threads(), best_prefill,
                    1e3 / tok_s, tok_s / roofline, bandwidth, config->architecture.c_str(),
                    static_cast<unsigned long long>(params), seq_bytes, (*model)->matrix_dtype().c_str(), tok_s,
-                   P / best_prefill, prefill_gflops / fma_peak, weight_bytes);
+                   P / best_prefill, prefill_gflops / fma_peak, weight_bytes, rss_loaded,
+                   static_cast<unsigned long long>((*model)->parameter_bytes()));
       std::fclose(f);
     }
   }

@@ -2,6 +2,9 @@
 // and f32 views of those tensors (zero-copy or converted).
 #include "engine/loader/weight_store.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <new>
 #include <utility>
@@ -34,6 +37,16 @@ std::shared_ptr<unsigned char> AllocateBytes(size_t bytes) {
 std::shared_ptr<float> AllocateAligned(size_t n) {
   std::shared_ptr<unsigned char> bytes = AllocateBytes(n * sizeof(float));
   return std::shared_ptr<float>(bytes, reinterpret_cast<float*>(bytes.get()));
+}
+
+// Drops the resident pages wholly inside [data, data + nbytes) of a read-only file mapping once
+// a converted copy replaced them, so a model held at a narrower --weight_dtype does not also keep
+// its file's pages in memory (they are re-read from the file if ever touched again).
+void ReleaseFilePages(const void* data, size_t nbytes) {
+  const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const uintptr_t begin = (reinterpret_cast<uintptr_t>(data) + page - 1) / page * page;
+  const uintptr_t end = (reinterpret_cast<uintptr_t>(data) + nbytes) / page * page;
+  if (begin < end) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
 }
 
 }  // namespace
@@ -148,6 +161,7 @@ absl::StatusOr<WeightTensor> WeightStore::LoadMatrix(const std::string& name, in
   }
   out.matrix.data = buffer.get();
   out.owner = std::move(buffer);
+  ReleaseFilePages(t.data, t.nbytes);
   return out;
 }
 

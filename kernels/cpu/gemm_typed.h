@@ -32,15 +32,19 @@ void DotWideningAvx2(const float* x, const WeightMatrix& w, const float* bias, f
 void DotQuantAvx2(const QuantizedRows& xq, const WeightMatrix& w, const float* bias, float* y,
                   int64_t m, int64_t ldy);
 
-// Rows below which the fused kernels run; at and above, tiles of w are widened to f32 exactly.
-inline constexpr int64_t kTypedFusedMaxRows = 8;
+// Rows below which the fused kernels run; at and above, tiles of w are widened to f32 exactly
+// and go through the f32 kernels. Measured with attnserve-bench-weight-dtypes (docs/benchmarks.md,
+// "Weight dtypes"): bf16 fused is faster than widened tiles at m = 16 and equal at m = 64; the
+// int8 block dot (one x row at a time) loses to widened tiles from m = 16 on.
+inline constexpr int64_t kWideningFusedMaxRows = 64;  // bf16 / f16
+inline constexpr int64_t kInt8FusedMaxRows = 8;       // q8_0 / q4_0 with quantized activations
 
 // Parallel Linears over num_threads OpenMP threads, weights of any dtype, all sharing x f32[m, k]
 // (every outputs[i].w.cols == k): outputs[i].y f32[m, w.rows] = x · w^T (+ bias). The outputs'
 // rows are laid end to end and split once, so each thread owns a contiguous block of weight rows
 // (each read from memory once per call) and x is quantized once for all block-dtype outputs. A
 // single f32 output goes to LinearParallel (kernels/cpu/gemm.h). quantize_activations: q8_0 /
-// q4_0 outputs at m < kTypedFusedMaxRows use DotQuantAvx2 (x as int8 blocks); false: they are
+// q4_0 outputs at m < kInt8FusedMaxRows use DotQuantAvx2 (x as int8 blocks); false: they are
 // widened to f32 tiles as at large m (exact).
 void LinearMultiParallel(int num_threads, bool quantize_activations, const float* x, int64_t m,
                          std::span<const LinearOutput> outputs);

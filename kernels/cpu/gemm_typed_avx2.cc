@@ -10,7 +10,7 @@
 // zero-filled k tail, its horizontal sum), so results equal that kernel's on the widened weight
 // bit for bit, whatever m, tile or thread split (batch invariance across the m regimes of
 // linear_typed.cc). q8_0 / q4_0: one fixed order too, but over int8 x: a row alone and inside a
-// batch are bitwise equal below kTypedFusedMaxRows; at and above it the exact widening applies.
+// batch are bitwise equal below kInt8FusedMaxRows; at and above it the exact widening applies.
 #include <immintrin.h>
 
 #include <algorithm>

@@ -1,7 +1,8 @@
 // Linear driver for weights in any dtype, one or several outputs over the same x in one thread
 // team (kernels/cpu/gemm_typed.h):
 //   f32                 -> LinearParallel (kernels/cpu/linear.cc);
-//   m < kTypedFusedMaxRows (decode, small batches) -> the fused kernels of gemm_typed_avx2.cc:
+//   m below kWideningFusedMaxRows (bf16 / f16) or kInt8FusedMaxRows (q8_0 / q4_0): the fused
+//                          kernels of gemm_typed_avx2.cc:
 //                          bf16 / f16 widened in registers; q8_0 / q4_0 (unless the backend was
 //                          made with quantize_activations = false) as integer block dots with x
 //                          quantized to int8 blocks once, before the team starts (llama.cpp's
@@ -51,8 +52,8 @@ void LinearMultiParallel(int num_threads, bool quantize_activations, const float
     }
     return;
   }
-  const bool fused = m < kTypedFusedMaxRows;
-  const bool int8_x = fused && any_block && quantize_activations;
+  const bool fused = m < kWideningFusedMaxRows;
+  const bool int8_x = m < kInt8FusedMaxRows && any_block && quantize_activations;
   QuantizedRows xq;
   if (int8_x) {  // x as int8 blocks once, for every q8_0 / q4_0 output
     thread_local std::vector<int8_t> qs;

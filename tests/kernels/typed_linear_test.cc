@@ -2,11 +2,11 @@
 // block layout, exact round trips) and Backend::Linear / GetRows with typed weights on the CPU
 // backend against the reference backend (which widens the weight to f32 exactly), for every
 // dtype × decode and prefill sizes × odd shapes, with and without bias.
-// bf16 / f16 at every m, and q8_0 / q4_0 at m >= kTypedFusedMaxRows, multiply the exactly widened
+// bf16 / f16 at every m, and q8_0 / q4_0 at m >= kInt8FusedMaxRows, multiply the exactly widened
 // f32 weight with f32 activations: the bound is f32 accumulation's, per element
 // |y − ref| <= 1e-5 · Σ_p |x w| + 1e-6, and below m = 128 the result equals the f32 kernel's on the
 // widened weight bit for bit (batch invariance across kernel regimes).
-// q8_0 / q4_0 below kTypedFusedMaxRows quantize x to int8 blocks (llama.cpp's scheme): normalised
+// q8_0 / q4_0 below kInt8FusedMaxRows quantize x to int8 blocks (llama.cpp's scheme): normalised
 // mean squared error Σ(y − ref)² / Σ ref² <= 2e-4 (the int8 rounding of x is ~(1/254)²/3 of the
 // block maximum squared per element; measured ~1e-5 on these uniform inputs).
 #include <gtest/gtest.h>
@@ -145,9 +145,10 @@ TEST_P(TypedLinearTest, MatchesReferenceOnDecodeAndPrefillShapes) {
   auto cpu = MakeCpuBackend(2);
   auto ref = MakeReferenceBackend();
   const bool block = IsBlockDType(dtype);
-  static_assert(cpu::kTypedFusedMaxRows < 16, "cases below cover both kernel regimes");
+  static_assert(cpu::kInt8FusedMaxRows < 16 && cpu::kWideningFusedMaxRows < 130,
+                "cases below cover every kernel regime");
   std::vector<Case> cases = {{1, 37, 64}, {1, 200, 96}, {2, 33, 128}, {3, 64, 32},  {5, 19, 160},
-                             {7, 70, 64}, {8, 50, 96},  {16, 130, 64}, {130, 40, 96}, {1, 768, 576}};
+                             {7, 70, 64}, {8, 50, 96},  {16, 130, 64}, {70, 33, 64}, {130, 40, 96}, {1, 768, 576}};
   if (!block) cases.insert(cases.end(), {{1, 9, 7}, {3, 17, 45}, {9, 21, 13}});  // k tails
   uint32_t seed = 1;
   for (const Case& c : cases) {
@@ -163,7 +164,7 @@ TEST_P(TypedLinearTest, MatchesReferenceOnDecodeAndPrefillShapes) {
       cpu->Linear(x.data(), w, b, got.data(), c.m);
       const std::string what = std::string(DTypeName(dtype)) + " m=" + std::to_string(c.m) +
                                " n=" + std::to_string(c.n) + " k=" + std::to_string(c.k);
-      if (block && c.m < cpu::kTypedFusedMaxRows) {
+      if (block && c.m < cpu::kInt8FusedMaxRows) {
         EXPECT_LE(Nmse(got, want), 2e-4) << what;
         continue;
       }
@@ -187,11 +188,11 @@ TEST_P(TypedLinearTest, MatchesReferenceOnDecodeAndPrefillShapes) {
 }
 
 // A row's output does not depend on the other rows of the call or on the thread count: bf16 /
-// f16 across kernel regimes (m = 1 fused kernel vs m = 20 widened tiles), q8_0 / q4_0 within the
+// f16 across kernel regimes (m = 1 fused kernel vs m = 70 widened tiles), q8_0 / q4_0 within the
 // int8 regime (m = 5).
 TEST_P(TypedLinearTest, RowsAreBatchAndThreadInvariant) {
   const DType dtype = GetParam();
-  const int64_t m = IsBlockDType(dtype) ? 5 : 20, n = 300, k = 128;
+  const int64_t m = IsBlockDType(dtype) ? 5 : 70, n = 300, k = 128;
   const std::vector<float> x = RandomVector(m * k, 21), w32 = RandomVector(n * k, 22);
   const std::vector<unsigned char> wq = Encode(dtype, w32);
   const WeightMatrix w{dtype, wq.data(), n, k};
