@@ -1,5 +1,6 @@
 // Golden tests against Hugging Face transformers (tools/make_golden_models.py): every model
-// under tests/golden/models gives the same float32 logits within the stated tolerance, the
+// under tests/golden/models gives the same float32 logits within the stated tolerance
+// (golden_forward.h), the
 // same 32 greedy tokens, and the same tokens again when all requests run batched together
 // with small prefill chunks (batch invariance).
 #include <gtest/gtest.h>
@@ -12,19 +13,18 @@
 #include "engine/model_config.h"
 #include "engine/sampler.h"
 #include "engine_test_util.h"
+#include "golden_forward.h"
 #include "kernels/backend.h"
 
 namespace attnserve {
 namespace {
 
 using testing::CollectingSink;
+using testing::ExpectGoldenLogits;
+using testing::GoldenForward;
 using testing::GoldenModelDirs;
 using testing::GreedySpec;
 using testing::ReadJson;
-
-// Stated tolerance: |ours - hf| <= kAbsTol + kRelTol * |hf| for every logit.
-constexpr float kAbsTol = 2e-4f;
-constexpr float kRelTol = 1e-3f;
 
 class GoldenModelTest : public ::testing::TestWithParam<std::string> {};
 
@@ -39,28 +39,10 @@ TEST_P(GoldenModelTest, LogitsMatchTransformers) {
   std::unique_ptr<Backend> backend = MakeCpuBackend(0);
   nlohmann::json golden = ReadJson(dir + "/golden.json");
   for (const auto& c : golden["logits_cases"]) {
-    std::vector<int32_t> ids = c["input_ids"].get<std::vector<int32_t>>();
-    std::vector<float> expected = c["logits"].get<std::vector<float>>();
-    // Blocks of 4 tokens in a scrambled order: positions reach the pool through the table.
-    const int64_t block_size = 4, num_blocks = (ids.size() + 3) / 4;
-    PagedKvPool kv(config->num_attention_layers(), 2 * num_blocks, block_size, config->kv_dim());
-    std::vector<float> ssm_state(config->ssm_state_floats(), 0.0f);  // Mamba layers start from zeros
-    std::vector<int32_t> table;
-    for (int64_t b = 0; b < num_blocks; ++b) table.push_back(static_cast<int32_t>(2 * num_blocks - 1 - 2 * b));
-    auto plan = ResolveAttention({}, {&*config, block_size, 0});
-    ASSERT_TRUE(plan.ok()) << plan.status();
-    ForwardChunk chunk{ids.data(), 0, static_cast<int32_t>(ids.size()), table.data(), true, true,
-                       plan->get(), nullptr, ssm_state.data()};
-    std::vector<float> logits;
-    ASSERT_EQ((*model)->Forward({&chunk, 1}, kv, *backend, logits), static_cast<int64_t>(ids.size()));
-    ASSERT_EQ(logits.size(), expected.size());
-    float max_err = 0;
-    for (size_t i = 0; i < expected.size(); ++i) {
-      const float err = std::fabs(logits[i] - expected[i]);
-      max_err = std::max(max_err, err);
-      ASSERT_LE(err, kAbsTol + kRelTol * std::fabs(expected[i]))
-          << dir << " logit " << i << " (token " << i / config->vocab_size << ")";
-    }
+    const std::vector<float> logits =
+        GoldenForward(**model, *config, c["input_ids"].get<std::vector<int32_t>>(), *backend);
+    const float max_err =
+        ExpectGoldenLogits(logits, c["logits"].get<std::vector<float>>(), config->vocab_size, dir);
     RecordProperty("max_abs_error", std::to_string(max_err));
   }
 }

@@ -9,28 +9,25 @@
 // are not multiples of 32 refuses q8_0 / q4_0 naming the tensor.
 #include <gtest/gtest.h>
 
-#include <cmath>
 #include <filesystem>
 #include <regex>
 
-#include "engine/attention/attention_registry.h"
 #include "engine/decoder_model.h"
 #include "engine/loader/weight_store.h"
 #include "engine/model_config.h"
 #include "engine_test_util.h"
+#include "golden_forward.h"
 #include "kernels/backend.h"
 
 namespace attnserve {
 namespace {
 
 using testing::CollectingSink;
+using testing::ExpectGoldenLogits;
+using testing::GoldenForward;
 using testing::GoldenModelDirs;
 using testing::GreedySpec;
 using testing::ReadJson;
-
-// As golden_model_test.cc: |ours - hf| <= kAbsTol + kRelTol * |hf| for every logit.
-constexpr float kAbsTol = 2e-4f;
-constexpr float kRelTol = 1e-3f;
 
 struct DTypeGolden {
   std::string dir, dtype;
@@ -71,24 +68,9 @@ TEST_P(WeightDTypeGoldenTest, LogitsMatchTransformersOnRoundedWeights) {
   std::unique_ptr<Backend> backend = MakeCpuBackend(0, /*quantize_activations=*/false);
   nlohmann::json golden = ReadJson(dir + "/golden_" + dtype_name + ".json");
   const auto& c = golden["logits_cases"][0];
-  std::vector<int32_t> ids = c["input_ids"].get<std::vector<int32_t>>();
-  std::vector<float> expected = c["logits"].get<std::vector<float>>();
-  const int64_t block_size = 4, num_blocks = (ids.size() + 3) / 4;
-  PagedKvPool kv(config->num_attention_layers(), num_blocks, block_size, config->kv_dim());
-  std::vector<float> ssm_state(config->ssm_state_floats(), 0.0f);
-  std::vector<int32_t> table(num_blocks);
-  for (int64_t b = 0; b < num_blocks; ++b) table[b] = static_cast<int32_t>(b);
-  auto plan = ResolveAttention({}, {&*config, block_size, 0});
-  ASSERT_TRUE(plan.ok()) << plan.status();
-  ForwardChunk chunk{ids.data(), 0, static_cast<int32_t>(ids.size()), table.data(), true, true,
-                     plan->get(), nullptr, ssm_state.data()};
-  std::vector<float> logits;
-  ASSERT_EQ((*model)->Forward({&chunk, 1}, kv, *backend, logits), static_cast<int64_t>(ids.size()));
-  ASSERT_EQ(logits.size(), expected.size());
-  for (size_t i = 0; i < expected.size(); ++i) {
-    ASSERT_LE(std::fabs(logits[i] - expected[i]), kAbsTol + kRelTol * std::fabs(expected[i]))
-        << dir << " " << dtype_name << " logit " << i << " (token " << i / config->vocab_size << ")";
-  }
+  const std::vector<float> logits =
+      GoldenForward(**model, *config, c["input_ids"].get<std::vector<int32_t>>(), *backend);
+  ExpectGoldenLogits(logits, c["logits"].get<std::vector<float>>(), config->vocab_size, dir + " " + dtype_name);
 }
 
 TEST_P(WeightDTypeGoldenTest, GreedyTokensMatchTransformersOnRoundedWeights) {
