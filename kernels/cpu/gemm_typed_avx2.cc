@@ -143,40 +143,58 @@ inline __m256i LoadBlock(const BlockQ4_0* b) {
   return _mm256_sub_epi8(_mm256_set_m128i(hi, lo), _mm256_set1_epi8(8));
 }
 
-// Σ over the 32 lanes of w·x as 8 f32 partial sums (int8 products, exact int32 sums).
-inline __m256 DotI8(__m256i w, __m256i x) {
-  const __m256i aw = _mm256_sign_epi8(w, w);  // |w| as unsigned
-  const __m256i sx = _mm256_sign_epi8(x, w);  // x with w's sign
-  const __m256i pairs = _mm256_maddubs_epi16(aw, sx);
-  return _mm256_cvtepi32_ps(_mm256_madd_epi16(pairs, _mm256_set1_epi16(1)));
+// MR x rows (from row i0) × NR w rows of block type B: each w block is loaded, unpacked and its
+// sign taken once for the MR x rows (register blocking over x). Every acc[i][r] is accumulated
+// over the blocks in order with the same operations whatever MR is, so a row's result does not
+// depend on the rows beside it.
+template <int MR, int NR, class B>
+inline void QuantTile(const QuantizedRows& xq, int64_t i0, const B* const* rows, size_t rb,
+                      const float* bias, float* y, int64_t ldy) {
+  const int64_t nb = xq.k / kQuantBlock;
+  __m256 acc[MR][NR];
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 16
+    for (int r = 0; r < NR; ++r) acc[i][r] = _mm256_setzero_ps();
+  const __m256i ones = _mm256_set1_epi16(1);
+  for (int64_t b = 0; b < nb; ++b) {
+    __m256i xv[MR];
+    float xd[MR];
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+      xv[i] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq.qs + (i0 + i) * xq.k + b * kQuantBlock));
+      xd[i] = xq.d[(i0 + i) * nb + b];
+    }
+#pragma GCC unroll 16
+    for (int r = 0; r < NR; ++r) {
+      const B& blk = rows[r][b];
+      if (i0 == 0) _mm_prefetch(reinterpret_cast<const char*>(&blk) + NR * rb, _MM_HINT_T0);  // next tile
+      const __m256i wq = LoadBlock(&blk);
+      const __m256i aw = _mm256_sign_epi8(wq, wq);  // |w| as unsigned
+      const float dw = F16BitsToF32(blk.d);
+#pragma GCC unroll 16
+      for (int i = 0; i < MR; ++i) {
+        const __m256i pairs = _mm256_maddubs_epi16(aw, _mm256_sign_epi8(xv[i], wq));  // x with w's sign
+        const __m256 dot = _mm256_cvtepi32_ps(_mm256_madd_epi16(pairs, ones));
+        acc[i][r] = _mm256_fmadd_ps(_mm256_set1_ps(dw * xd[i]), dot, acc[i][r]);
+      }
+    }
+  }
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 16
+    for (int r = 0; r < NR; ++r) y[(i0 + i) * ldy + r] = Hsum(acc[i][r]) + (bias ? bias[r] : 0.0f);
 }
 
-// NR w rows (block type B) × every x row; the tile (NR·k/32 blocks) stays in L1 across x rows.
+// NR w rows × every x row, x rows in pairs; the tile (NR·k/32 blocks) stays in L1 across them.
 template <int NR, class B>
 void QuantRows(const QuantizedRows& xq, int64_t m, const unsigned char* w, size_t rb,
                const float* bias, float* y, int64_t ldy) {
-  const int64_t nb = xq.k / kQuantBlock;
   const B* rows[NR];
   for (int r = 0; r < NR; ++r) rows[r] = reinterpret_cast<const B*>(w + r * rb);
-  for (int64_t i = 0; i < m; ++i) {
-    const int8_t* xs = xq.qs + i * xq.k;
-    const float* xd = xq.d + i * nb;
-    __m256 acc[NR];
-#pragma GCC unroll 16
-    for (int r = 0; r < NR; ++r) acc[r] = _mm256_setzero_ps();
-    for (int64_t b = 0; b < nb; ++b) {
-      const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xs + b * kQuantBlock));
-#pragma GCC unroll 16
-      for (int r = 0; r < NR; ++r) {
-        const B& blk = rows[r][b];
-        if (i == 0) _mm_prefetch(reinterpret_cast<const char*>(&blk) + NR * rb, _MM_HINT_T0);  // next tile
-        const __m256 scale = _mm256_set1_ps(F16BitsToF32(blk.d) * xd[b]);
-        acc[r] = _mm256_fmadd_ps(scale, DotI8(LoadBlock(&blk), xv), acc[r]);
-      }
-    }
-#pragma GCC unroll 16
-    for (int r = 0; r < NR; ++r) y[i * ldy + r] = Hsum(acc[r]) + (bias ? bias[r] : 0.0f);
-  }
+  int64_t i = 0;
+  for (; i + 2 <= m; i += 2) QuantTile<2, NR, B>(xq, i, rows, rb, bias, y, ldy);
+  if (i < m) QuantTile<1, NR, B>(xq, i, rows, rb, bias, y, ldy);
 }
 
 template <class B>
