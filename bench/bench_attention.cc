@@ -48,7 +48,7 @@
 #include "bench/bench_timing.h"
 #include "bench/fma_peak.h"
 #include "bench/memory_bandwidth.h"
-#include "kernels/backend.h"
+#include "kernels/backend_registry.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/vec_math.h"
 
@@ -388,7 +388,7 @@ int Main() {
     for (absl::string_view w : absl::StrSplit(wanted, ',', absl::SkipEmpty())) use |= w == row.name;
     if (use) masks.push_back(&row);
   }
-  auto cpu = MakeCpuBackend(threads);
+  auto cpu = MakeBackend("cpu", {threads}).value();
   Warmup(*cpu);
   nlohmann::json rows = nlohmann::json::array();
   for (int64_t n = absl::GetFlag(FLAGS_min_n); n <= absl::GetFlag(FLAGS_max_n); n *= 2)

@@ -26,7 +26,7 @@
 #include "engine/decoder_model.h"
 #include "engine/loader/weight_store.h"
 #include "engine/model_config.h"
-#include "kernels/backend.h"
+#include "kernels/backend_registry.h"
 
 ABSL_FLAG(std::string, model, ATTNSERVE_DEFAULT_MODEL_DIR, "model directory");
 ABSL_FLAG(int, prompt_tokens, 32, "prompt length before decoding");
@@ -39,6 +39,7 @@ ABSL_FLAG(std::string, json, "", "append one JSON line with the results to this 
 ABSL_FLAG(std::string, weight_dtype, "",
           "weight matrices' dtype: f32, bf16, f16, q8_0, q4_0; empty = the file's (as the server's flag)");
 ABSL_FLAG(bool, quantize_activations, true, "q8_0/q4_0 decode with int8 activations (as the server's flag)");
+ABSL_FLAG(std::string, device, "cpu", "compute backend (as the server's --device)");
 ABSL_FLAG(int, batch, 1, "sequences decoded together in each step (continuous-batching decode)");
 
 namespace {
@@ -76,7 +77,9 @@ int main(int argc, char** argv) {
   }
   auto model = DecoderModel::Load(*config, **weights, weight_dtype);
   if (!model.ok()) { std::fprintf(stderr, "%s\n", model.status().ToString().c_str()); return 1; }
-  std::unique_ptr<Backend> backend = MakeCpuBackend(absl::GetFlag(FLAGS_num_threads), absl::GetFlag(FLAGS_quantize_activations));
+  std::unique_ptr<Backend> backend = MakeBackend(absl::GetFlag(FLAGS_device),
+                                                       {absl::GetFlag(FLAGS_num_threads), absl::GetFlag(FLAGS_quantize_activations)})
+                                               .value();
   auto choice = ParseAttentionChoice(absl::GetFlag(FLAGS_attention));
   if (!choice.ok()) { std::fprintf(stderr, "--attention: %s\n", choice.status().ToString().c_str()); return 1; }
   auto plan = ResolveAttention(*choice, {&*config, 16, 0});

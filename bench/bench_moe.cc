@@ -42,7 +42,7 @@
 #include "engine/moe/expert_shards.h"
 #include "engine/moe/moe_block.h"
 #include "engine/moe/moe_router.h"
-#include "kernels/backend.h"
+#include "kernels/backend_registry.h"
 
 ABSL_FLAG(int, threads, 0, "compute threads (0 = all cores)");
 ABSL_FLAG(int, reps, 10, "timed repetitions of each multi-token step; the minimum is reported");
@@ -409,7 +409,7 @@ int main(int argc, char** argv) {
   const int threads = absl::GetFlag(FLAGS_threads) > 0 ? absl::GetFlag(FLAGS_threads) : omp_get_max_threads();
   const int reps = absl::GetFlag(FLAGS_reps), decode_reps = absl::GetFlag(FLAGS_decode_reps);
   const int rounds = absl::GetFlag(FLAGS_rounds);
-  std::unique_ptr<Backend> be = MakeCpuBackend(threads);
+  std::unique_ptr<Backend> be = MakeBackend("cpu", {threads}).value();
 
   int64_t pool_floats = 0;
   for (const Shape& s : kShapes) pool_floats = std::max(pool_floats, s.experts * s.expert_floats());

@@ -17,7 +17,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "bench/memory_bandwidth.h"
-#include "kernels/backend.h"
+#include "kernels/backend_registry.h"
 #include "kernels/dtype_convert.h"
 
 ABSL_FLAG(int, num_threads, 0, "compute threads (0 = all cores)");
@@ -92,7 +92,7 @@ int main(int argc, char** argv) {
       const std::vector<Matrix> ms = MakeMatrices(v.dtype);
       size_t bytes = 0;
       for (const Matrix& w : ms) bytes += w.bytes.size();
-      auto be = MakeCpuBackend(threads, v.quantize_activations);
+      auto be = MakeBackend("cpu", {threads, v.quantize_activations}).value();
       const double s = BestPass(*be, v.dtype, ms, m);
       const char* mode = !IsBlockDType(v.dtype) ? "f32" : v.quantize_activations ? "int8 blocks" : "f32 (exact widening)";
       std::printf("%-8s %-22s %10.2f %10.1f %8.2f\n", DTypeName(v.dtype), mode, s * 1e3, bytes / s / 1e9,

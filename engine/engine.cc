@@ -2,6 +2,8 @@
 // Step -> Run -> commit loop (design.md §1).
 #include "engine/engine.h"
 
+#include "kernels/backend_registry.h"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -113,7 +115,12 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Load(const EngineOptions& option
                                                                           options.weight_dtype);
   if (!model.ok()) return model.status();
   impl->model = std::move(*model);
-  impl->backend = MakeCpuBackend(options.num_threads, options.quantize_activations);
+  absl::StatusOr<std::unique_ptr<Backend>> backend =
+      MakeBackend(options.device, {options.num_threads, options.quantize_activations});
+  if (!backend.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--device: ", backend.status().message()));
+  }
+  impl->backend = std::move(*backend);
 
   const ModelConfig& c = impl->config;
   const int64_t max_model_len =

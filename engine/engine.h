@@ -48,6 +48,7 @@ struct EngineOptions {
   // q8_0 / q4_0 weights at decode: activations quantized to int8 blocks (llama.cpp's scheme,
   // faster); false: exactly widened weights, f32 activations (transformers' dequantized result).
   bool quantize_activations = true;
+  std::string device = "cpu";  // compute backend (kernels/backend_registry.h: cpu, reference)
   RequestObserver* observer = nullptr;  // not owned; may be null
 };
 

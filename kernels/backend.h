@@ -54,6 +54,10 @@ class Backend {
 
   virtual std::string_view name() const = 0;
 
+  // A new backend of the same device and options with its own `num_threads` compute threads
+  // (MoE expert workers: one per shard, or one single-threaded per expert).
+  virtual std::unique_ptr<Backend> WithThreads(int num_threads) const = 0;
+
   // y f32[m, n] = x f32[m, k] · w f32[n, k]^T (+ bias f32[n] when bias != nullptr).
   // w is in Hugging Face nn.Linear layout [out_features, in_features]. y must not alias x.
   virtual void Linear(const float* x, const float* w, const float* bias, float* y, int64_t m,
@@ -175,13 +179,6 @@ class Backend {
   virtual void LogSoftmax(const float* x, float* y, int64_t rows, int64_t n) = 0;
 };
 
-// The CPU backend (AVX2+FMA, multithreaded over num_threads cores; 0 = all cores).
-// quantize_activations: q8_0 / q4_0 weights at small m (decode) multiply activations quantized to
-// int8 blocks (llama.cpp's scheme, fastest); false: the exactly widened weights with f32
-// activations at every m (results equal the f32 reference on the dequantized weights).
-std::unique_ptr<Backend> MakeCpuBackend(int num_threads, bool quantize_activations = true);
-
-// The naive single-threaded reference of every op, for tests.
-std::unique_ptr<Backend> MakeReferenceBackend();
+// Backends are made by MakeBackend (kernels/backend_registry.h).
 
 }  // namespace attnserve

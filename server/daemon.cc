@@ -65,6 +65,7 @@ EngineOptions ToEngineOptions(const ServerOptions& options, RequestObserver* obs
   e.expert_shards = options.expert_shards;
   e.expert_placement = options.expert_placement;
   e.quantize_activations = options.quantize_activations;
+  e.device = options.device;
   if (!options.weight_dtype.empty()) e.weight_dtype = ParseDType(options.weight_dtype);  // validated with the flags
   e.observer = observer;
   return e;

@@ -78,6 +78,9 @@ ABSL_FLAG(std::string, expert_placement, "",
 ABSL_FLAG(std::string, weight_dtype, "",
           "dtype the weight matrices are held and multiplied in: f32, bf16, f16, q8_0 or q4_0 "
           "(block formats quantized at load); empty = each tensor's file dtype, memory-mapped.");
+ABSL_FLAG(std::string, device, "cpu",
+          "Compute backend: cpu (AVX2+FMA, OpenMP) or reference (naive single-threaded oracle, for "
+          "debugging); cuda:N with the CUDA backend.");
 ABSL_FLAG(bool, quantize_activations, true,
           "With q8_0 / q4_0 weights: decode multiplies activations quantized to int8 blocks, as "
           "llama.cpp does (faster); false = exactly dequantized weights with f32 activations.");
@@ -130,6 +133,7 @@ ServerOptions ServerOptionsFromFlags() {
   o.expert_placement = absl::GetFlag(FLAGS_expert_placement);
   o.weight_dtype = absl::GetFlag(FLAGS_weight_dtype);
   o.quantize_activations = absl::GetFlag(FLAGS_quantize_activations);
+  o.device = absl::GetFlag(FLAGS_device);
   return o;
 }
 

@@ -35,6 +35,7 @@ ABSL_DECLARE_FLAG(int32_t, expert_shards);
 ABSL_DECLARE_FLAG(std::string, expert_placement);
 ABSL_DECLARE_FLAG(std::string, weight_dtype);
 ABSL_DECLARE_FLAG(bool, quantize_activations);
+ABSL_DECLARE_FLAG(std::string, device);
 
 namespace attnserve::server {
 
@@ -66,6 +67,7 @@ struct ServerOptions {
   std::string expert_placement;       // MoE: JSON placement file ("" = contiguous)
   std::string weight_dtype;           // f32|bf16|f16|q8_0|q4_0 for the weight matrices; "" = the file's
   bool quantize_activations = true;   // q8_0/q4_0 decode: int8 activations (false: exact widening)
+  std::string device = "cpu";         // compute backend (kernels/backend_registry.h)
 };
 
 // Checks ranges the engine cannot (or should not) see: an INVALID_ARGUMENT naming the flag.

@@ -12,7 +12,7 @@ ExpertShards::ExpertShards(ExpertPlacement placement, int total_threads, Backend
   const int64_t n = placement_.num_shards();
   if (n <= 1) return;
   const int per_shard = std::max(1, total_threads / static_cast<int>(n));
-  for (int64_t s = 0; s < n; ++s) backends_.push_back(MakeCpuBackend(per_shard));
+  for (int64_t s = 0; s < n; ++s) backends_.push_back(caller_->WithThreads(per_shard));
   // Each worker's kernels open their own team inside the workers' team.
   if (per_shard > 1) omp_set_max_active_levels(std::max(2, omp_get_max_active_levels()));
 }

@@ -98,7 +98,7 @@ void MoeBlock::RunExpert(const MoeSpec& spec, const MoeWeights& w, int64_t H, co
 
 void MoeBlock::RunExpertsSpread(const MoeSpec& spec, const MoeWeights& w, int64_t H, const float* h,
                                 int64_t T, std::vector<int32_t>& used, Backend& b, int threads) {
-  while (static_cast<int>(single_.size()) < threads) single_.push_back(MakeCpuBackend(1));
+  while (static_cast<int>(single_.size()) < threads) single_.push_back(b.WithThreads(1));
   thread_scratch_.resize(threads);
   scratch_.resize(std::max<size_t>(scratch_.size(), 1));
   std::stable_sort(used.begin(), used.end(), [&](int32_t a, int32_t c) {

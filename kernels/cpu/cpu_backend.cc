@@ -11,7 +11,7 @@
 
 #include <algorithm>
 
-#include "kernels/backend.h"
+#include "kernels/cpu/cpu_backend.h"
 #include "kernels/cpu/attention.h"
 #include "kernels/cpu/elementwise.h"
 #include "kernels/cpu/gemm.h"
@@ -32,6 +32,10 @@ class CpuBackend final : public Backend {
   }
 
   std::string_view name() const override { return "cpu"; }
+
+  std::unique_ptr<Backend> WithThreads(int num_threads) const override {
+    return MakeCpuBackend(num_threads, quantize_activations_);
+  }
 
   void Linear(const float* x, const float* w, const float* bias, float* y, int64_t m, int64_t n,
               int64_t k) override {

@@ -6,7 +6,7 @@
 #include <limits>
 #include <vector>
 
-#include "kernels/backend.h"
+#include "kernels/ref/reference_backend.h"
 #include "kernels/dtype_convert.h"
 #include "kernels/ref/reference_ops.h"
 
@@ -16,6 +16,8 @@ namespace {
 class ReferenceBackend final : public Backend {
  public:
   std::string_view name() const override { return "reference"; }
+
+  std::unique_ptr<Backend> WithThreads(int) const override { return MakeReferenceBackend(); }
 
   // x f32[m, k], w f32[n, k], bias f32[n] or null, y f32[m, n].
   void Linear(const float* x, const float* w, const float* bias, float* y, int64_t m, int64_t n,

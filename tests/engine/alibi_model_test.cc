@@ -27,7 +27,7 @@
 #include "engine/sampler.h"
 #include "engine_test_util.h"
 #include "kernels/alibi.h"
-#include "kernels/backend.h"
+#include "kernels/backend_registry.h"
 
 namespace attnserve {
 namespace {
@@ -68,7 +68,7 @@ class AlibiModelTest : public ::testing::Test {
     auto model = DecoderModel::Load(config_, *weights_);
     EXPECT_TRUE(model.ok()) << model.status();
     if (!model.ok()) return {};
-    std::unique_ptr<Backend> backend = MakeCpuBackend(2);
+    std::unique_ptr<Backend> backend = MakeBackend("cpu", {2}).value();
     const int64_t block_size = 16, num_blocks = (static_cast<int64_t>(ids.size()) + 15) / 16;
     PagedKvPool kv(config_.num_attention_layers(), num_blocks, block_size, config_.kv_dim());
     std::vector<int32_t> table(num_blocks);

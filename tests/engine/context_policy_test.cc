@@ -18,6 +18,7 @@
 #include "engine/decoder_model.h"
 #include "engine/loader/weight_store.h"
 #include "engine_test_util.h"
+#include "kernels/backend_registry.h"
 
 namespace attnserve {
 namespace {
@@ -63,7 +64,7 @@ std::vector<float> Logits(const ModelConfig& config, const WeightStore& weights,
   auto model = DecoderModel::Load(config, weights);
   EXPECT_TRUE(model.ok()) << model.status();
   if (!model.ok()) return {};
-  std::unique_ptr<Backend> backend = MakeCpuBackend(2);
+  std::unique_ptr<Backend> backend = MakeBackend("cpu", {2}).value();
   const int64_t block_size = 16, num_blocks = (ids.size() + 15) / 16;
   PagedKvPool kv(config.num_attention_layers(), num_blocks, block_size, config.kv_dim());
   std::vector<int32_t> table(num_blocks);

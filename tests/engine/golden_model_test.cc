@@ -14,7 +14,7 @@
 #include "engine/sampler.h"
 #include "engine_test_util.h"
 #include "golden_forward.h"
-#include "kernels/backend.h"
+#include "kernels/backend_registry.h"
 
 namespace attnserve {
 namespace {
@@ -36,7 +36,7 @@ TEST_P(GoldenModelTest, LogitsMatchTransformers) {
   ASSERT_TRUE(weights.ok()) << weights.status();
   auto model = DecoderModel::Load(*config, **weights);
   ASSERT_TRUE(model.ok()) << model.status();
-  std::unique_ptr<Backend> backend = MakeCpuBackend(0);
+  std::unique_ptr<Backend> backend = MakeBackend("cpu", {0}).value();
   nlohmann::json golden = ReadJson(dir + "/golden.json");
   for (const auto& c : golden["logits_cases"]) {
     const std::vector<float> logits =

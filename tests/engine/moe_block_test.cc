@@ -3,6 +3,7 @@
 // experts (N = 2 shards) and, with one shard and many experts, experts spread over the OpenMP
 // team — and the two paths agree bit for bit.
 #include "engine/moe/moe_block.h"
+#include "kernels/backend_registry.h"
 
 #include <gtest/gtest.h>
 
@@ -106,7 +107,7 @@ TEST(MoeBlockTest, BothPathsMatchTheReferenceAndEachOther) {
     std::mt19937 gen(9);
     std::normal_distribution<float> d(0.0f, 1.0f);
     for (float& x : h) x = d(gen);
-    std::unique_ptr<Backend> be = MakeCpuBackend(2);
+    std::unique_ptr<Backend> be = MakeBackend("cpu", {2}).value();
     ExpertShards one(ContiguousPlacement(1, E).value(), 2, be.get());
     ExpertShards two(ContiguousPlacement(2, E).value(), 2, be.get());
     std::vector<int64_t> expert_tokens(E, 0), shard1(1, 0), shard2(2, 0);

@@ -17,7 +17,7 @@
 #include "engine/model_config.h"
 #include "engine_test_util.h"
 #include "golden_forward.h"
-#include "kernels/backend.h"
+#include "kernels/backend_registry.h"
 
 namespace attnserve {
 namespace {
@@ -65,7 +65,7 @@ TEST_P(WeightDTypeGoldenTest, LogitsMatchTransformersOnRoundedWeights) {
   ASSERT_TRUE(f32.ok()) << f32.status();
   EXPECT_LT((*model)->parameter_bytes(), (*f32)->parameter_bytes()) << "the dtype must shrink the weights";
 
-  std::unique_ptr<Backend> backend = MakeCpuBackend(0, /*quantize_activations=*/false);
+  std::unique_ptr<Backend> backend = MakeBackend("cpu", {0, /*quantize_activations=*/false}).value();
   nlohmann::json golden = ReadJson(dir + "/golden_" + dtype_name + ".json");
   const auto& c = golden["logits_cases"][0];
   const std::vector<float> logits =
@@ -118,6 +118,41 @@ TEST(WeightDTypeTest, BlockDTypeNeedsRowsOfWholeBlocks) {
         << model.status();
     EXPECT_NE(model.status().message().find("model.layers.0."), std::string::npos) << model.status();
   }
+}
+
+}  // namespace
+}  // namespace attnserve
+
+namespace attnserve {
+namespace {
+
+// Every device of the registry serves a golden model with transformers' greedy tokens
+// (kernels/backend_registry.h; the reference device is the naive oracle).
+TEST(DeviceRegistryTest, EveryDeviceGivesTheGoldenGreedyTokens) {
+  const std::string dir = std::string(ATTNSERVE_GOLDEN_MODELS_DIR) + "/llama_gqa";
+  nlohmann::json golden = testing::ReadJson(dir + "/golden.json");
+  for (const std::string& device : DeviceNames()) {
+    EngineOptions options;
+    options.model_dir = dir;
+    options.device = device;
+    auto engine = Engine::Load(options);
+    ASSERT_TRUE(engine.ok()) << device << ": " << engine.status();
+    EXPECT_EQ((*engine)->info().backend, device);
+    (*engine)->Start();
+    const auto& c = golden["greedy_cases"][0];
+    auto expected = c["generated_ids"].get<std::vector<int32_t>>();
+    auto sink = std::make_shared<testing::CollectingSink>();
+    ASSERT_TRUE((*engine)->SubmitGenerate(
+        testing::GreedySpec("d", c["prompt_ids"].get<std::vector<int32_t>>(), expected.size()), sink).ok());
+    sink->Wait();
+    EXPECT_EQ(sink->token_ids, expected) << device;
+  }
+  EngineOptions bad;
+  bad.model_dir = dir;
+  bad.device = "tpu";
+  auto engine = Engine::Load(bad);
+  ASSERT_FALSE(engine.ok());
+  EXPECT_NE(engine.status().message().find("unknown device 'tpu'"), std::string::npos) << engine.status();
 }
 
 }  // namespace

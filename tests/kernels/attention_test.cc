@@ -7,6 +7,8 @@
 #include <sstream>
 
 #include "kernels/backend.h"
+#include "kernels/cpu/cpu_backend.h"
+#include "kernels/ref/reference_backend.h"
 #include "tests/kernels/kernel_test_util.h"
 
 namespace attnserve {

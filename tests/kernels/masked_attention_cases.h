@@ -18,6 +18,8 @@
 #include "kernel_test_util.h"
 #include "kernels/alibi.h"
 #include "kernels/backend.h"
+#include "kernels/cpu/cpu_backend.h"
+#include "kernels/ref/reference_backend.h"
 
 namespace attnserve::testing {
 

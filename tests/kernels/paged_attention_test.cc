@@ -13,6 +13,8 @@
 
 #include "kernel_test_util.h"
 #include "kernels/backend.h"
+#include "kernels/cpu/cpu_backend.h"
+#include "kernels/ref/reference_backend.h"
 #include "masked_attention_cases.h"
 
 namespace attnserve {

@@ -22,6 +22,8 @@
 #include <vector>
 
 #include "kernels/backend.h"
+#include "kernels/cpu/cpu_backend.h"
+#include "kernels/ref/reference_backend.h"
 #include "kernels/ssd.h"
 #include "tests/kernels/kernel_test_util.h"
 

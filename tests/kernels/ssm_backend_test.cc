@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "kernels/backend.h"
+#include "kernels/cpu/cpu_backend.h"
+#include "kernels/ref/reference_backend.h"
 
 namespace attnserve {
 namespace {

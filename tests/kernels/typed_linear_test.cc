@@ -17,6 +17,8 @@
 #include <vector>
 
 #include "kernels/backend.h"
+#include "kernels/cpu/cpu_backend.h"
+#include "kernels/ref/reference_backend.h"
 #include "kernels/cpu/gemm_typed.h"
 #include "kernels/dtype_convert.h"
 #include "tests/kernels/kernel_test_util.h"

@@ -174,7 +174,7 @@ TEST_F(StartupErrorTest, OutOfRangeFlagsAreNamed) {
   const std::pair<const char*, const char*> bad_flags[] = {
       {"block_size", "0"}, {"kv_cache_memory_fraction", "1.5"}, {"max_queue_time", "-1"},
       {"drain_timeout", "-2"}, {"attention", "bigbird:window_blocks=0"}, {"attention", "nope"},
-      {"attention", "sliding_window:windw=3"}, {"expert_shards", "2"}, {"weight_dtype", "f8"}};
+      {"attention", "sliding_window:windw=3"}, {"expert_shards", "2"}, {"weight_dtype", "f8"}, {"device", "tpu"}};
   for (const auto& [flag, value] : bad_flags) {
     const std::string arg = std::string("--") + flag + "=" + value;
     const ExitResult result =
