@@ -1,13 +1,8 @@
 // SafetensorsFile: mmap + header parse/validation of one *.safetensors file.
 #include "engine/loader/safetensors_file.h"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <bit>
-#include <cerrno>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -23,10 +18,6 @@ static_assert(std::endian::native == std::endian::little, "safetensors data is l
 
 constexpr size_t kPrefixBytes = 8;  // u64 LE header length
 
-absl::Status ErrnoError(int err, const std::string& path, const char* what) {
-  return absl::Status(absl::ErrnoToStatusCode(err),
-                      absl::StrCat(path, ": cannot ", what, ": ", std::strerror(err)));
-}
 
 // "F32" -> kF32 etc.; false for any other dtype string.
 bool ParseDType(const std::string& s, DType* out) {
@@ -53,37 +44,18 @@ bool AsUnsigned(const nlohmann::json& v, uint64_t* out) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<SafetensorsFile>> SafetensorsFile::Open(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return ErrnoError(errno, path, "open");
-  struct stat st;
-  if (::fstat(fd, &st) != 0) {
-    const int err = errno;
-    ::close(fd);
-    return ErrnoError(err, path, "stat");
-  }
-  if (!S_ISREG(st.st_mode)) {
-    ::close(fd);
-    return absl::InvalidArgumentError(absl::StrCat(path, ": not a regular file"));
-  }
-  const size_t size = static_cast<size_t>(st.st_size);
+  absl::StatusOr<std::unique_ptr<MappedFile>> mapped = MappedFile::Open(path);
+  if (!mapped.ok()) return mapped.status();
+  const size_t size = (*mapped)->size();
   if (size < kPrefixBytes) {
-    ::close(fd);
     return absl::InvalidArgumentError(absl::StrFormat(
         "%s: truncated safetensors file: %d bytes, shorter than the 8-byte header-length prefix",
         path, size));
   }
-  void* mapping = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-  const int map_err = errno;
-  ::close(fd);
-  if (mapping == MAP_FAILED) return ErrnoError(map_err, path, "mmap");
-  // Everything is read soon (converted or used in place by the model): start readahead now.
-  ::madvise(mapping, size, MADV_WILLNEED);
-
   auto file = std::unique_ptr<SafetensorsFile>(new SafetensorsFile(path));
-  file->mapping_ = mapping;
-  file->mapping_size_ = size;
+  file->mapped_ = std::move(*mapped);
 
-  const auto* bytes = static_cast<const unsigned char*>(mapping);
+  const unsigned char* bytes = file->mapped_->data();
   uint64_t header_len;
   std::memcpy(&header_len, bytes, sizeof(header_len));
   if (header_len > size - kPrefixBytes) {
@@ -100,9 +72,7 @@ absl::StatusOr<std::unique_ptr<SafetensorsFile>> SafetensorsFile::Open(const std
   return file;
 }
 
-SafetensorsFile::~SafetensorsFile() {
-  if (mapping_ != nullptr) ::munmap(mapping_, mapping_size_);
-}
+SafetensorsFile::~SafetensorsFile() = default;
 
 absl::Status SafetensorsFile::ParseHeader(const char* json, size_t json_size,
                                           const unsigned char* data, size_t data_size) {

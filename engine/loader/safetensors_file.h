@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "engine/loader/mapped_file.h"
 #include "engine/loader/weight_store.h"
 
 namespace attnserve {
@@ -42,8 +43,7 @@ class SafetensorsFile {
                            size_t data_size);
 
   std::string path_;
-  void* mapping_ = nullptr;
-  size_t mapping_size_ = 0;
+  std::unique_ptr<MappedFile> mapped_;
   std::vector<StoredTensor> tensors_;
   std::map<std::string, std::string> metadata_;
 };
