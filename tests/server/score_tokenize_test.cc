@@ -100,7 +100,7 @@ TEST_F(ScoreTokenizeTest, TokenizeDetokenizeRoundTrip) {
 }
 
 TEST_F(ScoreTokenizeTest, TokenizeAddsSpecialTokensByDefault) {
-  if (model_info().bos_token_id() < 0) GTEST_SKIP() << "model has no BOS token";
+  ASSERT_GE(model_info().bos_token_id(), 0) << "the default model has a BOS token";
   grpc::ClientContext context;
   v1::TokenizeRequest request;
   request.set_text("Hello");
