@@ -30,4 +30,9 @@ class MappedFile {
   size_t size_ = 0;
 };
 
+// Drops the resident pages wholly inside [data, data + nbytes) of a read-only file mapping once
+// a copy replaced them (a converted or re-ordered weight), so the model does not also keep the
+// file's pages in memory; they are re-read from the file if ever touched again.
+void ReleaseMappedPages(const void* data, size_t nbytes);
+
 }  // namespace attnserve

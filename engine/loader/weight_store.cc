@@ -2,9 +2,6 @@
 // and f32 views of those tensors (zero-copy or converted).
 #include "engine/loader/weight_store.h"
 
-#include <sys/mman.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <new>
 #include <utility>
@@ -13,6 +10,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "kernels/dtype_convert.h"
+#include "engine/loader/mapped_file.h"
 #include "engine/loader/model_files.h"
 #include "engine/loader/safetensors_file.h"
 
@@ -37,16 +35,6 @@ std::shared_ptr<unsigned char> AllocateBytes(size_t bytes) {
 std::shared_ptr<float> AllocateAligned(size_t n) {
   std::shared_ptr<unsigned char> bytes = AllocateBytes(n * sizeof(float));
   return std::shared_ptr<float>(bytes, reinterpret_cast<float*>(bytes.get()));
-}
-
-// Drops the resident pages wholly inside [data, data + nbytes) of a read-only file mapping once
-// a converted copy replaced them, so a model held at a narrower --weight_dtype does not also keep
-// its file's pages in memory (they are re-read from the file if ever touched again).
-void ReleaseFilePages(const void* data, size_t nbytes) {
-  const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
-  const uintptr_t begin = (reinterpret_cast<uintptr_t>(data) + page - 1) / page * page;
-  const uintptr_t end = (reinterpret_cast<uintptr_t>(data) + nbytes) / page * page;
-  if (begin < end) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
 }
 
 }  // namespace
@@ -95,6 +83,20 @@ absl::StatusOr<std::unique_ptr<WeightStore>> WeightStore::Open(const std::string
   return store;
 }
 
+absl::StatusOr<std::unique_ptr<WeightStore>> WeightStore::FromTensors(
+    std::string origin, std::vector<StoredTensor> tensors, std::vector<std::shared_ptr<const void>> owners) {
+  auto store = std::unique_ptr<WeightStore>(new WeightStore());
+  store->model_dir_ = std::move(origin);
+  store->owners_ = std::move(owners);
+  for (StoredTensor& t : tensors) {
+    const std::string name = t.name;
+    if (!store->tensors_.emplace(name, std::move(t)).second) {
+      return absl::InvalidArgumentError(absl::StrCat(store->model_dir_, ": tensor '", name, "' appears twice"));
+    }
+  }
+  return store;
+}
+
 bool WeightStore::Has(const std::string& name) const { return tensors_.count(name) > 0; }
 
 absl::StatusOr<const StoredTensor*> WeightStore::Get(const std::string& name) const {
@@ -118,7 +120,7 @@ absl::StatusOr<F32Tensor> WeightStore::LoadF32(const std::string& name,
   }
   F32Tensor out;
   out.shape = t.shape;
-  const size_t numel = t.nbytes / DTypeBlockBytes(t.dtype);
+  const size_t numel = t.nbytes / DTypeBlockBytes(t.dtype) * static_cast<size_t>(DTypeBlockElems(t.dtype));
   if (t.dtype == DType::kF32 && reinterpret_cast<uintptr_t>(t.data) % alignof(float) == 0) {
     out.data = static_cast<const float*>(t.data);  // zero-copy: lives as long as the mapping
     return out;
@@ -148,7 +150,10 @@ absl::StatusOr<WeightTensor> WeightStore::LoadMatrix(const std::string& name, in
   }
   WeightTensor out;
   out.matrix = {target, t.data, rows, cols};
-  if (target == t.dtype && reinterpret_cast<uintptr_t>(t.data) % DTypeBlockBytes(t.dtype) == 0) {
+  // The kernels read f32 elements as floats and the f16 scales / 16-bit elements of every other
+  // dtype as uint16_t: 4- or 2-byte alignment lets them use the file's bytes in place.
+  const uintptr_t alignment = t.dtype == DType::kF32 ? 4 : 2;
+  if (target == t.dtype && reinterpret_cast<uintptr_t>(t.data) % alignment == 0) {
     return out;  // zero-copy: the file's own bytes, alive as long as the mapping
   }
   std::shared_ptr<unsigned char> buffer = AllocateBytes(out.matrix.nbytes());
@@ -161,7 +166,7 @@ absl::StatusOr<WeightTensor> WeightStore::LoadMatrix(const std::string& name, in
   }
   out.matrix.data = buffer.get();
   out.owner = std::move(buffer);
-  ReleaseFilePages(t.data, t.nbytes);
+  ReleaseMappedPages(t.data, t.nbytes);
   return out;
 }
 

@@ -23,7 +23,7 @@ namespace attnserve {
 // A tensor as stored on disk; `data` points into a mapping owned by the WeightStore.
 struct StoredTensor {
   std::string name;
-  std::string file;              // path of the .safetensors file holding it
+  std::string file;              // the file holding it (.safetensors, or "x.gguf (gguf name)")
   DType dtype;
   std::vector<int64_t> shape;
   const void* data = nullptr;    // nbytes bytes, little-endian
@@ -54,6 +54,12 @@ class WeightStore {
   // the file or inconsistent with shape × dtype size, an index.json naming a missing shard.
   static absl::StatusOr<std::unique_ptr<WeightStore>> Open(const std::string& model_dir);
 
+  // A store over tensors whose bytes live elsewhere (a GGUF file's mapping, re-ordered copies):
+  // `owners` keep them alive as long as the store; `origin` names the source in errors.
+  // INVALID_ARGUMENT on a duplicate name.
+  static absl::StatusOr<std::unique_ptr<WeightStore>> FromTensors(
+      std::string origin, std::vector<StoredTensor> tensors, std::vector<std::shared_ptr<const void>> owners);
+
   ~WeightStore();
   WeightStore(const WeightStore&) = delete;
   WeightStore& operator=(const WeightStore&) = delete;
@@ -81,6 +87,7 @@ class WeightStore {
   std::string model_dir_;
   std::vector<std::unique_ptr<MappedFile>> files_;
   std::map<std::string, StoredTensor> tensors_;
+  std::vector<std::shared_ptr<const void>> owners_;  // FromTensors: what keeps the bytes alive
 };
 
 }  // namespace attnserve
