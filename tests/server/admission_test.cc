@@ -10,16 +10,9 @@
 namespace attnserve::testing {
 namespace {
 
-constexpr auto kSettleTimeout = std::chrono::milliseconds(5000);
-
 std::string Lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
   return s;
-}
-
-bool IsIdle(const v1::ServerStatus& s) {
-  return s.num_requests_running() == 0 && s.num_requests_waiting() == 0 &&
-         s.kv_blocks_free() == s.kv_blocks_total();
 }
 
 // Starts a long stream and waits for its first message: it then holds the only running slot.

@@ -10,13 +10,7 @@
 namespace attnserve::testing {
 namespace {
 
-constexpr auto kSettleTimeout = std::chrono::milliseconds(5000);
-
 uint64_t BlocksUsed(const v1::ServerStatus& s) { return s.kv_blocks_total() - s.kv_blocks_free(); }
-
-bool IsIdle(const v1::ServerStatus& s) {
-  return s.num_requests_running() == 0 && s.num_requests_waiting() == 0 && BlocksUsed(s) == 0;
-}
 
 std::string Describe(const v1::ServerStatus& s) { return s.ShortDebugString(); }
 
@@ -84,13 +78,22 @@ TEST_F(ServerStatusTest, StreamUsesBlocksAndCancelReturnsToIdle) {
   ExpectStillServing();
 }
 
-TEST_F(ServerStatusTest, ClientDeadlineReturnsToIdle) {
-  const GenerateResult result = Generate(stub(), LongRequest(), std::chrono::milliseconds(300));
-  if (result.status.ok()) GTEST_SKIP() << "the whole context was generated within 300 ms";
+// On an endless request (daemon of its own: StartEndless) the deadline always fires mid-stream.
+TEST(ServerStatusEndlessTest, ClientDeadlineReturnsToIdle) {
+  std::string error;
+  std::unique_ptr<StartedDaemon> d = StartedDaemon::StartEndless({}, &error);
+  ASSERT_NE(d, nullptr) << error;
+  const GenerateResult result = Generate(*d->stub, EndlessRequest(), std::chrono::milliseconds(300));
   EXPECT_EQ(result.status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED)
       << result.status.error_message();
-  ExpectReturnsToIdle("a client deadline");
-  ExpectStillServing();
+  v1::ServerStatus last;
+  EXPECT_TRUE(WaitForServerStatus(*d->stub, IsIdle, kSettleTimeout, &last))
+      << "not idle after a client deadline: " << Describe(last);
+  const std::string metrics = d->MetricsText();
+  EXPECT_EQ(MetricValue(metrics, "attnserve_num_requests_running").value_or(-1), 0.0);
+  EXPECT_EQ(MetricValue(metrics, "attnserve_kv_cache_blocks_used").value_or(-1), 0.0);
+  const GenerateResult after = Generate(*d->stub, GreedyRequest("still serving", 4));
+  EXPECT_TRUE(after.status.ok()) << after.status.error_message();
 }
 
 // A prompt of `n` token ids from a per-run random stream (so no earlier test cached it).
