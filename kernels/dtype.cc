@@ -10,6 +10,9 @@ const char* DTypeName(DType dtype) {
     case DType::kBF16: return "bfloat16";
     case DType::kQ8_0: return "q8_0";
     case DType::kQ4_0: return "q4_0";
+    case DType::kQ4_1: return "q4_1";
+    case DType::kQ5_0: return "q5_0";
+    case DType::kQ5_1: return "q5_1";
   }
   return "?";
 }
@@ -20,10 +23,15 @@ std::optional<DType> ParseDType(std::string_view name) {
   if (name == "bf16" || name == "bfloat16") return DType::kBF16;
   if (name == "q8_0") return DType::kQ8_0;
   if (name == "q4_0") return DType::kQ4_0;
+  if (name == "q4_1") return DType::kQ4_1;
+  if (name == "q5_0") return DType::kQ5_0;
+  if (name == "q5_1") return DType::kQ5_1;
   return std::nullopt;
 }
 
-bool IsBlockDType(DType dtype) { return dtype == DType::kQ8_0 || dtype == DType::kQ4_0; }
+bool IsBlockDType(DType dtype) {
+  return dtype != DType::kF32 && dtype != DType::kF16 && dtype != DType::kBF16;
+}
 
 int64_t DTypeBlockElems(DType dtype) { return IsBlockDType(dtype) ? kQuantBlock : 1; }
 
@@ -34,6 +42,9 @@ size_t DTypeBlockBytes(DType dtype) {
     case DType::kBF16: return 2;
     case DType::kQ8_0: return sizeof(BlockQ8_0);
     case DType::kQ4_0: return sizeof(BlockQ4_0);
+    case DType::kQ4_1: return sizeof(BlockQ4_1);
+    case DType::kQ5_0: return sizeof(BlockQ5_0);
+    case DType::kQ5_1: return sizeof(BlockQ5_1);
   }
   return 0;
 }

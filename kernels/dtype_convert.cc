@@ -1,6 +1,7 @@
 // f32 <-> DType conversion: F16C `vcvtph2ps` for f16, a 16-bit shift for bf16, ggml's reference
-// rounding for q8_0 / q4_0 (kernels/dtype_convert.h).
+// rounding for the block formats q8_0 / q4_0 / q4_1 / q5_0 / q5_1 (kernels/dtype_convert.h).
 #include "kernels/dtype_convert.h"
+#include "kernels/quant_blocks_avx2.h"
 
 #include <immintrin.h>
 
@@ -55,38 +56,26 @@ void BF16ToF32(const unsigned char* src, float* dst, size_t n) {
   }
 }
 
-// 32 int8 lanes -> 4 × 8 f32 lanes times d, stored to out[0..32).
-inline void StoreScaledI8(__m256i q, float d, float* out) {
-  const __m256 scale = _mm256_set1_ps(d);
+// 32 int8 lanes -> 4 × 8 f32 lanes: d · lane + m (multiply, then add: two roundings, as ggml's
+// and gguf-py's dequantizers), stored to out[0..32).
+inline void StoreScaledI8(__m256i q, float d, float m, float* out) {
+  const __m256 scale = _mm256_set1_ps(d), min = _mm256_set1_ps(m);
   const __m128i lo = _mm256_castsi256_si128(q), hi = _mm256_extracti128_si256(q, 1);
-  _mm256_storeu_ps(out, _mm256_mul_ps(scale, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(lo))));
-  _mm256_storeu_ps(out + 8, _mm256_mul_ps(scale, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(lo, 8)))));
-  _mm256_storeu_ps(out + 16, _mm256_mul_ps(scale, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(hi))));
-  _mm256_storeu_ps(out + 24, _mm256_mul_ps(scale, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(hi, 8)))));
-}
-
-void Q8_0ToF32(const unsigned char* src, float* dst, size_t n) {
-  for (size_t b = 0; b < n / kQuantBlock; ++b) {
-    const unsigned char* block = src + b * sizeof(BlockQ8_0);
-    uint16_t d;
-    std::memcpy(&d, block, 2);
-    const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + 2));
-    StoreScaledI8(q, F16BitsToF32(d), dst + b * kQuantBlock);
+  const __m128i parts[4] = {lo, _mm_srli_si128(lo, 8), hi, _mm_srli_si128(hi, 8)};
+  for (int p = 0; p < 4; ++p) {
+    const __m256 v = _mm256_mul_ps(scale, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(parts[p])));
+    _mm256_storeu_ps(out + 8 * p, m != 0.0f ? _mm256_add_ps(v, min) : v);
   }
 }
 
-// Nibbles: element i < 16 is the low nibble of byte i, element i + 16 its high nibble; minus 8.
-void Q4_0ToF32(const unsigned char* src, float* dst, size_t n) {
-  const __m128i low4 = _mm_set1_epi8(15);
+// Any 32-element block format (kernels/quant_blocks_avx2.h) -> f32.
+template <class B>
+void BlocksToF32(const unsigned char* src, float* dst, size_t n) {
   for (size_t b = 0; b < n / kQuantBlock; ++b) {
-    const unsigned char* block = src + b * sizeof(BlockQ4_0);
-    uint16_t d;
-    std::memcpy(&d, block, 2);
-    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(block + 2));
-    const __m256i q = _mm256_sub_epi8(
-        _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v, 4), low4), _mm_and_si128(v, low4)),
-        _mm256_set1_epi8(8));
-    StoreScaledI8(q, F16BitsToF32(d), dst + b * kQuantBlock);
+    B block;
+    std::memcpy(&block, src + b * sizeof(B), sizeof(B));
+    StoreScaledI8(quant::Traits<B>::Unpack(block), quant::Scale(block), quant::Traits<B>::Min(block),
+                  dst + b * kQuantBlock);
   }
 }
 
@@ -130,6 +119,72 @@ void F32ToQ4_0(const float* src, unsigned char* dst, size_t n) {
   }
 }
 
+// The low nibbles of 32 values in [0, 15] (or the low 4 bits of values in [0, 31]) as qs, and
+// their fifth bits as the little-endian u32 qh.
+void PackNibbles(const int* q, uint8_t* qs, uint8_t* qh) {
+  uint32_t high = 0;
+  for (int j = 0; j < 16; ++j) {
+    qs[j] = static_cast<uint8_t>((q[j] & 15) | ((q[j + 16] & 15) << 4));
+    high |= static_cast<uint32_t>((q[j] >> 4) & 1) << j;
+    high |= static_cast<uint32_t>((q[j + 16] >> 4) & 1) << (j + 16);
+  }
+  if (qh != nullptr) std::memcpy(qh, &high, 4);
+}
+
+// ggml quantize_row_q4_1_ref / q5_1_ref: d = (max - min) / (2^bits - 1), m = min,
+// q = trunc((x - min) / d + 0.5) (q4_1 clamped to 15).
+template <class B, int kBits>
+void F32ToMinBlocks(const float* src, unsigned char* dst, size_t n) {
+  for (size_t b = 0; b < n / kQuantBlock; ++b) {
+    const float* x = src + b * kQuantBlock;
+    float min = x[0], max = x[0];
+    for (int i = 1; i < kQuantBlock; ++i) {
+      min = std::min(min, x[i]);
+      max = std::max(max, x[i]);
+    }
+    const float d = (max - min) / ((1 << kBits) - 1);
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    B block;
+    block.d = F32ToF16Bits(d);
+    block.m = F32ToF16Bits(min);
+    int q[32];
+    for (int i = 0; i < kQuantBlock; ++i) {
+      const float v = (x[i] - min) * id;
+      q[i] = kBits == 4 ? std::min(15, static_cast<int>(static_cast<int8_t>(v + 0.5f)))
+                        : static_cast<int>(static_cast<uint8_t>(v + 0.5f));
+    }
+    if constexpr (kBits == 4) {
+      PackNibbles(q, block.qs, nullptr);
+    } else {
+      PackNibbles(q, block.qs, block.qh);
+    }
+    std::memcpy(dst + b * sizeof(B), &block, sizeof(block));
+  }
+}
+
+// ggml quantize_row_q5_0_ref: the value of largest magnitude maps to -16, d = that value / -16,
+// q = min(31, trunc(x / d + 16.5)).
+void F32ToQ5_0(const float* src, unsigned char* dst, size_t n) {
+  for (size_t b = 0; b < n / kQuantBlock; ++b) {
+    const float* x = src + b * kQuantBlock;
+    float amax = 0.0f, max = 0.0f;
+    for (int i = 0; i < kQuantBlock; ++i) {
+      if (amax < std::fabs(x[i])) {
+        amax = std::fabs(x[i]);
+        max = x[i];
+      }
+    }
+    const float d = max / -16.0f;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    BlockQ5_0 block;
+    block.d = F32ToF16Bits(d);
+    int q[32];
+    for (int i = 0; i < kQuantBlock; ++i) q[i] = std::min(31, static_cast<int>(static_cast<int8_t>(x[i] * id + 16.5f)));
+    PackNibbles(q, block.qs, block.qh);
+    std::memcpy(dst + b * sizeof(BlockQ5_0), &block, sizeof(block));
+  }
+}
+
 }  // namespace
 
 void ConvertToF32(DType dtype, const void* src, float* dst, size_t n) {
@@ -138,8 +193,11 @@ void ConvertToF32(DType dtype, const void* src, float* dst, size_t n) {
     case DType::kF32: std::memcpy(dst, src, n * sizeof(float)); return;
     case DType::kF16: F16ToF32(bytes, dst, n); return;
     case DType::kBF16: BF16ToF32(bytes, dst, n); return;
-    case DType::kQ8_0: Q8_0ToF32(bytes, dst, n); return;
-    case DType::kQ4_0: Q4_0ToF32(bytes, dst, n); return;
+    case DType::kQ8_0: BlocksToF32<BlockQ8_0>(bytes, dst, n); return;
+    case DType::kQ4_0: BlocksToF32<BlockQ4_0>(bytes, dst, n); return;
+    case DType::kQ4_1: BlocksToF32<BlockQ4_1>(bytes, dst, n); return;
+    case DType::kQ5_0: BlocksToF32<BlockQ5_0>(bytes, dst, n); return;
+    case DType::kQ5_1: BlocksToF32<BlockQ5_1>(bytes, dst, n); return;
   }
 }
 
@@ -156,6 +214,9 @@ void ConvertFromF32(DType dtype, const float* src, void* dst, size_t n) {
       return;
     case DType::kQ8_0: F32ToQ8_0(src, bytes, n); return;
     case DType::kQ4_0: F32ToQ4_0(src, bytes, n); return;
+    case DType::kQ4_1: F32ToMinBlocks<BlockQ4_1, 4>(src, bytes, n); return;
+    case DType::kQ5_0: F32ToQ5_0(src, bytes, n); return;
+    case DType::kQ5_1: F32ToMinBlocks<BlockQ5_1, 5>(src, bytes, n); return;
   }
 }
 

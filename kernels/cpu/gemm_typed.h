@@ -1,4 +1,4 @@
-// Linear with weights in a narrow dtype (bf16, f16, q8_0, q4_0) for the CPU backend: the fused
+// Linear with weights in a narrow dtype (bf16, f16, or a block dtype: q8_0, q4_0, q4_1, q5_0, q5_1) for the CPU backend: the fused
 // AVX2 kernels for small m (decode, where the weight bytes read are the cost) and the parallel
 // driver that also covers large m (prefill) by widening tiles of the weight to f32 and running
 // the f32 kernels of kernels/cpu/gemm.h on them. See docs/benchmarks.md ("Weight dtypes").
@@ -28,7 +28,7 @@ void QuantizeRowsQ8(const float* x, int64_t m, int64_t k, int8_t* qs, float* d);
 // bf16 / f16 weights with f32 x (exact products, f32 accumulation):
 void DotWideningAvx2(const float* x, const WeightMatrix& w, const float* bias, float* y, int64_t m,
                      int64_t ldy);
-// q8_0 / q4_0 weights with x quantized (QuantizeRowsQ8): integer block dots, f32 accumulation.
+// block-dtype weights with x quantized (QuantizeRowsQ8): integer block dots, f32 accumulation.
 void DotQuantAvx2(const QuantizedRows& xq, const WeightMatrix& w, const float* bias, float* y,
                   int64_t m, int64_t ldy);
 
@@ -37,7 +37,7 @@ void DotQuantAvx2(const QuantizedRows& xq, const WeightMatrix& w, const float* b
 // "Weight dtypes"): bf16 fused is faster than widened tiles at m = 16 and equal at m = 64; the
 // int8 block dot (one x row at a time) loses to widened tiles from m = 16 on.
 inline constexpr int64_t kWideningFusedMaxRows = 64;  // bf16 / f16
-inline constexpr int64_t kInt8FusedMaxRows = 8;       // q8_0 / q4_0 with quantized activations
+inline constexpr int64_t kInt8FusedMaxRows = 8;       // block dtypes with quantized activations
 
 // Parallel Linears over num_threads OpenMP threads, weights of any dtype, all sharing x f32[m, k]
 // (every outputs[i].w.cols == k): outputs[i].y f32[m, w.rows] = x · w^T (+ bias). The outputs'

@@ -2,9 +2,11 @@
 //   bf16 / f16: each k step of 8 widens NR w vectors (bf16: 16-bit shift; f16: F16C) and issues
 //               MR·NR FMAs against MR f32 x rows — the f32 dot-tile scheme of gemm_dot_avx2.cc
 //               reading half the bytes;
-//   q8_0 / q4_0: x is quantized to int8 blocks once per call (QuantizeRowsQ8); per 32-block the
-//               int8·int8 dot is vpsignb + vpmaddubsw + vpmaddwd (8 int32 lanes), scaled by
-//               d_w·d_x into an f32 accumulator. A tile of NR w rows stays in L1 while every x row
+//   q8_0 / q4_0 / q5_0 (signed quants) and q4_1 / q5_1 (unsigned quants with a minimum): x is
+//               quantized to int8 blocks once per call (QuantizeRowsQ8); per 32-block the
+//               int8·int8 dot is vpsignb + vpmaddubsw + vpmaddwd (8 int32 lanes; unsigned quants
+//               skip the sign step), scaled by d_w·d_x into an f32 accumulator, plus m_w·d_x·Σx_q
+//               for the formats with a minimum. Block decoding: kernels/quant_blocks_avx2.h. A tile of NR w rows stays in L1 while every x row
 //               uses it, so w streams from memory once per call.
 // bf16 / f16: each y element is accumulated in the f32 dot-tile kernel's order (8 lanes over k,
 // zero-filled k tail, its horizontal sum), so results equal that kernel's on the widened weight
@@ -19,6 +21,7 @@
 
 #include "kernels/cpu/gemm_typed.h"
 #include "kernels/dtype_convert.h"
+#include "kernels/quant_blocks_avx2.h"
 
 namespace attnserve::cpu {
 namespace {
@@ -131,25 +134,16 @@ void WidePanel(const float* x, const WeightMatrix& w, const float* bias, float* 
   for (; j < n; ++j) WideRows<1, L>(x, m, k, base + j * rb, rb, bias ? bias + j : nullptr, y + j, ldy);
 }
 
-// 32 int8 weights of one block.
-inline __m256i LoadBlock(const BlockQ8_0* b) {
-  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b->qs));
-}
-inline __m256i LoadBlock(const BlockQ4_0* b) {
-  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b->qs));
-  const __m128i low4 = _mm_set1_epi8(15);
-  const __m128i lo = _mm_and_si128(v, low4);
-  const __m128i hi = _mm_and_si128(_mm_srli_epi16(v, 4), low4);
-  return _mm256_sub_epi8(_mm256_set_m128i(hi, lo), _mm256_set1_epi8(8));
-}
-
 // MR x rows (from row i0) × NR w rows of block type B: each w block is loaded, unpacked and its
 // sign taken once for the MR x rows (register blocking over x). Every acc[i][r] is accumulated
 // over the blocks in order with the same operations whatever MR is, so a row's result does not
 // depend on the rows beside it.
+// Formats with a minimum (q4_1, q5_1: x = d·q + m, q unsigned) add m·dx·Σxq per block: Σxq
+// comes from the same int8 x block (vpmaddubsw by ones), once per x row and block.
 template <int MR, int NR, class B>
 inline void QuantTile(const QuantizedRows& xq, int64_t i0, const B* const* rows, size_t rb,
                       const float* bias, float* y, int64_t ldy) {
+  using T = quant::Traits<B>;
   const int64_t nb = xq.k / kQuantBlock;
   __m256 acc[MR][NR];
 #pragma GCC unroll 16
@@ -159,24 +153,38 @@ inline void QuantTile(const QuantizedRows& xq, int64_t i0, const B* const* rows,
   const __m256i ones = _mm256_set1_epi16(1);
   for (int64_t b = 0; b < nb; ++b) {
     __m256i xv[MR];
+    __m256 xsum[MR];  // unsigned formats: Σ x quants in 8 lanes
     float xd[MR];
 #pragma GCC unroll 16
     for (int i = 0; i < MR; ++i) {
       xv[i] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq.qs + (i0 + i) * xq.k + b * kQuantBlock));
       xd[i] = xq.d[(i0 + i) * nb + b];
+      if constexpr (T::kUnsigned) {
+        xsum[i] = _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(1), xv[i]), ones));
+      }
     }
 #pragma GCC unroll 16
     for (int r = 0; r < NR; ++r) {
       const B& blk = rows[r][b];
       if (i0 == 0) _mm_prefetch(reinterpret_cast<const char*>(&blk) + NR * rb, _MM_HINT_T0);  // next tile
-      const __m256i wq = LoadBlock(&blk);
-      const __m256i aw = _mm256_sign_epi8(wq, wq);  // |w| as unsigned
-      const float dw = F16BitsToF32(blk.d);
+      const __m256i wq = T::Unpack(blk);
+      const float dw = quant::Scale(blk);
+      if constexpr (T::kUnsigned) {  // w in [0, 31]: vpmaddubsw takes it as the unsigned operand
+        const float mw = T::Min(blk);
 #pragma GCC unroll 16
-      for (int i = 0; i < MR; ++i) {
-        const __m256i pairs = _mm256_maddubs_epi16(aw, _mm256_sign_epi8(xv[i], wq));  // x with w's sign
-        const __m256 dot = _mm256_cvtepi32_ps(_mm256_madd_epi16(pairs, ones));
-        acc[i][r] = _mm256_fmadd_ps(_mm256_set1_ps(dw * xd[i]), dot, acc[i][r]);
+        for (int i = 0; i < MR; ++i) {
+          const __m256 dot = _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(wq, xv[i]), ones));
+          acc[i][r] = _mm256_fmadd_ps(_mm256_set1_ps(dw * xd[i]), dot, acc[i][r]);
+          acc[i][r] = _mm256_fmadd_ps(_mm256_set1_ps(mw * xd[i]), xsum[i], acc[i][r]);
+        }
+      } else {
+        const __m256i aw = _mm256_sign_epi8(wq, wq);  // |w| as unsigned
+#pragma GCC unroll 16
+        for (int i = 0; i < MR; ++i) {
+          const __m256i pairs = _mm256_maddubs_epi16(aw, _mm256_sign_epi8(xv[i], wq));  // x with w's sign
+          const __m256 dot = _mm256_cvtepi32_ps(_mm256_madd_epi16(pairs, ones));
+          acc[i][r] = _mm256_fmadd_ps(_mm256_set1_ps(dw * xd[i]), dot, acc[i][r]);
+        }
       }
     }
   }
@@ -248,6 +256,9 @@ void DotQuantAvx2(const QuantizedRows& xq, const WeightMatrix& w, const float* b
                   int64_t m, int64_t ldy) {
   if (w.dtype == DType::kQ8_0) return QuantPanel<BlockQ8_0>(xq, w, bias, y, m, ldy);
   if (w.dtype == DType::kQ4_0) return QuantPanel<BlockQ4_0>(xq, w, bias, y, m, ldy);
+  if (w.dtype == DType::kQ4_1) return QuantPanel<BlockQ4_1>(xq, w, bias, y, m, ldy);
+  if (w.dtype == DType::kQ5_0) return QuantPanel<BlockQ5_0>(xq, w, bias, y, m, ldy);
+  if (w.dtype == DType::kQ5_1) return QuantPanel<BlockQ5_1>(xq, w, bias, y, m, ldy);
 }
 
 }  // namespace attnserve::cpu

@@ -93,6 +93,47 @@ TEST(DTypeConvertTest, Q4_0LayoutAndExactValues) {
   EXPECT_EQ(Decode(DType::kQ4_0, bytes, 32), x);
 }
 
+// Values on the grid of each format come back exactly: q4_1 (d = 0.25, m = -1: x = -1 + 0.25 n),
+// q5_0 (the largest magnitude -4: d = 0.25, x = 0.25 (q - 16)), q5_1 (d = 0.125, m = -2), with the
+// nibble / fifth-bit layout checked on the bytes.
+TEST(DTypeConvertTest, Q4_1Q5_0Q5_1LayoutAndExactValues) {
+  std::vector<float> x41(32), x50(32), x51(32);
+  for (int i = 0; i < 32; ++i) {
+    x41[i] = -1.0f + 0.25f * ((i * 7) % 16);
+    x50[i] = 0.25f * ((i * 11) % 32 - 16);
+    x51[i] = -2.0f + 0.125f * ((i * 13) % 32);
+  }
+  x41[0] = -1.0f, x41[1] = 2.75f;  // min and max: d = 3.75 / 15
+  x50[0] = -4.0f;                  // largest magnitude, negative: d = 0.25
+  x51[0] = -2.0f, x51[1] = 1.875f; // d = 3.875 / 31 = 0.125
+  const std::vector<unsigned char> b41 = Encode(DType::kQ4_1, x41);
+  BlockQ4_1 q41;
+  std::memcpy(&q41, b41.data(), sizeof(q41));
+  EXPECT_EQ(F16BitsToF32(q41.d), 0.25f);
+  EXPECT_EQ(F16BitsToF32(q41.m), -1.0f);
+  for (int i = 0; i < 16; ++i) EXPECT_EQ(q41.qs[i] & 15, int((x41[i] + 1.0f) / 0.25f)) << i;
+  EXPECT_EQ(Decode(DType::kQ4_1, b41, 32), x41);
+
+  const std::vector<unsigned char> b50 = Encode(DType::kQ5_0, x50);
+  BlockQ5_0 q50;
+  std::memcpy(&q50, b50.data(), sizeof(q50));
+  EXPECT_EQ(F16BitsToF32(q50.d), 0.25f);
+  uint32_t qh;
+  std::memcpy(&qh, q50.qh, 4);
+  for (int i = 0; i < 16; ++i) {
+    const int lo = int(x50[i] / 0.25f) + 16, hi = int(x50[i + 16] / 0.25f) + 16;
+    EXPECT_EQ(q50.qs[i] & 15, lo & 15) << i;
+    EXPECT_EQ(q50.qs[i] >> 4, hi & 15) << i;
+    EXPECT_EQ((qh >> i) & 1, unsigned(lo >> 4)) << i;
+    EXPECT_EQ((qh >> (i + 16)) & 1, unsigned(hi >> 4)) << i;
+  }
+  EXPECT_EQ(Decode(DType::kQ5_0, b50, 32), x50);
+
+  const std::vector<unsigned char> b51 = Encode(DType::kQ5_1, x51);
+  EXPECT_EQ(b51.size(), sizeof(BlockQ5_1));
+  EXPECT_EQ(Decode(DType::kQ5_1, b51, 32), x51);
+}
+
 TEST(DTypeConvertTest, Q8_0ScaleAndRounding) {
   std::vector<float> x(64);
   for (int i = 0; i < 64; ++i) x[i] = 0.01f * (i - 20);
@@ -230,7 +271,7 @@ TEST_P(TypedLinearTest, GetRowsWidensTheChosenRows) {
 
 INSTANTIATE_TEST_SUITE_P(AllDTypes, TypedLinearTest,
                          ::testing::Values(DType::kF32, DType::kBF16, DType::kF16, DType::kQ8_0,
-                                           DType::kQ4_0),
+                                           DType::kQ4_0, DType::kQ4_1, DType::kQ5_0, DType::kQ5_1),
                          [](const auto& info) { return std::string(DTypeName(info.param)); });
 
 }  // namespace

@@ -249,3 +249,37 @@ TEST_F(GgufFileTest, ReadsAFileWrittenByGgufPy) {
 
 }  // namespace
 }  // namespace attnserve
+
+namespace attnserve {
+namespace {
+
+// attnserve's quantizers against gguf-py's (the numpy port of ggml's reference quantizer, an
+// independent implementation): every matrix of the f32 golden GGUF file quantized here is
+// byte-equal to the same matrix in the file gguf-py quantized (tools/make_gguf_golden.py).
+TEST(GgufQuantizerTest, BlocksEqualGgufPyOnEveryMatrixOfTheGoldenModel) {
+  const std::string dir = std::string(ATTNSERVE_GOLDEN_DIR) + "/gguf_models/";
+  auto f32 = GgufFile::Open(dir + "llama_gqa_f32.gguf");
+  ASSERT_TRUE(f32.ok()) << f32.status();
+  for (const char* format : {"q8_0", "q4_0", "q4_1", "q5_0", "q5_1"}) {
+    auto quantized = GgufFile::Open(dir + "llama_gqa_" + format + ".gguf");
+    ASSERT_TRUE(quantized.ok()) << quantized.status();
+    int matrices = 0;
+    for (const GgufTensor& t : (*f32)->tensors()) {
+      if (t.dims.size() != 2) continue;
+      const GgufTensor* q = (*quantized)->FindTensor(t.name);
+      ASSERT_NE(q, nullptr) << t.name;
+      ASSERT_TRUE(q->type->dtype.has_value()) << q->type->name;
+      EXPECT_STREQ(DTypeName(*q->type->dtype), format);
+      std::vector<float> values(static_cast<size_t>(t.numel()));
+      std::memcpy(values.data(), t.data, t.nbytes);
+      std::vector<unsigned char> ours(q->nbytes);
+      ConvertFromF32(*q->type->dtype, values.data(), ours.data(), values.size());
+      EXPECT_EQ(0, std::memcmp(ours.data(), q->data, q->nbytes)) << format << " " << t.name;
+      ++matrices;
+    }
+    EXPECT_GE(matrices, 15) << format;
+  }
+}
+
+}  // namespace
+}  // namespace attnserve
