@@ -26,9 +26,10 @@
 #include "engine/decoder_model.h"
 #include "engine/loader/weight_store.h"
 #include "engine/model_config.h"
+#include "engine/model_source.h"
 #include "kernels/backend_registry.h"
 
-ABSL_FLAG(std::string, model, ATTNSERVE_DEFAULT_MODEL_DIR, "model directory");
+ABSL_FLAG(std::string, model, ATTNSERVE_DEFAULT_MODEL_DIR, "model directory or .gguf file");
 ABSL_FLAG(int, prompt_tokens, 32, "prompt length before decoding");
 ABSL_FLAG(int, decode_tokens, 128, "tokens decoded (timed)");
 ABSL_FLAG(int, num_threads, 0, "compute threads (0 = all cores)");
@@ -37,8 +38,8 @@ ABSL_FLAG(std::string, attention, "",
           "attention backend as in the server's --attention (name[:key=value,...]); empty = the model's");
 ABSL_FLAG(std::string, json, "", "append one JSON line with the results to this file");
 ABSL_FLAG(std::string, weight_dtype, "",
-          "weight matrices' dtype: f32, bf16, f16, q8_0, q4_0; empty = the file's (as the server's flag)");
-ABSL_FLAG(bool, quantize_activations, true, "q8_0/q4_0 decode with int8 activations (as the server's flag)");
+          "weight matrices' dtype: f32, bf16, f16, q8_0, q4_0, q4_1, q5_0, q5_1; empty = the file's (as the server's flag)");
+ABSL_FLAG(bool, quantize_activations, true, "block-format decode with int8 activations (as the server's flag)");
 ABSL_FLAG(std::string, device, "cpu", "compute backend (as the server's --device)");
 ABSL_FLAG(int, batch, 1, "sequences decoded together in each step (continuous-batching decode)");
 
@@ -66,16 +67,16 @@ int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   using namespace attnserve;
   const std::string dir = absl::GetFlag(FLAGS_model);
-  auto config = ModelConfig::FromModelDir(dir);
-  if (!config.ok()) { std::fprintf(stderr, "%s\n", config.status().ToString().c_str()); return 1; }
-  auto weights = WeightStore::Open(dir);
-  if (!weights.ok()) { std::fprintf(stderr, "%s\n", weights.status().ToString().c_str()); return 1; }
+  absl::StatusOr<ModelSource> source = OpenModelSource(dir, /*with_tokenizer=*/false);
+  if (!source.ok()) { std::fprintf(stderr, "%s\n", source.status().ToString().c_str()); return 1; }
+  const ModelConfig* config = &source->config;
+  const std::unique_ptr<WeightStore>& weights = source->weights;
   std::optional<DType> weight_dtype;
   if (const std::string d = absl::GetFlag(FLAGS_weight_dtype); !d.empty()) {
     weight_dtype = ParseDType(d);
     if (!weight_dtype) { std::fprintf(stderr, "--weight_dtype=%s: unknown dtype\n", d.c_str()); return 1; }
   }
-  auto model = DecoderModel::Load(*config, **weights, weight_dtype);
+  auto model = DecoderModel::Load(*config, *weights, weight_dtype);
   if (!model.ok()) { std::fprintf(stderr, "%s\n", model.status().ToString().c_str()); return 1; }
   std::unique_ptr<Backend> backend = MakeBackend(absl::GetFlag(FLAGS_device),
                                                        {absl::GetFlag(FLAGS_num_threads), absl::GetFlag(FLAGS_quantize_activations)})
@@ -132,7 +133,7 @@ int main(int argc, char** argv) {
   const uint64_t params = (*model)->num_parameters();
   // lm_head shares the embedding when tied, but both are read per step only as lm_head;
   // the embedding read is one row. Bytes per step: every matrix once + mean KV length read.
-  const bool tied = config->tie_word_embeddings && !(*weights)->Has("lm_head.weight");
+  const bool tied = config->tie_word_embeddings && !weights->Has("lm_head.weight");
   const double weight_bytes = double((*model)->parameter_bytes()) - (tied ? 0.0 : double((*model)->embedding_bytes()));
   const double mean_ctx = P + N / 2.0;
   const double kv_bytes = 2.0 * 4.0 * config->num_attention_layers() * config->kv_dim() * mean_ctx * B;

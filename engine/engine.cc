@@ -26,6 +26,7 @@
 #include "engine/decoder_model.h"
 #include "engine/loader/weight_store.h"
 #include "engine/model_config.h"
+#include "engine/model_source.h"
 #include "engine/moe/expert_placement.h"
 #include "engine/moe/expert_shards.h"
 #include "engine/moe/moe_load_tracker.h"
@@ -98,19 +99,11 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Load(const EngineOptions& option
   impl->options = options;
   impl->observer = options.observer;
   const std::string& dir = options.model_dir;
-  std::error_code ec;
-  if (!std::filesystem::is_directory(dir, ec)) {
-    return absl::NotFoundError(absl::StrCat(dir, ": model directory does not exist"));
-  }
-  absl::StatusOr<ModelConfig> config = ModelConfig::FromModelDir(dir);
-  if (!config.ok()) return config.status();
-  impl->config = *config;
-  absl::StatusOr<std::unique_ptr<Tokenizer>> tokenizer = Tokenizer::FromFile(dir + "/tokenizer.json");
-  if (!tokenizer.ok()) return tokenizer.status();
-  impl->tokenizer = std::move(*tokenizer);
-  absl::StatusOr<std::unique_ptr<WeightStore>> weights = WeightStore::Open(dir);
-  if (!weights.ok()) return weights.status();
-  impl->weights = std::move(*weights);
+  absl::StatusOr<ModelSource> source = OpenModelSource(dir);
+  if (!source.ok()) return source.status();
+  impl->config = source->config;
+  impl->tokenizer = std::move(source->tokenizer);
+  impl->weights = std::move(source->weights);
   absl::StatusOr<std::unique_ptr<DecoderModel>> model = DecoderModel::Load(impl->config, *impl->weights,
                                                                           options.weight_dtype);
   if (!model.ok()) return model.status();

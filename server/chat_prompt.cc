@@ -7,6 +7,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "engine/loader/gguf_model.h"
 
 namespace attnserve::server {
 namespace {
@@ -19,6 +20,22 @@ constexpr const char* kEndOfTurnMarkers[] = {
 
 absl::Status BadMessage(size_t i, const std::string& what) {
   return absl::InvalidArgumentError(absl::StrCat("messages[", i, "]", what));
+}
+
+// The model's own template: a GGUF file's tokenizer.chat_template, or an HF directory's
+// (tokenizer_config.json / chat_template.jinja). nullopt when the model has none.
+absl::StatusOr<std::optional<chat::ModelChatTemplate>> OwnTemplate(const std::string& model_path) {
+  if (!IsGgufPath(model_path)) return chat::LoadModelChatTemplate(model_path);
+  absl::StatusOr<GgufModel> gguf = OpenGgufModel(model_path);
+  if (!gguf.ok()) return gguf.status();
+  if (gguf->chat_template.empty()) return std::optional<chat::ModelChatTemplate>();
+  absl::StatusOr<chat::ChatTemplate> parsed = chat::ChatTemplate::Parse(gguf->chat_template);
+  if (!parsed.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(model_path, ": metadata 'tokenizer.chat_template': ", parsed.status().message()));
+  }
+  return std::optional<chat::ModelChatTemplate>(
+      chat::ModelChatTemplate{*std::move(parsed), gguf->bos_token, gguf->eos_token});
 }
 
 }  // namespace
@@ -125,7 +142,7 @@ ChatPrompt::ChatPrompt(chat::ModelChatTemplate tmpl, const Tokenizer& tokenizer)
 absl::StatusOr<std::unique_ptr<ChatPrompt>> ChatPrompt::Load(const std::string& model_dir,
                                                              const std::string& template_file,
                                                              const Tokenizer& tokenizer) {
-  absl::StatusOr<std::optional<chat::ModelChatTemplate>> own = chat::LoadModelChatTemplate(model_dir);
+  absl::StatusOr<std::optional<chat::ModelChatTemplate>> own = OwnTemplate(model_dir);
   if (!own.ok()) return own.status();
   if (!template_file.empty()) {
     std::ifstream in(template_file, std::ios::binary);

@@ -16,8 +16,10 @@
 #endif
 
 ABSL_FLAG(std::string, model, ATTNSERVE_DEFAULT_MODEL_DIR,
-          "Model directory in Hugging Face layout: config.json, tokenizer.json, *.safetensors "
-          "(optionally generation_config.json).");
+          "Model: a directory in Hugging Face layout (config.json, tokenizer.json, *.safetensors, "
+          "optionally generation_config.json and a chat template) or a GGUF file (*.gguf: "
+          "architectures llama, qwen2, qwen2moe; its tokenizer and chat template come from its metadata). "
+          "`demo` names the embedded demo model (the default when the flag is absent).");
 ABSL_FLAG(std::string, host, "0.0.0.0", "Address the gRPC and metrics servers listen on.");
 ABSL_FLAG(int32_t, port, 50051, "gRPC port (attnserve.v1.Inference, grpc.health.v1, reflection).");
 ABSL_FLAG(int32_t, metrics_port, 9400,
@@ -76,13 +78,13 @@ ABSL_FLAG(std::string, expert_placement, "",
           "Mixture-of-Experts models: JSON file {\"shards\": [[experts of shard 0], [experts of shard 1], ...]} "
           "placing every expert on exactly one shard (same for every MoE layer).");
 ABSL_FLAG(std::string, weight_dtype, "",
-          "dtype the weight matrices are held and multiplied in: f32, bf16, f16, q8_0 or q4_0 "
+          "dtype the weight matrices are held and multiplied in: f32, bf16, f16, q8_0, q4_0, q4_1, q5_0 or q5_1 "
           "(block formats quantized at load); empty = each tensor's file dtype, memory-mapped.");
 ABSL_FLAG(std::string, device, "cpu",
           "Compute backend: cpu (AVX2+FMA, OpenMP) or reference (naive single-threaded oracle, for "
           "debugging); cuda:N with the CUDA backend.");
 ABSL_FLAG(bool, quantize_activations, true,
-          "With q8_0 / q4_0 weights: decode multiplies activations quantized to int8 blocks, as "
+          "With block-format weights (q8_0, q4_*, q5_*): decode multiplies activations quantized to int8 blocks, as "
           "llama.cpp does (faster); false = exactly dequantized weights with f32 activations.");
 ABSL_FLAG(std::string, served_model_name, "",
           "Name the model is served under (GetModelInfo, logs; defaults to the model directory's name).");
@@ -99,6 +101,7 @@ namespace attnserve::server {
 ServerOptions ServerOptionsFromFlags() {
   ServerOptions o;
   o.model_dir = absl::GetFlag(FLAGS_model);
+  if (o.model_dir == "demo") o.model_dir = ATTNSERVE_DEFAULT_MODEL_DIR;  // the embedded offline model
   o.host = absl::GetFlag(FLAGS_host);
   o.port = absl::GetFlag(FLAGS_port);
   o.metrics_port = absl::GetFlag(FLAGS_metrics_port);
@@ -123,7 +126,8 @@ ServerOptions ServerOptionsFromFlags() {
   if (o.served_model_name.empty()) {
     std::filesystem::path p(o.model_dir);
     if (!p.has_filename()) p = p.parent_path();  // "models/foo/" -> "foo"
-    o.served_model_name = p.filename().string();
+    // "models/foo.gguf" -> "foo"
+    o.served_model_name = p.extension() == ".gguf" ? p.stem().string() : p.filename().string();
   }
   o.drain_timeout_s = absl::GetFlag(FLAGS_drain_timeout);
   o.shutdown_grace_seconds = absl::GetFlag(FLAGS_shutdown_grace_seconds);
@@ -169,7 +173,7 @@ absl::Status ValidateServerOptions(const ServerOptions& o) {
     return bad("shutdown_grace_seconds", absl::StrCat(o.shutdown_grace_seconds), ">= 0 seconds");
   }
   if (!o.weight_dtype.empty() && !ParseDType(o.weight_dtype)) {
-    return bad("weight_dtype", o.weight_dtype, "one of f32, bf16, f16, q8_0, q4_0 (empty = the file's dtype)");
+    return bad("weight_dtype", o.weight_dtype, "one of f32, bf16, f16, q8_0, q4_0, q4_1, q5_0, q5_1 (empty = the file's dtype)");
   }
   if (absl::StatusOr<AttentionChoice> a = ParseAttentionChoice(o.attention); !a.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("--attention=", o.attention, ": ", a.status().message()));

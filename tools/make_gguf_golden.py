@@ -270,3 +270,24 @@ def main():
 
 if __name__ == "__main__":
     main()
+
+
+def smollm2_golden(gguf_path):
+    """Opt-in golden of the real default model (tests/engine/gguf_golden_test.cc, SmolLM2OptIn):
+    transformers' chat rendering, prompt ids and greedy reply ids on the Q4_1 file itself.
+        /tmp/venv/bin/python -c 'import make_gguf_golden as g; g.smollm2_golden(PATH)'  (from tools/)"""
+    d, f = os.path.dirname(gguf_path), os.path.basename(gguf_path)
+    tok = transformers.AutoTokenizer.from_pretrained(d, gguf_file=f)
+    model = transformers.AutoModelForCausalLM.from_pretrained(d, gguf_file=f, dtype=torch.float32).eval()
+    cases = []
+    for question in ["What is the capital of France?", "Name three colours.", "Write a haiku about the sea."]:
+        messages = [{"role": "user", "content": question}]
+        prompt = tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        ids = tok(prompt, add_special_tokens=False)["input_ids"]
+        gen, margin = mg.greedy(model, ids, 16)
+        cases.append({"messages": messages, "prompt": prompt, "prompt_ids": ids, "generated_ids": gen,
+                      "text": tok.decode(gen), "min_top2_margin": margin})
+        print(question, "->", repr(tok.decode(gen)), f"margin {margin:.3g}")
+    out = os.path.join(OUT_DIR, os.path.join("smollm2", "greedy.json"))
+    with open(out, "w") as fh:
+        json.dump({"file": f, "transformers_version": transformers.__version__, "cases": cases}, fh, indent=1)

@@ -127,21 +127,21 @@ absl::Status AddRope(const Metadata& m, const GgufFile& file, int64_t head_dim, 
   std::string type;
   ATTNSERVE_ASSIGN(type, m.String(m.ArchKey("rope.scaling.type"), std::string("none")));
   if (type == "none") return absl::OkStatus();
+  if (type != "linear" && type != "yarn") {
+    return absl::UnimplementedError(
+        absl::StrCat(file.path(), ": metadata '", m.ArchKey("rope.scaling.type"), "' is \"", type,
+                     "\" (supported: none, linear, yarn)"));
+  }
   double factor = 0;
   ATTNSERVE_ASSIGN(factor, m.Float(m.ArchKey("rope.scaling.factor")));
   if (type == "linear") {
     c["rope_scaling"] = {{"rope_type", "linear"}, {"factor", factor}};
     return absl::OkStatus();
   }
-  if (type == "yarn") {
-    int64_t original = 0;
-    ATTNSERVE_ASSIGN(original, m.Positive(m.ArchKey("rope.scaling.original_context_length")));
-    c["rope_scaling"] = {{"rope_type", "yarn"}, {"factor", factor}, {"original_max_position_embeddings", original}};
-    return absl::OkStatus();
-  }
-  return absl::UnimplementedError(
-      absl::StrCat(file.path(), ": metadata '", m.ArchKey("rope.scaling.type"), "' is \"", type,
-                   "\" (supported: none, linear, yarn)"));
+  int64_t original = 0;
+  ATTNSERVE_ASSIGN(original, m.Positive(m.ArchKey("rope.scaling.original_context_length")));
+  c["rope_scaling"] = {{"rope_type", "yarn"}, {"factor", factor}, {"original_max_position_embeddings", original}};
+  return absl::OkStatus();
 }
 
 absl::StatusOr<json> BuildHfConfig(const GgufFile& file, const Metadata& m) {
@@ -224,6 +224,12 @@ absl::StatusOr<json> BuildHfConfig(const GgufFile& file, const Metadata& m) {
       ATTNSERVE_ASSIGN(shared_ff, m.Int(m.ArchKey("expert_shared_feed_forward_length"), 0));
       c["moe_intermediate_size"] = expert_ff;
       c["shared_expert_intermediate_size"] = shared_ff;
+      // Layers without a router keep a dense MLP (HF's mlp_only_layers).
+      json dense = json::array();
+      for (int64_t l = 0; l < layers; ++l) {
+        if (file.FindTensor(absl::StrCat("blk.", l, ".ffn_gate_inp.weight")) == nullptr) dense.push_back(l);
+      }
+      if (!dense.empty()) c["mlp_only_layers"] = dense;
     }
   } else if (arch == "qwen2moe") {
     return absl::InvalidArgumentError(

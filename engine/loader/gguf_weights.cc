@@ -33,12 +33,11 @@ std::string LayerName(const std::string& arch, bool moe, int64_t layer, const st
   if (base == "attn_k") return p + "self_attn.k_proj" + s;
   if (base == "attn_v") return p + "self_attn.v_proj" + s;
   if (base == "attn_output") return p + "self_attn.o_proj" + s;
-  if (!moe) {
-    if (base == "ffn_gate") return p + "mlp.gate_proj" + s;
-    if (base == "ffn_up") return p + "mlp.up_proj" + s;
-    if (base == "ffn_down") return p + "mlp.down_proj" + s;
-    return "";
-  }
+  // Dense MLPs, also the dense layers of a MoE model (Qwen2-MoE mlp_only_layers).
+  if (base == "ffn_gate") return p + "mlp.gate_proj" + s;
+  if (base == "ffn_up") return p + "mlp.up_proj" + s;
+  if (base == "ffn_down") return p + "mlp.down_proj" + s;
+  if (!moe) return "";
   if (arch == "llama") {  // Mixtral
     if (base == "ffn_gate_inp") return p + "block_sparse_moe.gate" + s;
     return "";
