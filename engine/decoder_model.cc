@@ -138,6 +138,11 @@ absl::StatusOr<std::unique_ptr<DecoderModel>> DecoderModel::Load(const ModelConf
   } else {
     load.LoadMatrix("lm_head.weight", c.vocab_size, H, m->lm_head);
   }
+  // Logits with f32 activations even when block-dtype decode quantizes them to int8: the top two
+  // logits of a small model are often within the int8 error (SmolLM2-135M Q4_1 answers "What is the
+  // capital of France?" with "L'Étoile" instead of "Paris" otherwise, as llama.cpp does;
+  // docs/benchmarks.md "GGUF files").
+  m->lm_head.matrix.exact_activations = true;
   m->layers_.resize(c.num_hidden_layers);
   int64_t num_kv_layers = 0;
   for (int64_t l = 0; l < c.num_hidden_layers; ++l) {

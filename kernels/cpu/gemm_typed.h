@@ -32,6 +32,11 @@ void DotWideningAvx2(const float* x, const WeightMatrix& w, const float* bias, f
 void DotQuantAvx2(const QuantizedRows& xq, const WeightMatrix& w, const float* bias, float* y,
                   int64_t m, int64_t ldy);
 
+// Block-dtype weights with exact f32 x (each block decoded in registers; no int8 rounding of x):
+// --quantize_activations=false and exact_activations matrices below kInt8FusedMaxRows.
+void DotBlockF32Avx2(const float* x, const WeightMatrix& w, const float* bias, float* y, int64_t m,
+                     int64_t ldy);
+
 // Rows below which the fused kernels run; at and above, tiles of w are widened to f32 exactly
 // and go through the f32 kernels. Measured with attnserve-bench-weight-dtypes (docs/benchmarks.md,
 // "Weight dtypes"): bf16 fused is faster than widened tiles at m = 16 and equal at m = 64; the

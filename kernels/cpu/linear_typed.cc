@@ -1,13 +1,15 @@
 // Linear driver for weights in any dtype, one or several outputs over the same x in one thread
 // team (kernels/cpu/gemm_typed.h):
 //   f32                 -> LinearParallel (kernels/cpu/linear.cc);
-//   m below kWideningFusedMaxRows (bf16 / f16) or kInt8FusedMaxRows (q8_0 / q4_0): the fused
+//   m below kWideningFusedMaxRows (bf16 / f16) or kInt8FusedMaxRows (block dtypes): the fused
 //                          kernels of gemm_typed_avx2.cc:
-//                          bf16 / f16 widened in registers; q8_0 / q4_0 (unless the backend was
-//                          made with quantize_activations = false) as integer block dots with x
-//                          quantized to int8 blocks once, before the team starts (llama.cpp's
-//                          scheme; measured 1.2x (q8_0) and 1.7x (q4_0) the speed of widening the
-//                          blocks to f32 in registers, docs/benchmarks.md "Weight dtypes");
+//                          bf16 / f16 widened in registers; block dtypes (unless the backend was
+//                          made with quantize_activations = false, or the matrix is marked
+//                          exact_activations) as integer block dots with x quantized to int8
+//                          blocks once, before the team starts (llama.cpp's scheme; measured 1.2x
+//                          (q8_0) and 1.7x (q4_0) the speed of widening the blocks to f32 in
+//                          registers, docs/benchmarks.md "Weight dtypes"), else blocks decoded in
+//                          registers against f32 x (gemm_block_f32_avx2.cc);
 //   larger m (prefill)  -> each thread widens tiles of its w rows to f32 in a thread-local buffer
 //                          and runs the f32 kernel ChooseLinearKernel picks for m on the tile; the
 //                          widening costs one pass over w, amortised over m rows.
@@ -53,7 +55,10 @@ void LinearMultiParallel(int num_threads, bool quantize_activations, const float
     return;
   }
   const bool fused = m < kWideningFusedMaxRows;
-  const bool int8_x = m < kInt8FusedMaxRows && any_block && quantize_activations;
+  bool any_int8 = false;  // a block-dtype output multiplied with int8 x
+  for (const LinearOutput& o : outputs) any_int8 |= IsBlockDType(o.w.dtype) && !o.w.exact_activations;
+  const bool small_block = m < kInt8FusedMaxRows && any_block;
+  const bool int8_x = small_block && quantize_activations && any_int8;
   QuantizedRows xq;
   if (int8_x) {  // x as int8 blocks once, for every q8_0 / q4_0 output
     thread_local std::vector<int8_t> qs;
@@ -74,10 +79,11 @@ void LinearMultiParallel(int num_threads, bool quantize_activations, const float
       if (f32_kernel == LinearKernel::kBlas) return GemmBlas(x, w, bias, y, m, rows, k, n);
       return DotGemmAvx2(x, w, bias, y, m, rows, k, n);
     }
-    if (IsBlockDType(o.w.dtype) ? int8_x : fused) {
-      if (IsBlockDType(o.w.dtype)) return DotQuantAvx2(xq, o.w.Rows(j, rows), bias, y, m, n);
-      return DotWideningAvx2(x, o.w.Rows(j, rows), bias, y, m, n);
+    if (IsBlockDType(o.w.dtype) && small_block) {
+      if (int8_x && !o.w.exact_activations) return DotQuantAvx2(xq, o.w.Rows(j, rows), bias, y, m, n);
+      return DotBlockF32Avx2(x, o.w.Rows(j, rows), bias, y, m, n);
     }
+    if (!IsBlockDType(o.w.dtype) && fused) return DotWideningAvx2(x, o.w.Rows(j, rows), bias, y, m, n);
     thread_local std::vector<float> panel;
     const int64_t tile = WidenTileRows(m);
     for (int64_t t = 0; t < rows; t += tile) {

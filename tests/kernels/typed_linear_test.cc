@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "kernels/backend.h"
+#include "kernels/backend_registry.h"
 #include "kernels/cpu/cpu_backend.h"
 #include "kernels/ref/reference_backend.h"
 #include "kernels/cpu/gemm_typed.h"
@@ -230,6 +231,44 @@ TEST_P(TypedLinearTest, MatchesReferenceOnDecodeAndPrefillShapes) {
   }
 }
 
+// Exact activations (quantize_activations = false, or a matrix marked exact_activations) at the
+// small m of decode: block dtypes decoded in registers against f32 x (gemm_block_f32_avx2.cc)
+// stay within f32 accumulation error of the reference, with and without bias.
+class BlockDTypeLinearTest : public ::testing::TestWithParam<DType> {};
+
+TEST_P(BlockDTypeLinearTest, ExactActivationsMatchReferenceAtSmallM) {
+  const DType dtype = GetParam();
+  auto exact = MakeBackend("cpu", {2, /*quantize_activations=*/false}).value();
+  auto quantizing = MakeCpuBackend(2);
+  auto ref = MakeReferenceBackend();
+  uint32_t seed = 100;
+  for (const Case& c : std::vector<Case>{{1, 37, 64}, {2, 33, 128}, {3, 64, 32}, {5, 19, 160}, {7, 70, 96}}) {
+    for (bool with_bias : {false, true}) {
+      const std::vector<float> x = RandomVector(c.m * c.k, seed++), w32 = RandomVector(c.n * c.k, seed++);
+      const std::vector<float> bias = RandomVector(c.n, seed++);
+      const std::vector<unsigned char> wq = Encode(dtype, w32);
+      WeightMatrix w{dtype, wq.data(), c.n, c.k};
+      const float* b = with_bias ? bias.data() : nullptr;
+      std::vector<float> want(c.m * c.n), got(c.m * c.n, NAN), marked(c.m * c.n, NAN);
+      ref->Linear(x.data(), w, b, want.data(), c.m);
+      exact->Linear(x.data(), w, b, got.data(), c.m);
+      w.exact_activations = true;
+      quantizing->Linear(x.data(), w, b, marked.data(), c.m);
+      const std::vector<float> wide = Decode(dtype, wq, w32.size());
+      std::vector<float> mag(c.m * c.n);
+      for (int64_t i = 0; i < c.m; ++i)
+        for (int64_t j = 0; j < c.n; ++j) {
+          double sum = 0.0;
+          for (int64_t p = 0; p < c.k; ++p) sum += std::fabs(double(x[i * c.k + p]) * wide[j * c.k + p]);
+          mag[i * c.n + j] = float(sum);
+        }
+      const std::string what = std::string(DTypeName(dtype)) + " m=" + std::to_string(c.m);
+      ExpectClose(got, want, 1e-6, 1e-5, &mag, what);
+      EXPECT_EQ(marked, got) << what << ": an exact_activations matrix takes the exact path";
+    }
+  }
+}
+
 // A row's output does not depend on the other rows of the call or on the thread count: bf16 /
 // f16 across kernel regimes (m = 1 fused kernel vs m = 70 widened tiles), q8_0 / q4_0 within the
 // int8 regime (m = 5).
@@ -272,6 +311,9 @@ TEST_P(TypedLinearTest, GetRowsWidensTheChosenRows) {
 INSTANTIATE_TEST_SUITE_P(AllDTypes, TypedLinearTest,
                          ::testing::Values(DType::kF32, DType::kBF16, DType::kF16, DType::kQ8_0,
                                            DType::kQ4_0, DType::kQ4_1, DType::kQ5_0, DType::kQ5_1),
+                         [](const auto& info) { return std::string(DTypeName(info.param)); });
+INSTANTIATE_TEST_SUITE_P(BlockDTypes, BlockDTypeLinearTest,
+                         ::testing::Values(DType::kQ8_0, DType::kQ4_0, DType::kQ4_1, DType::kQ5_0, DType::kQ5_1),
                          [](const auto& info) { return std::string(DTypeName(info.param)); });
 
 }  // namespace
