@@ -13,6 +13,9 @@ const char* DTypeName(DType dtype) {
     case DType::kQ4_1: return "q4_1";
     case DType::kQ5_0: return "q5_0";
     case DType::kQ5_1: return "q5_1";
+    case DType::kQ4_K: return "q4_k";
+    case DType::kQ5_K: return "q5_k";
+    case DType::kQ6_K: return "q6_k";
   }
   return "?";
 }
@@ -26,6 +29,9 @@ std::optional<DType> ParseDType(std::string_view name) {
   if (name == "q4_1") return DType::kQ4_1;
   if (name == "q5_0") return DType::kQ5_0;
   if (name == "q5_1") return DType::kQ5_1;
+  if (name == "q4_k") return DType::kQ4_K;
+  if (name == "q5_k") return DType::kQ5_K;
+  if (name == "q6_k") return DType::kQ6_K;
   return std::nullopt;
 }
 
@@ -33,7 +39,13 @@ bool IsBlockDType(DType dtype) {
   return dtype != DType::kF32 && dtype != DType::kF16 && dtype != DType::kBF16;
 }
 
-int64_t DTypeBlockElems(DType dtype) { return IsBlockDType(dtype) ? kQuantBlock : 1; }
+bool IsKQuantDType(DType dtype) {
+  return dtype == DType::kQ4_K || dtype == DType::kQ5_K || dtype == DType::kQ6_K;
+}
+
+int64_t DTypeBlockElems(DType dtype) {
+  return IsKQuantDType(dtype) ? kSuperBlock : IsBlockDType(dtype) ? kQuantBlock : 1;
+}
 
 size_t DTypeBlockBytes(DType dtype) {
   switch (dtype) {
@@ -45,6 +57,9 @@ size_t DTypeBlockBytes(DType dtype) {
     case DType::kQ4_1: return sizeof(BlockQ4_1);
     case DType::kQ5_0: return sizeof(BlockQ5_0);
     case DType::kQ5_1: return sizeof(BlockQ5_1);
+    case DType::kQ4_K: return sizeof(BlockQ4_K);
+    case DType::kQ5_K: return sizeof(BlockQ5_K);
+    case DType::kQ6_K: return sizeof(BlockQ6_K);
   }
   return 0;
 }

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 
 namespace attnserve {
@@ -56,27 +57,24 @@ void BF16ToF32(const unsigned char* src, float* dst, size_t n) {
   }
 }
 
-// 32 int8 lanes -> 4 × 8 f32 lanes: d · lane + m (multiply, then add: two roundings, as ggml's
-// and gguf-py's dequantizers), stored to out[0..32).
-inline void StoreScaledI8(__m256i q, float d, float m, float* out) {
-  const __m256 scale = _mm256_set1_ps(d), min = _mm256_set1_ps(m);
-  const __m128i lo = _mm256_castsi256_si128(q), hi = _mm256_extracti128_si256(q, 1);
+// A decoded group's 32 lanes -> 4 × 8 f32: scale · lane + min (multiply, then add: two
+// roundings, as ggml's and gguf-py's dequantizers), stored to out[0..32).
+inline void StoreGroup(const quant::Group& g, float* out) {
+  const __m128i lo = _mm256_castsi256_si128(g.q), hi = _mm256_extracti128_si256(g.q, 1);
   const __m128i parts[4] = {lo, _mm_srli_si128(lo, 8), hi, _mm_srli_si128(hi, 8)};
+  const __m256 min = _mm256_set1_ps(g.min);
   for (int p = 0; p < 4; ++p) {
+    const __m256 scale = _mm256_set1_ps(p < 2 ? g.scale_lo : g.scale_hi);
     const __m256 v = _mm256_mul_ps(scale, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(parts[p])));
-    _mm256_storeu_ps(out + 8 * p, m != 0.0f ? _mm256_add_ps(v, min) : v);
+    _mm256_storeu_ps(out + 8 * p, g.min != 0.0f ? _mm256_add_ps(v, min) : v);
   }
 }
 
-// Any 32-element block format (kernels/quant_blocks_avx2.h) -> f32.
+// Any block format (kernels/quant_blocks_avx2.h) -> f32, group by group.
 template <class B>
 void BlocksToF32(const unsigned char* src, float* dst, size_t n) {
-  for (size_t b = 0; b < n / kQuantBlock; ++b) {
-    B block;
-    std::memcpy(&block, src + b * sizeof(B), sizeof(B));
-    StoreScaledI8(quant::Traits<B>::Unpack(block), quant::Scale(block), quant::Traits<B>::Min(block),
-                  dst + b * kQuantBlock);
-  }
+  const B* row = reinterpret_cast<const B*>(src);
+  for (size_t b = 0; b < n / kQuantBlock; ++b) StoreGroup(quant::DecodeGroup(row, static_cast<int64_t>(b)), dst + b * kQuantBlock);
 }
 
 // ggml quantize_row_q8_0_ref: d = max|x| / 127, q = round(x / d).
@@ -198,6 +196,9 @@ void ConvertToF32(DType dtype, const void* src, float* dst, size_t n) {
     case DType::kQ4_1: BlocksToF32<BlockQ4_1>(bytes, dst, n); return;
     case DType::kQ5_0: BlocksToF32<BlockQ5_0>(bytes, dst, n); return;
     case DType::kQ5_1: BlocksToF32<BlockQ5_1>(bytes, dst, n); return;
+    case DType::kQ4_K: BlocksToF32<BlockQ4_K>(bytes, dst, n); return;
+    case DType::kQ5_K: BlocksToF32<BlockQ5_K>(bytes, dst, n); return;
+    case DType::kQ6_K: BlocksToF32<BlockQ6_K>(bytes, dst, n); return;
   }
 }
 
@@ -217,6 +218,11 @@ void ConvertFromF32(DType dtype, const float* src, void* dst, size_t n) {
     case DType::kQ4_1: F32ToMinBlocks<BlockQ4_1, 4>(src, bytes, n); return;
     case DType::kQ5_0: F32ToQ5_0(src, bytes, n); return;
     case DType::kQ5_1: F32ToMinBlocks<BlockQ5_1, 5>(src, bytes, n); return;
+    case DType::kQ4_K:
+    case DType::kQ5_K:
+    case DType::kQ6_K:
+      // Read-only formats: callers check IsKQuantDType first (engine/loader/weight_store.cc).
+      std::abort();
   }
 }
 

@@ -33,7 +33,8 @@ uint16_t F32ToBF16Bits(float x);
 void ConvertToF32(DType dtype, const void* src, float* dst, size_t n);
 
 // dst (DTypeRowBytes(dtype, n) bytes) = src f32[n] rounded / quantized to `dtype`
-// (n % DTypeBlockElems(dtype) == 0). dst must not overlap src.
+// (n % DTypeBlockElems(dtype) == 0). dst must not overlap src. Not for the K-quants
+// (IsKQuantDType: read-only formats; calling it with one aborts).
 void ConvertFromF32(DType dtype, const float* src, void* dst, size_t n);
 
 }  // namespace attnserve

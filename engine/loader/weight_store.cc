@@ -148,6 +148,11 @@ absl::StatusOr<WeightTensor> WeightStore::LoadMatrix(const std::string& name, in
         "tensor '", name, "' in ", t.file, ": weight dtype ", DTypeName(target), " needs ",
         DTypeBlockElems(target), "-element blocks, but a row has ", cols, " elements"));
   }
+  if (target != t.dtype && IsKQuantDType(target)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "tensor '", name, "' in ", t.file, ": weight dtype ", DTypeName(target),
+        " is read from GGUF files as it is; attnserve does not quantize ", DTypeName(t.dtype), " weights to it"));
+  }
   WeightTensor out;
   out.matrix = {target, t.data, rows, cols};
   // The kernels read f32 elements as floats and the f16 scales / 16-bit elements of every other

@@ -1,7 +1,8 @@
 // Exact block-dtype Linear at small m (kernels/cpu/gemm_typed.h, DotBlockF32Avx2): f32 x against
 // weights in a 32-element block format, each block decoded in registers
 // (kernels/quant_blocks_avx2.h) and never stored:
-//   per x row i, w row r, block b:  s = Σ_j q_j · x_j  (4 FMAs over the block's 32 quants as f32)
+//   per x row i, w row r, group b:  s = Σ_j q_j · x_j  (4 FMAs over the group's 32 quants as f32,
+//                                   in halves of 16 for q6_k's two scales)
 //                                   acc += d · s  (+ m · Σ_j x_j for the formats with a minimum)
 // which equals Σ_j (d q_j + m) x_j up to f32 rounding — no int8 rounding of x. This is the path
 // of --quantize_activations=false below kInt8FusedMaxRows rows and of matrices marked
@@ -48,18 +49,17 @@ inline void Tile(const float* x, int64_t k, const unsigned char* w, size_t rb, c
       }
     }
     for (int r = 0; r < NR; ++r) {
-      const B& blk = reinterpret_cast<const B*>(w + r * rb)[b];
+      const quant::Group g = quant::DecodeGroup(reinterpret_cast<const B*>(w + r * rb), b);
       __m256 q[4];
-      QuantsToF32(T::Unpack(blk), q);
-      const __m256 d = _mm256_set1_ps(quant::Scale(blk));
+      QuantsToF32(g.q, q);
+      const __m256 d_lo = _mm256_set1_ps(g.scale_lo), d_hi = _mm256_set1_ps(g.scale_hi);
       for (int i = 0; i < MR; ++i) {
         const float* xb = x + i * k + b * kQuantBlock;
-        __m256 s = _mm256_mul_ps(q[0], _mm256_loadu_ps(xb));
-        s = _mm256_fmadd_ps(q[1], _mm256_loadu_ps(xb + 8), s);
-        s = _mm256_fmadd_ps(q[2], _mm256_loadu_ps(xb + 16), s);
-        s = _mm256_fmadd_ps(q[3], _mm256_loadu_ps(xb + 24), s);
-        acc[i][r] = _mm256_fmadd_ps(d, s, acc[i][r]);
-        if constexpr (T::kUnsigned) acc[i][r] = _mm256_fmadd_ps(_mm256_set1_ps(T::Min(blk)), xsum[i], acc[i][r]);
+        const __m256 s_lo = _mm256_fmadd_ps(q[1], _mm256_loadu_ps(xb + 8), _mm256_mul_ps(q[0], _mm256_loadu_ps(xb)));
+        const __m256 s_hi = _mm256_fmadd_ps(q[3], _mm256_loadu_ps(xb + 24), _mm256_mul_ps(q[2], _mm256_loadu_ps(xb + 16)));
+        acc[i][r] = _mm256_fmadd_ps(d_lo, s_lo, acc[i][r]);
+        acc[i][r] = _mm256_fmadd_ps(d_hi, s_hi, acc[i][r]);
+        if constexpr (T::kUnsigned) acc[i][r] = _mm256_fmadd_ps(_mm256_set1_ps(g.min), xsum[i], acc[i][r]);
       }
     }
   }
@@ -100,6 +100,9 @@ void DotBlockF32Avx2(const float* x, const WeightMatrix& w, const float* bias, f
     case DType::kQ4_1: return Panel<BlockQ4_1>(x, w, bias, y, m, ldy);
     case DType::kQ5_0: return Panel<BlockQ5_0>(x, w, bias, y, m, ldy);
     case DType::kQ5_1: return Panel<BlockQ5_1>(x, w, bias, y, m, ldy);
+    case DType::kQ4_K: return Panel<BlockQ4_K>(x, w, bias, y, m, ldy);
+    case DType::kQ5_K: return Panel<BlockQ5_K>(x, w, bias, y, m, ldy);
+    case DType::kQ6_K: return Panel<BlockQ6_K>(x, w, bias, y, m, ldy);
     default: return;
   }
 }

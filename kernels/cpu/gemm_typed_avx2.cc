@@ -144,6 +144,7 @@ template <int MR, int NR, class B>
 inline void QuantTile(const QuantizedRows& xq, int64_t i0, const B* const* rows, size_t rb,
                       const float* bias, float* y, int64_t ldy) {
   using T = quant::Traits<B>;
+  constexpr int kGroups = quant::GroupsPerBlock<B>();
   const int64_t nb = xq.k / kQuantBlock;
   __m256 acc[MR][NR];
 #pragma GCC unroll 16
@@ -165,25 +166,26 @@ inline void QuantTile(const QuantizedRows& xq, int64_t i0, const B* const* rows,
     }
 #pragma GCC unroll 16
     for (int r = 0; r < NR; ++r) {
-      const B& blk = rows[r][b];
-      if (i0 == 0) _mm_prefetch(reinterpret_cast<const char*>(&blk) + NR * rb, _MM_HINT_T0);  // next tile
-      const __m256i wq = T::Unpack(blk);
-      const float dw = quant::Scale(blk);
-      if constexpr (T::kUnsigned) {  // w in [0, 31]: vpmaddubsw takes it as the unsigned operand
-        const float mw = T::Min(blk);
+      if (i0 == 0 && b % kGroups == 0) {  // this block's bytes in the next tile
+        _mm_prefetch(reinterpret_cast<const char*>(rows[r] + b / kGroups) + NR * rb, _MM_HINT_T0);
+      }
+      const quant::Group g = quant::DecodeGroup(rows[r], b);
+      // int32 lane l of the dot covers elements 4l..4l+3: lanes 0-3 take scale_lo, 4-7 scale_hi.
+      const __m256 dw = _mm256_set_m128(_mm_set1_ps(g.scale_hi), _mm_set1_ps(g.scale_lo));
+      if constexpr (T::kUnsigned) {  // w in [0, 63]: vpmaddubsw takes it as the unsigned operand
 #pragma GCC unroll 16
         for (int i = 0; i < MR; ++i) {
-          const __m256 dot = _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(wq, xv[i]), ones));
-          acc[i][r] = _mm256_fmadd_ps(_mm256_set1_ps(dw * xd[i]), dot, acc[i][r]);
-          acc[i][r] = _mm256_fmadd_ps(_mm256_set1_ps(mw * xd[i]), xsum[i], acc[i][r]);
+          const __m256 dot = _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(g.q, xv[i]), ones));
+          acc[i][r] = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(xd[i])), dot, acc[i][r]);
+          acc[i][r] = _mm256_fmadd_ps(_mm256_set1_ps(g.min * xd[i]), xsum[i], acc[i][r]);
         }
       } else {
-        const __m256i aw = _mm256_sign_epi8(wq, wq);  // |w| as unsigned
+        const __m256i aw = _mm256_sign_epi8(g.q, g.q);  // |w| as unsigned
 #pragma GCC unroll 16
         for (int i = 0; i < MR; ++i) {
-          const __m256i pairs = _mm256_maddubs_epi16(aw, _mm256_sign_epi8(xv[i], wq));  // x with w's sign
+          const __m256i pairs = _mm256_maddubs_epi16(aw, _mm256_sign_epi8(xv[i], g.q));  // x with w's sign
           const __m256 dot = _mm256_cvtepi32_ps(_mm256_madd_epi16(pairs, ones));
-          acc[i][r] = _mm256_fmadd_ps(_mm256_set1_ps(dw * xd[i]), dot, acc[i][r]);
+          acc[i][r] = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(xd[i])), dot, acc[i][r]);
         }
       }
     }
@@ -259,6 +261,9 @@ void DotQuantAvx2(const QuantizedRows& xq, const WeightMatrix& w, const float* b
   if (w.dtype == DType::kQ4_1) return QuantPanel<BlockQ4_1>(xq, w, bias, y, m, ldy);
   if (w.dtype == DType::kQ5_0) return QuantPanel<BlockQ5_0>(xq, w, bias, y, m, ldy);
   if (w.dtype == DType::kQ5_1) return QuantPanel<BlockQ5_1>(xq, w, bias, y, m, ldy);
+  if (w.dtype == DType::kQ4_K) return QuantPanel<BlockQ4_K>(xq, w, bias, y, m, ldy);
+  if (w.dtype == DType::kQ5_K) return QuantPanel<BlockQ5_K>(xq, w, bias, y, m, ldy);
+  if (w.dtype == DType::kQ6_K) return QuantPanel<BlockQ6_K>(xq, w, bias, y, m, ldy);
 }
 
 }  // namespace attnserve::cpu
