@@ -24,6 +24,7 @@ namespace attnserve {
 namespace {
 
 using testing::CollectingSink;
+using testing::ExpectGoldenGreedy;
 using testing::ExpectGoldenLogits;
 using testing::GoldenForward;
 using testing::GreedySpec;
@@ -69,16 +70,7 @@ TEST_P(GgufGoldenTest, GreedyTokensMatchTransformersThroughTheEngine) {
   auto engine = Engine::Load(options);
   ASSERT_TRUE(engine.ok()) << engine.status();
   (*engine)->Start();
-  int n = 0;
-  for (const auto& c : golden["greedy_cases"]) {
-    auto expected = c["generated_ids"].get<std::vector<int32_t>>();
-    auto sink = std::make_shared<CollectingSink>();
-    ASSERT_TRUE((*engine)->SubmitGenerate(
-        GreedySpec("g" + std::to_string(n++), c["prompt_ids"].get<std::vector<int32_t>>(), expected.size()),
-        sink).ok());
-    sink->Wait();
-    EXPECT_EQ(sink->token_ids, expected) << GetParam() << " (min_top2_margin " << golden["min_top2_margin"] << ")";
-  }
+  ExpectGoldenGreedy(**engine, golden, GetParam());
 }
 
 INSTANTIATE_TEST_SUITE_P(Files, GgufGoldenTest, ::testing::ValuesIn(GgufGoldens()),

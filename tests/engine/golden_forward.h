@@ -1,6 +1,6 @@
-// The forward pass of the golden logits tests (golden_model_test.cc, weight_dtype_golden_test.cc):
-// a model's logits for a token sequence run as one all-logits chunk, and the stated tolerance
-// check against transformers' logits.
+// The shared parts of the golden tests (golden_model_test.cc, weight_dtype_golden_test.cc,
+// gguf_golden_test.cc): a model's logits for a token sequence run as one all-logits chunk, the
+// stated tolerance check against transformers' logits, and the greedy cases through an engine.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -11,7 +11,9 @@
 
 #include "engine/attention/attention_registry.h"
 #include "engine/decoder_model.h"
+#include "engine/engine.h"
 #include "engine/model_config.h"
+#include "engine_test_util.h"
 #include "kernels/backend.h"
 
 namespace attnserve::testing {
@@ -56,6 +58,21 @@ inline float ExpectGoldenLogits(const std::vector<float>& logits, const std::vec
     }
   }
   return max_err;
+}
+
+// Every greedy case of `golden` ({"prompt_ids", "generated_ids"}, with "min_top2_margin") run
+// through the started `engine` one request at a time: the tokens must be transformers'.
+inline void ExpectGoldenGreedy(Engine& engine, const nlohmann::json& golden, const std::string& what) {
+  int n = 0;
+  for (const auto& c : golden["greedy_cases"]) {
+    auto expected = c["generated_ids"].get<std::vector<int32_t>>();
+    auto sink = std::make_shared<CollectingSink>();
+    ASSERT_TRUE(engine.SubmitGenerate(
+        GreedySpec("g" + std::to_string(n++), c["prompt_ids"].get<std::vector<int32_t>>(), expected.size()),
+        sink).ok());
+    sink->Wait();
+    EXPECT_EQ(sink->token_ids, expected) << what << " (min_top2_margin " << golden["min_top2_margin"] << ")";
+  }
 }
 
 }  // namespace attnserve::testing

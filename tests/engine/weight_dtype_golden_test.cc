@@ -23,6 +23,7 @@ namespace attnserve {
 namespace {
 
 using testing::CollectingSink;
+using testing::ExpectGoldenGreedy;
 using testing::ExpectGoldenLogits;
 using testing::GoldenForward;
 using testing::GoldenModelDirs;
@@ -84,17 +85,7 @@ TEST_P(WeightDTypeGoldenTest, GreedyTokensMatchTransformersOnRoundedWeights) {
   ASSERT_TRUE(engine.ok()) << engine.status();
   EXPECT_EQ((*engine)->info().matrix_dtype, DTypeName(*options.weight_dtype));
   (*engine)->Start();
-  int n = 0;
-  for (const auto& c : golden["greedy_cases"]) {
-    auto expected = c["generated_ids"].get<std::vector<int32_t>>();
-    auto sink = std::make_shared<CollectingSink>();
-    ASSERT_TRUE((*engine)->SubmitGenerate(
-        GreedySpec("g" + std::to_string(n++), c["prompt_ids"].get<std::vector<int32_t>>(), expected.size()),
-        sink).ok());
-    sink->Wait();
-    EXPECT_EQ(sink->token_ids, expected) << dir << " " << dtype_name << " (min_top2_margin "
-                                         << golden["min_top2_margin"] << ")";
-  }
+  ExpectGoldenGreedy(**engine, golden, dir + " " + dtype_name);
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, WeightDTypeGoldenTest, ::testing::ValuesIn(DTypeGoldens()),
