@@ -10,6 +10,8 @@ add_bos / add_eos. The reference is transformers loading that GGUF
 (through `tokenizers`) is printed per vocab. cases.json: per vocab, per text, ids with and without
 special tokens and the decode of those ids with skip_special_tokens false / true.
 
+The "starcoder" vocab and SmolLM2 (pre "smollm") take transformers' tokenizer with each digit
+isolated first, as llama.cpp and those models' own tokenizer.json pre-tokenize.
 --smollm2 PATH also writes smollm2_cases.json: transformers' ids on the real SmolLM2 GGUF (the file
 itself is not committed; the C++ test opens the one $ATTNSERVE_SMOLLM2_GGUF names).
 
@@ -42,6 +44,7 @@ KINDS = [  # (name, tokenizer.json kind, ggml model, ggml pre)
     ("gpt2_default", "gpt2", "gpt2", "default"),
     ("llama3", "llama3", "gpt2", "llama-bpe"),
     ("qwen2", "qwen2", "gpt2", "qwen2"),
+    ("starcoder", "gpt2", "gpt2", "starcoder"),
     ("llama2", "llama2", "llama", None),
     ("metaspace", "metaspace", "llama", None),
 ]
@@ -107,9 +110,15 @@ def write_gguf(path, tok_json, model, pre, add_bos, add_eos):
     w.close()
 
 
-def reference_cases(directory, name, texts, source=None):
+def reference_cases(directory, name, texts, source=None, digits_first=False):
     tok = transformers.AutoTokenizer.from_pretrained(directory, gguf_file=name)
     backend = tok.backend_tokenizer
+    if digits_first:
+        # llama.cpp's StarCoder-family pre-tokenizers (and those models' tokenizer.json) isolate
+        # each digit before the GPT-2 regex; transformers' GGUF loader leaves that out.
+        backend.pre_tokenizer = tokenizers.pre_tokenizers.Sequence([
+            tokenizers.pre_tokenizers.Digits(individual_digits=True),
+            tokenizers.pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)])
     cases, agree = [], 0
     for text in texts:
         ids = tok.encode(text, add_special_tokens=True)
@@ -140,7 +149,8 @@ def main():
         add_eos = True if name == "metaspace" else None
         write_gguf(os.path.join(args.out, fname), tok_json, model, pre, add_bos, add_eos)
         texts = TEXTS + special_texts(tok_json["added_tokens"])
-        cases, agree = reference_cases(args.out, fname, texts, tokenizers.Tokenizer.from_file(src))
+        cases, agree = reference_cases(args.out, fname, texts, tokenizers.Tokenizer.from_file(src),
+                                       digits_first=pre == "starcoder")
         print(f"{name}: {agree}/{len(texts)} texts give the source tokenizer.json's ids")
         out[fname] = cases
     with open(os.path.join(args.out, "cases.json"), "w") as f:
@@ -149,7 +159,7 @@ def main():
         d, f = os.path.split(args.smollm2)
         texts = TEXTS + ["<|im_start|>user\nHi there!<|im_end|>\n<|im_start|>assistant\n", "<|endoftext|>x",
                          "Call 555-1234 or 2 apples and 33 pears in 1999."]
-        cases, _ = reference_cases(d, f, texts)
+        cases, _ = reference_cases(d, f, texts, digits_first=True)
         with open(os.path.join(args.out, "smollm2_cases.json"), "w") as fh:
             json.dump({"file": f, "cases": cases}, fh, ensure_ascii=False, indent=0)
         print(f"smollm2: {len(cases)} cases")

@@ -40,11 +40,19 @@ const char kTekkenSplit[] =
 const char kGpt4oSplit[] =
     R"([^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
 
-// tokenizer.ggml.pre -> the split regex transformers uses (GGUF_PRE_TOKENIZER_SPLITS), or ""
-// for the names whose vocabularies use GPT-2's own byte-level regex.
+// Marker: each digit isolated, then GPT-2's byte-level regex — llama.cpp's StarCoder family
+// (starcoder, smollm, refact, command-r, codeshell, exaone, minerva-7b), as those models' own
+// tokenizer.json pre-tokenize (Digits individual_digits + ByteLevel); transformers' GGUF loader
+// leaves the digit split out, so for these names attnserve follows llama.cpp and the model.
+const char kDigitsThenGpt2[] = "digits+gpt2";
+
+// tokenizer.ggml.pre -> the split regex transformers uses (GGUF_PRE_TOKENIZER_SPLITS), "" for
+// the names whose vocabularies use GPT-2's own byte-level regex, or kDigitsThenGpt2.
 const std::map<std::string, const char*>& PreTokenizerSplits() {
   static const auto* table = new std::map<std::string, const char*>{
-      {"default", ""},         {"gpt-2", ""},          {"gpt2", ""},           {"smollm", ""},
+      {"default", ""},         {"gpt-2", ""},          {"gpt2", ""},           {"smollm", kDigitsThenGpt2},
+      {"starcoder", kDigitsThenGpt2}, {"refact", kDigitsThenGpt2}, {"command-r", kDigitsThenGpt2},
+      {"codeshell", kDigitsThenGpt2}, {"exaone", kDigitsThenGpt2}, {"minerva-7b", kDigitsThenGpt2},
       {"llama3", kLlama3Split}, {"llama-v3", kLlama3Split}, {"llama-bpe", kLlama3Split},
       {"falcon3", kLlama3Split}, {"pixtral", kLlama3Split}, {"dbrx", kLlama3Split},
       {"smaug-bpe", kLlama3Split}, {"tekken", kTekkenSplit}, {"qwen2", kQwen2Split},
@@ -260,6 +268,11 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> TokenizerFromGguf(const GgufFile& fil
     }
     if (*split->second == '\0') {
       tj["pre_tokenizer"] = {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true}, {"use_regex", true}};
+    } else if (split->second == kDigitsThenGpt2) {
+      tj["pre_tokenizer"] = {{"type", "Sequence"},
+                             {"pretokenizers",
+                              {{{"type", "Digits"}, {"individual_digits", true}},
+                               {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true}, {"use_regex", true}}}}};
     } else {
       tj["pre_tokenizer"] = {{"type", "Sequence"},
                              {"pretokenizers",

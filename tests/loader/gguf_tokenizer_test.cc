@@ -57,7 +57,7 @@ TEST(GgufTokenizer, GoldenVocabsMatchTransformers) {
   }
 }
 
-TEST(GgufTokenizer, SmolLM2MatchesTransformers) {
+TEST(GgufTokenizer, SmolLM2OptInMatchesTransformers) {
   const char* path = std::getenv("ATTNSERVE_SMOLLM2_GGUF");
   if (path == nullptr || *path == '\0') GTEST_SKIP() << "ATTNSERVE_SMOLLM2_GGUF is not set";
   ASSERT_TRUE(std::filesystem::exists(path)) << path;
