@@ -4,6 +4,7 @@
 //   attnserve-cli score "<text>" | score --ids 1,2,3
 //   attnserve-cli tokenize "<text>" | detokenize 1,2,3 | info | status
 //   attnserve-cli eval --text_file=F --lengths=256,1024 --attention="full;sliding_window:window=64"
+//   attnserve-cli chat ["<question>"] [--system=S --messages_file=F.json + the generate flags]
 // Common: --addr (default localhost:50051), --timeout_s. Exit 1 on a non-OK status.
 #include <cstdio>
 #include <string>
@@ -17,13 +18,14 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "clients/cli/attention_arg.h"
+#include "clients/cli/chat_command.h"
 #include "clients/cli/commands.h"
 #include "clients/cli/eval_command.h"
 #include "grpcpp/grpcpp.h"
 
 ABSL_FLAG(std::string, addr, "localhost:50051", "attnserve gRPC address (host:port).");
 ABSL_FLAG(double, timeout_s, 0, "Client deadline per call in seconds; 0 = none.");
-ABSL_FLAG(uint32_t, max_tokens, 16, "generate: maximum new tokens.");
+ABSL_FLAG(uint32_t, max_tokens, 16, "generate: maximum new tokens (chat: 256 unless given).");
 ABSL_FLAG(float, temperature, 1.0f, "generate: sampling temperature; 0 = greedy.");
 ABSL_FLAG(float, top_p, 1.0f, "generate: nucleus sampling mass in (0, 1].");
 ABSL_FLAG(int32_t, top_k, 0, "generate: sample among the k most likely tokens; 0 = off.");
@@ -42,6 +44,9 @@ ABSL_FLAG(std::string, attention, "",
 ABSL_FLAG(std::string, context_policy, "",
           "generate/score: context policy of the request, kind[:key=value,...] (e.g. "
           "yarn:factor=4,original_max_position_embeddings=256); eval: ';'-separated list ('' = server default).");
+ABSL_FLAG(std::string, system, "", "chat: system message at the start of the conversation.");
+ABSL_FLAG(std::string, messages_file, "",
+          "chat: answer this OpenAI-style messages JSON array once (one-shot) and exit.");
 ABSL_FLAG(std::string, text_file, "", "eval: text to measure perplexity on.");
 ABSL_FLAG(std::vector<std::string>, lengths, {"256"}, "eval: comma-separated window lengths (tokens).");
 ABSL_FLAG(int32_t, max_windows, 8, "eval: windows scored per length.");
@@ -58,6 +63,9 @@ constexpr char kUsage[] =
     "  attnserve-cli score \"<text>\"        attnserve-cli score --ids=1,2,3\n"
     "  attnserve-cli tokenize \"<text>\"     attnserve-cli detokenize 1,2,3\n"
     "  attnserve-cli info                   attnserve-cli status\n"
+    "  attnserve-cli chat [--system=S]      interactive: turns from stdin, /reset, /exit, Ctrl-C stops a reply\n"
+    "  attnserve-cli chat \"<question>\"     attnserve-cli chat --messages_file=F.json   (one-shot)\n"
+    "                (chat takes the generate sampling flags; needs a model with a chat template)\n"
     "  attnserve-cli eval --text_file=F [--lengths=256,1024 --attention=\"a;b\" --context_policy=\"none;yarn:factor=4\"\n"
     "                --max_windows=N --json=F]\n"
     "generate/score take --attention=name[:key=value,...] (GetModelInfo lists the backends)\n"
@@ -85,6 +93,12 @@ int main(int argc, char** argv) {
   usage_config.contains_helpshort_flags = usage_config.contains_help_flags;
   absl::SetFlagsUsageConfig(usage_config);
   absl::SetProgramUsageMessage(kUsage);
+  bool max_tokens_given = false;  // chat's default differs from generate's
+  for (int i = 1; i < argc; ++i) {
+    const absl::string_view arg = argv[i];
+    if (arg == "--") break;
+    if (absl::StartsWith(arg, "--max_tokens") || absl::StartsWith(arg, "-max_tokens")) max_tokens_given = true;
+  }
   const std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   if (args.size() < 2) return Usage("missing command");
   const std::string command = args[1];
@@ -109,10 +123,13 @@ int main(int argc, char** argv) {
     context_policy = *parsed;
   }
 
-  if (command == "generate") {
-    if (argument.empty()) return Usage("generate needs a prompt");
+  if (command == "generate" || command == "chat") {
+    if (argument.empty() && command == "generate") return Usage("generate needs a prompt");
     attnserve::cli::GenerateOptions options;
     options.max_tokens = absl::GetFlag(FLAGS_max_tokens);
+    if (command == "chat" && !max_tokens_given) {
+      options.max_tokens = 256;
+    }
     options.temperature = absl::GetFlag(FLAGS_temperature);
     options.top_p = absl::GetFlag(FLAGS_top_p);
     options.top_k = absl::GetFlag(FLAGS_top_k);
@@ -128,6 +145,14 @@ int main(int argc, char** argv) {
     options.logprobs = absl::GetFlag(FLAGS_logprobs);
     options.attention = attention;
     options.context_policy = context_policy;
+    if (command == "chat") {
+      attnserve::cli::ChatOptions chat;
+      chat.generate = options;
+      chat.system = absl::GetFlag(FLAGS_system);
+      chat.messages_file = absl::GetFlag(FLAGS_messages_file);
+      chat.question = argument;
+      return attnserve::cli::Chat(*stub, call, chat);
+    }
     return attnserve::cli::Generate(*stub, call, argument, options);
   }
   if (command == "score") {
