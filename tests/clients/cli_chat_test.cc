@@ -290,9 +290,16 @@ TEST_F(CliChatTest, ServerErrorsPrintTheStatusAndExitOne) {
 }
 
 TEST_F(CliChatTest, CtrlCCancelsTheReplyAndReturnsToThePrompt) {
-  // A reply that runs to the end of the context (seconds of work) so the SIGINT lands inside it.
-  CliProcess cli({"chat", "--addr=" + daemon_->address(), "--temperature=0", "--ignore_eos",
-                  "--max_tokens=2000"});
+  // A reply that cannot end before the SIGINT: ~1M tokens of the tiny Mamba (its whole context,
+  // ~40 s of work on these machines), on a daemon of its own serving it with the ChatML template.
+  DaemonProcess endless;
+  std::string error;
+  ASSERT_TRUE(endless.Start(std::string(ATTNSERVE_GOLDEN_MODELS_DIR) + "/mamba_tiny",
+                            {std::string("--chat_template=") + ATTNSERVE_CHATML_TEMPLATE}, seconds(120), &error))
+      << error;
+  auto endless_stub = v1::Inference::NewStub(MakeChannel(endless.address()));
+  CliProcess cli({"chat", "--addr=" + endless.address(), "--temperature=0", "--ignore_eos",
+                  "--max_tokens=1000000"});
   cli.Write("Tell me everything\n");
   ASSERT_TRUE(cli.WaitUntil([&] { return !cli.Out().empty(); }, milliseconds(60000)));
   cli.Signal(SIGINT);
@@ -303,11 +310,11 @@ TEST_F(CliChatTest, CtrlCCancelsTheReplyAndReturnsToThePrompt) {
   cli.Write("/exit\n");
   const CliRun run = cli.Wait(seconds(30));
   EXPECT_EQ(run.exit_code, 0) << run.err;
-  EXPECT_EQ(run.err.find("completion_tokens=2000"), std::string::npos) << run.err;
+  EXPECT_EQ(run.err.find("completion_tokens=1000000"), std::string::npos) << run.err;
   // The server finished the cancelled request (nothing left running).
   v1::ServerStatus status;
   EXPECT_TRUE(WaitForServerStatus(
-      *stub_, [](const v1::ServerStatus& s) { return s.num_requests_running() == 0; },
+      *endless_stub, [](const v1::ServerStatus& s) { return s.num_requests_running() == 0; },
       milliseconds(10000), &status));
 
   // Ctrl-C at the prompt ends the program.
