@@ -51,6 +51,7 @@ const char kDigitsThenGpt2[] = "digits+gpt2";
 const std::map<std::string, const char*>& PreTokenizerSplits() {
   static const auto* table = new std::map<std::string, const char*>{
       {"default", ""},         {"gpt-2", ""},          {"gpt2", ""},           {"smollm", kDigitsThenGpt2},
+      {"mpt", ""},             {"olmo", ""},           {"jais", ""},  // llama.cpp: GPT-2 regex
       {"starcoder", kDigitsThenGpt2}, {"refact", kDigitsThenGpt2}, {"command-r", kDigitsThenGpt2},
       {"codeshell", kDigitsThenGpt2}, {"exaone", kDigitsThenGpt2}, {"minerva-7b", kDigitsThenGpt2},
       {"llama3", kLlama3Split}, {"llama-v3", kLlama3Split}, {"llama-bpe", kLlama3Split},
