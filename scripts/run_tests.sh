@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # One command: install what is missing, fetch the default chat model, build, and run every test
-# (ctest). The SmolLM2 GGUF tests run on the fetched file (ATTNSERVE_SMOLLM2_GGUF); they are
-# reported as skipped only when it could not be fetched.
+# (ctest). The SmolLM2 GGUF tests run on the fetched file (tests/default_chat_model.h), so a failed
+# fetch stops here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install_deps.sh
-if gguf="$(scripts/fetch_default_model.sh)"; then
-  export ATTNSERVE_SMOLLM2_GGUF="$gguf"
-else
-  echo "attnserve: SmolLM2 GGUF not fetched; its tests will be skipped" >&2
+if ! gguf="$(scripts/fetch_default_model.sh)"; then
+  echo "attnserve: the default chat model could not be fetched; the tests need it" >&2
+  exit 1
 fi
+export ATTNSERVE_SMOLLM2_GGUF="$gguf"
 scripts/build.sh
 cd build
 ctest --output-on-failure -j"$(nproc)" --timeout 600

@@ -4,8 +4,8 @@
 // transformers computes on that very file (which dequantizes to f32) within the golden tolerance,
 // and its greedy tokens through the engine. Also: a GGUF f32 file and the HF directory it was
 // written from give bitwise equal logits (names, shapes, Q/K un-permutation); bad files give the
-// start-up error of tests/golden/gguf_models/bad/cases.json; the opt-in SmolLM2 case runs the
-// real SmolLM2-135M-Instruct Q4_1 file when ATTNSERVE_SMOLLM2_GGUF names it.
+// start-up error of tests/golden/gguf_models/bad/cases.json; the real SmolLM2-135M-Instruct Q4_1
+// file (tests/default_chat_model.h) matches transformers on its own chat template, ids and tokens.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -18,6 +18,7 @@
 #include "engine/model_source.h"
 #include "engine_test_util.h"
 #include "golden_forward.h"
+#include "tests/default_chat_model.h"
 #include "kernels/backend_registry.h"
 
 namespace attnserve {
@@ -113,15 +114,15 @@ TEST(GgufModelTest, BadFilesGiveStartUpErrorsNamingTheFileAndField) {
   EXPECT_EQ(engine.status().code(), absl::StatusCode::kNotFound) << engine.status();
 }
 
-// Opt-in: the real SmolLM2-135M-Instruct Q4_1 GGUF (scripts/fetch_default_model.sh puts it in
-// the model cache; scripts/run_tests.sh sets ATTNSERVE_SMOLLM2_GGUF). Against transformers on the
+// The real SmolLM2-135M-Instruct Q4_1 GGUF (tests/default_chat_model.h: fetched into the model
+// cache by scripts/run_tests.sh). Against transformers on the
 // same file (tests/golden/gguf_models/smollm2/greedy.json, tools/make_gguf_golden.py):
 // the GGUF's own chat template renders the conversation byte for byte, the GGUF tokenizer gives
 // the same prompt ids, and with f32 activations the greedy reply ids are the same ("The capital
-// of France is Paris."). Skipped, visibly, when the variable is unset; asserted when it is set.
-TEST(GgufModelTest, SmolLM2OptInMatchesTransformersOnItsOwnFile) {
-  const char* path = std::getenv("ATTNSERVE_SMOLLM2_GGUF");
-  if (path == nullptr || *path == '\0') GTEST_SKIP() << "ATTNSERVE_SMOLLM2_GGUF not set";
+// of France is Paris.").
+TEST(GgufModelTest, SmolLM2MatchesTransformersOnItsOwnFile) {
+  const std::string path = testing::DefaultChatModelPath();
+  ASSERT_TRUE(std::filesystem::exists(path)) << path << " is missing: run scripts/fetch_default_model.sh";
   const nlohmann::json golden = ReadJson(kGgufDir + "/smollm2/greedy.json");
   auto gguf = OpenGgufModel(path);
   ASSERT_TRUE(gguf.ok()) << gguf.status();

@@ -1,6 +1,6 @@
 // TokenizerFromGguf: every vocab-only GGUF of tests/golden/gguf_vocab (tools/make_gguf_vocab_golden.py)
 // encodes and decodes every case exactly as transformers does on the same file; the golden models'
-// GGUF files load; the real SmolLM2 GGUF matches transformers when $ATTNSERVE_SMOLLM2_GGUF names it;
+// GGUF files load; the real SmolLM2 GGUF (tests/default_chat_model.h) matches transformers;
 // malformed metadata (written here byte by byte) is INVALID_ARGUMENT naming the file and the key.
 #include "engine/loader/gguf_tokenizer.h"
 
@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "nlohmann/json.hpp"
+#include "tests/default_chat_model.h"
 
 namespace attnserve {
 namespace {
@@ -57,10 +58,9 @@ TEST(GgufTokenizer, GoldenVocabsMatchTransformers) {
   }
 }
 
-TEST(GgufTokenizer, SmolLM2OptInMatchesTransformers) {
-  const char* path = std::getenv("ATTNSERVE_SMOLLM2_GGUF");
-  if (path == nullptr || *path == '\0') GTEST_SKIP() << "ATTNSERVE_SMOLLM2_GGUF is not set";
-  ASSERT_TRUE(std::filesystem::exists(path)) << path;
+TEST(GgufTokenizer, SmolLM2MatchesTransformers) {
+  const std::string path = testing::DefaultChatModelPath();
+  ASSERT_TRUE(std::filesystem::exists(path)) << path << " is missing: run scripts/fetch_default_model.sh";
   const nlohmann::json golden = ReadJson(kVocabDir + "/smollm2_cases.json");
   auto tok = Load(path);
   ASSERT_NE(tok, nullptr);
@@ -98,7 +98,7 @@ class MetaWriter {
     auto put = [&](auto v) { out.append(reinterpret_cast<const char*>(&v), sizeof(v)); };
     put(uint32_t{3}); put(uint64_t{0}); put(uint64_t{count_});
     out += body_;
-    const std::string path = (std::filesystem::path(testing::TempDir()) / name).string();
+    const std::string path = (std::filesystem::path(::testing::TempDir()) / name).string();
     std::ofstream(path, std::ios::binary) << out;
     return path;
   }
