@@ -77,6 +77,19 @@ void BlocksToF32(const unsigned char* src, float* dst, size_t n) {
   for (size_t b = 0; b < n / kQuantBlock; ++b) StoreGroup(quant::DecodeGroup(row, static_cast<int64_t>(b)), dst + b * kQuantBlock);
 }
 
+// The element of largest magnitude of a 32-block, with its sign (the first of equal magnitudes),
+// as ggml's q4_0 / q5_0 reference quantizers pick it.
+float LargestMagnitude(const float* x) {
+  float amax = 0.0f, max = 0.0f;
+  for (int i = 0; i < kQuantBlock; ++i) {
+    if (amax < std::fabs(x[i])) {
+      amax = std::fabs(x[i]);
+      max = x[i];
+    }
+  }
+  return max;
+}
+
 // ggml quantize_row_q8_0_ref: d = max|x| / 127, q = round(x / d).
 void F32ToQ8_0(const float* src, unsigned char* dst, size_t n) {
   for (size_t b = 0; b < n / kQuantBlock; ++b) {
@@ -97,13 +110,7 @@ void F32ToQ8_0(const float* src, unsigned char* dst, size_t n) {
 void F32ToQ4_0(const float* src, unsigned char* dst, size_t n) {
   for (size_t b = 0; b < n / kQuantBlock; ++b) {
     const float* x = src + b * kQuantBlock;
-    float amax = 0.0f, max = 0.0f;
-    for (int i = 0; i < kQuantBlock; ++i) {
-      if (amax < std::fabs(x[i])) {
-        amax = std::fabs(x[i]);
-        max = x[i];
-      }
-    }
+    const float max = LargestMagnitude(x);
     const float d = max / -8.0f;
     const float id = d != 0.0f ? 1.0f / d : 0.0f;
     BlockQ4_0 block;
@@ -165,13 +172,7 @@ void F32ToMinBlocks(const float* src, unsigned char* dst, size_t n) {
 void F32ToQ5_0(const float* src, unsigned char* dst, size_t n) {
   for (size_t b = 0; b < n / kQuantBlock; ++b) {
     const float* x = src + b * kQuantBlock;
-    float amax = 0.0f, max = 0.0f;
-    for (int i = 0; i < kQuantBlock; ++i) {
-      if (amax < std::fabs(x[i])) {
-        amax = std::fabs(x[i]);
-        max = x[i];
-      }
-    }
+    const float max = LargestMagnitude(x);
     const float d = max / -16.0f;
     const float id = d != 0.0f ? 1.0f / d : 0.0f;
     BlockQ5_0 block;

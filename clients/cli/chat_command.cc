@@ -57,19 +57,9 @@ v1::ChatMessage Message(const std::string& role, const std::string& content) {
 
 v1::GenerateRequest BuildRequest(const GenerateOptions& options,
                                  const std::vector<v1::ChatMessage>& history) {
-  v1::GenerateRequest request;
+  v1::GenerateRequest request = RequestWithOptions(options);
   for (const v1::ChatMessage& m : history) *request.add_messages() = m;
   request.set_add_generation_prompt(true);
-  request.set_max_tokens(options.max_tokens);
-  request.mutable_sampling()->set_temperature(options.temperature);
-  request.mutable_sampling()->set_top_p(options.top_p);
-  request.mutable_sampling()->set_top_k(options.top_k);
-  if (options.seed.has_value()) request.mutable_sampling()->set_seed(*options.seed);
-  for (const std::string& s : options.stop) request.add_stop(s);
-  for (int32_t id : options.stop_token_ids) request.add_stop_token_ids(id);
-  request.set_ignore_eos(options.ignore_eos);
-  if (!options.attention.backend().empty()) *request.mutable_attention() = options.attention;
-  if (!options.context_policy.kind().empty()) *request.mutable_context_policy() = options.context_policy;
   return request;
 }
 

@@ -67,10 +67,8 @@ std::optional<std::vector<int32_t>> ParseIds(const std::string& text) {
   return ids;
 }
 
-int Generate(v1::Inference::Stub& stub, const CallOptions& call, const std::string& prompt,
-             const GenerateOptions& options) {
+v1::GenerateRequest RequestWithOptions(const GenerateOptions& options) {
   v1::GenerateRequest request;
-  request.set_prompt(prompt);
   request.set_max_tokens(options.max_tokens);
   request.mutable_sampling()->set_temperature(options.temperature);
   request.mutable_sampling()->set_top_p(options.top_p);
@@ -81,6 +79,13 @@ int Generate(v1::Inference::Stub& stub, const CallOptions& call, const std::stri
   request.set_ignore_eos(options.ignore_eos);
   if (!options.attention.backend().empty()) *request.mutable_attention() = options.attention;
   if (!options.context_policy.kind().empty()) *request.mutable_context_policy() = options.context_policy;
+  return request;
+}
+
+int Generate(v1::Inference::Stub& stub, const CallOptions& call, const std::string& prompt,
+             const GenerateOptions& options) {
+  v1::GenerateRequest request = RequestWithOptions(options);
+  request.set_prompt(prompt);
   if (options.logprobs >= 0) {
     request.set_logprobs(true);
     request.set_top_logprobs(static_cast<uint32_t>(options.logprobs));

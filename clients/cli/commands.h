@@ -31,6 +31,9 @@ struct GenerateOptions {
   v1::ContextPolicy context_policy;  // per-request positions (kind "" = server default)
 };
 
+// A GenerateRequest with the sampling, stop, attention and context-policy options set (no
+// prompt or messages, no logprobs): shared by generate and chat.
+v1::GenerateRequest RequestWithOptions(const GenerateOptions& options);
 int Generate(v1::Inference::Stub& stub, const CallOptions& call, const std::string& prompt,
              const GenerateOptions& options);
 // Exactly one of `text` / `ids` is non-empty.

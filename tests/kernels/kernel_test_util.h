@@ -12,6 +12,20 @@
 
 namespace attnserve::testing {
 
+// f32[m, n]: Σ_p |x[i, p] · w[j, p]| for x f32[m, k], w f32[n, k] — the magnitude that bounds the
+// f32 accumulation error of a Linear (the per-element scale for ExpectClose).
+inline std::vector<float> AbsDotSums(const std::vector<float>& x, const std::vector<float>& w, int64_t m,
+                                     int64_t n, int64_t k) {
+  std::vector<float> mag(static_cast<size_t>(m * n));
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      double sum = 0.0;
+      for (int64_t p = 0; p < k; ++p) sum += std::fabs(double(x[i * k + p]) * w[j * k + p]);
+      mag[i * n + j] = float(sum);
+    }
+  return mag;
+}
+
 // f32[n] uniform in [lo, hi), deterministic for a seed.
 inline std::vector<float> RandomVector(int64_t n, uint32_t seed, float lo = -1.0f, float hi = 1.0f) {
   std::mt19937 gen(seed);

@@ -22,8 +22,13 @@
 #include "tests/kernels/kernel_test_util.h"
 
 namespace attnserve {
+
+// Defined in typed_linear_test.cc.
+void ExpectRowsBatchAndThreadInvariant(const WeightMatrix& w, const std::vector<float>& x, int64_t m);
+
 namespace {
 
+using testing::AbsDotSums;
 using testing::ExpectClose;
 using testing::RandomVector;
 
@@ -91,13 +96,7 @@ TEST_P(KQuantTest, LinearMatchesReferenceInEveryRegime) {
       exact->Linear(x.data(), w, b, got_exact.data(), m);
       std::vector<float> wide(n * k);
       ConvertToF32(dtype, wq.data(), wide.data(), wide.size());
-      std::vector<float> mag(m * n);
-      for (int64_t i = 0; i < m; ++i)
-        for (int64_t j = 0; j < n; ++j) {
-          double sum = 0.0;
-          for (int64_t p = 0; p < k; ++p) sum += std::fabs(double(x[i * k + p]) * wide[j * k + p]);
-          mag[i * n + j] = float(sum);
-        }
+      const std::vector<float> mag = AbsDotSums(x, wide, m, n, k);
       const std::string what = std::string(DTypeName(dtype)) + " m=" + std::to_string(m);
       ExpectClose(got_exact, want, 1e-6, 1e-5, &mag, what + " exact");
       if (m < cpu::kInt8FusedMaxRows) {
@@ -119,17 +118,7 @@ TEST_P(KQuantTest, RowsAreBatchAndThreadInvariant) {
   const int64_t m = 5, n = 64, k = 256;
   const std::vector<float> x = RandomVector(m * k, 3);
   const std::vector<unsigned char> wq = RandomBlocks(dtype, n, k, 4);
-  const WeightMatrix w{dtype, wq.data(), n, k};
-  auto one = MakeCpuBackend(1), two = MakeCpuBackend(2);
-  std::vector<float> batched(m * n), threaded(m * n);
-  one->Linear(x.data(), w, nullptr, batched.data(), m);
-  two->Linear(x.data(), w, nullptr, threaded.data(), m);
-  EXPECT_EQ(batched, threaded);
-  for (int64_t i = 0; i < m; ++i) {
-    std::vector<float> alone(n);
-    two->Linear(x.data() + i * k, w, nullptr, alone.data(), 1);
-    EXPECT_EQ(alone, std::vector<float>(batched.begin() + i * n, batched.begin() + (i + 1) * n)) << i;
-  }
+  ExpectRowsBatchAndThreadInvariant({dtype, wq.data(), n, k}, x, m);
 }
 
 INSTANTIATE_TEST_SUITE_P(KQuants, KQuantTest, ::testing::Values(DType::kQ4_K, DType::kQ5_K, DType::kQ6_K),

@@ -27,6 +27,7 @@
 namespace attnserve {
 namespace {
 
+using testing::AbsDotSums;
 using testing::ExpectClose;
 using testing::RandomVector;
 
@@ -182,6 +183,27 @@ double Nmse(const std::vector<float>& got, const std::vector<float>& want) {
   return num / den;
 }
 
+}  // namespace
+
+// x f32[m, w.cols] · w^T on the CPU backend: one thread and two give the same rows, and each row
+// alone gives what it gives inside the batch (shared with kquant_test.cc).
+void ExpectRowsBatchAndThreadInvariant(const WeightMatrix& w, const std::vector<float>& x, int64_t m) {
+  const int64_t n = w.rows, k = w.cols;
+  auto one = MakeCpuBackend(1), two = MakeCpuBackend(2);
+  std::vector<float> batched(m * n), threaded(m * n);
+  one->Linear(x.data(), w, nullptr, batched.data(), m);
+  two->Linear(x.data(), w, nullptr, threaded.data(), m);
+  EXPECT_EQ(batched, threaded) << DTypeName(w.dtype);
+  for (int64_t i = 0; i < m; ++i) {
+    std::vector<float> alone(n);
+    two->Linear(x.data() + i * k, w, nullptr, alone.data(), 1);
+    EXPECT_EQ(alone, std::vector<float>(batched.begin() + i * n, batched.begin() + (i + 1) * n))
+        << DTypeName(w.dtype) << " row " << i;
+  }
+}
+
+namespace {
+
 class TypedLinearTest : public ::testing::TestWithParam<DType> {};
 
 TEST_P(TypedLinearTest, MatchesReferenceOnDecodeAndPrefillShapes) {
@@ -214,13 +236,7 @@ TEST_P(TypedLinearTest, MatchesReferenceOnDecodeAndPrefillShapes) {
       }
       // Magnitude Σ_p |x w| of the widened weight, as linear_test.cc bounds f32 accumulation.
       const std::vector<float> wide = Decode(dtype, wq, w32.size());
-      std::vector<float> mag(c.m * c.n);
-      for (int64_t i = 0; i < c.m; ++i)
-        for (int64_t j = 0; j < c.n; ++j) {
-          double sum = 0.0;
-          for (int64_t p = 0; p < c.k; ++p) sum += std::fabs(double(x[i * c.k + p]) * wide[j * c.k + p]);
-          mag[i * c.n + j] = float(sum);
-        }
+      const std::vector<float> mag = AbsDotSums(x, wide, c.m, c.n, c.k);
       ExpectClose(got, want, 1e-6, 1e-5, &mag, what);
       if (c.m < 128) {
         std::vector<float> f32(c.m * c.n);
@@ -255,13 +271,7 @@ TEST_P(BlockDTypeLinearTest, ExactActivationsMatchReferenceAtSmallM) {
       w.exact_activations = true;
       quantizing->Linear(x.data(), w, b, marked.data(), c.m);
       const std::vector<float> wide = Decode(dtype, wq, w32.size());
-      std::vector<float> mag(c.m * c.n);
-      for (int64_t i = 0; i < c.m; ++i)
-        for (int64_t j = 0; j < c.n; ++j) {
-          double sum = 0.0;
-          for (int64_t p = 0; p < c.k; ++p) sum += std::fabs(double(x[i * c.k + p]) * wide[j * c.k + p]);
-          mag[i * c.n + j] = float(sum);
-        }
+      const std::vector<float> mag = AbsDotSums(x, wide, c.m, c.n, c.k);
       const std::string what = std::string(DTypeName(dtype)) + " m=" + std::to_string(c.m);
       ExpectClose(got, want, 1e-6, 1e-5, &mag, what);
       EXPECT_EQ(marked, got) << what << ": an exact_activations matrix takes the exact path";
@@ -277,17 +287,7 @@ TEST_P(TypedLinearTest, RowsAreBatchAndThreadInvariant) {
   const int64_t m = IsBlockDType(dtype) ? 5 : 70, n = 300, k = 128;
   const std::vector<float> x = RandomVector(m * k, 21), w32 = RandomVector(n * k, 22);
   const std::vector<unsigned char> wq = Encode(dtype, w32);
-  const WeightMatrix w{dtype, wq.data(), n, k};
-  auto one = MakeCpuBackend(1), two = MakeCpuBackend(2);
-  std::vector<float> batched(m * n), threaded(m * n);
-  one->Linear(x.data(), w, nullptr, batched.data(), m);
-  two->Linear(x.data(), w, nullptr, threaded.data(), m);
-  EXPECT_EQ(batched, threaded);
-  for (int64_t i = 0; i < m; ++i) {
-    std::vector<float> alone(n);
-    two->Linear(x.data() + i * k, w, nullptr, alone.data(), 1);
-    EXPECT_EQ(alone, std::vector<float>(batched.begin() + i * n, batched.begin() + (i + 1) * n)) << i;
-  }
+  ExpectRowsBatchAndThreadInvariant({dtype, wq.data(), n, k}, x, m);
 }
 
 TEST_P(TypedLinearTest, GetRowsWidensTheChosenRows) {
