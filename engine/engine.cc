@@ -12,6 +12,7 @@
 #include <deque>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <thread>
 #include <tuple>
@@ -19,6 +20,9 @@
 #include <unordered_set>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "engine/admission/queue_time_estimator.h"
+#include "engine/admission/refusal.h"
 #include "engine/active_request.h"
 #include "engine/attention/attention_registry.h"
 #include "engine/executor.h"
@@ -69,6 +73,7 @@ struct Engine::Impl {
   // Published after every step. Lock order: mu before status_mu (never the other way).
   mutable std::mutex status_mu;
   Engine::Status_ status;
+  QueueTimeEstimator queue_time_estimator;  // guarded by status_mu
 
   // Engine thread only.
   std::unordered_map<int64_t, std::unique_ptr<ActiveRequest>> requests;
@@ -82,6 +87,10 @@ struct Engine::Impl {
   int64_t tokens_computed_total = 0;
 
   absl::Status Enqueue(std::unique_ptr<ActiveRequest> request);
+  // Admission control under mu, `queued` requests ahead: RESOURCE_EXHAUSTED (a Refusal with
+  // retry-after) when the queue is full (--max_waiting_requests) or the estimated queue time
+  // passes the request's deadline (--reject_unmeetable_deadlines).
+  absl::Status AdmitLocked(const ActiveRequest& request, int64_t queued);
   void Loop();
   void Admit(std::unique_ptr<ActiveRequest> request);
   void End(ActiveRequest& request, FinishReason reason, absl::Status error);
@@ -242,6 +251,35 @@ absl::Status Engine::Validate(const ScoreSpec& spec) const {
   return impl_->planner->Resolve(spec.attention, spec.context_policy, n, n).status();
 }
 
+absl::Status Engine::Impl::AdmitLocked(const ActiveRequest& request, int64_t queued) {
+  const Clock::time_point now = Clock::now();
+  std::optional<double> wait_s, rate;
+  {
+    std::lock_guard<std::mutex> status_lock(status_mu);
+    wait_s = queue_time_estimator.Estimate(queued, now);
+    rate = queue_time_estimator.AdmissionRate(now);
+  }
+  if (queued >= options.max_waiting_requests) {
+    // One place frees up per admission: suggest the time of one (1 s when no rate is known).
+    const double retry_s = rate && *rate > 0 ? 1.0 / *rate : 1.0;
+    return Refusal(absl::StatusCode::kResourceExhausted,
+                   absl::StrFormat("too many waiting requests (%d; limit --max_waiting_requests=%d); "
+                                   "retry after %.1f s", queued, options.max_waiting_requests, retry_s),
+                   "queue_full", retry_s);
+  }
+  if (options.reject_unmeetable_deadlines && request.deadline != Clock::time_point::max() && wait_s &&
+      now + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(*wait_s)) >
+          request.deadline) {
+    return Refusal(absl::StatusCode::kResourceExhausted,
+                   absl::StrFormat("the estimated queue time %.1f s (%d requests waiting, %.2f admitted "
+                                   "per second) is longer than the %.1f s left before the request's "
+                                   "deadline; retry after %.1f s or with a later deadline",
+                                   *wait_s, queued, rate.value_or(0), Seconds(request.deadline - now), *wait_s),
+                   "queue_time", *wait_s);
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Engine::Impl::Enqueue(std::unique_ptr<ActiveRequest> request) {
   {
     std::lock_guard<std::mutex> lock(mu);
@@ -252,11 +290,7 @@ absl::Status Engine::Impl::Enqueue(std::unique_ptr<ActiveRequest> request) {
       std::lock_guard<std::mutex> status_lock(status_mu);
       queued += status.num_waiting;
     }
-    if (queued >= options.max_waiting_requests) {
-      return absl::ResourceExhaustedError(absl::StrCat(
-          "too many waiting requests (", queued, "; limit --max_waiting_requests=",
-          options.max_waiting_requests, "); retry later"));
-    }
+    if (absl::Status refused = AdmitLocked(*request, queued); !refused.ok()) return refused;
     if (!active_ids.insert(request->request_id).second) {
       return absl::AlreadyExistsError(
           absl::StrCat("request_id \"", request->request_id, "\" is already in use"));
@@ -409,6 +443,10 @@ void Engine::Impl::Commit(const BatchPlan& plan, StepOutput& out) {
     if (it == requests.end()) continue;
     ActiveRequest& r = *it->second;
     if (chunk.first_chunk) {
+      if (!r.scheduled) {  // its first step ever (not a recompute after preemption)
+        std::lock_guard<std::mutex> status_lock(status_mu);
+        queue_time_estimator.OnAdmitted(now);
+      }
       r.scheduled = true;
       prompt_tokens_total += r.num_prompt_tokens;
       if (observer) {

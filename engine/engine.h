@@ -35,6 +35,9 @@ struct EngineOptions {
   int32_t block_size = 16;               // tokens per KV block
   bool enable_prefix_caching = true;
   double max_queue_time_s = 0.0;         // > 0: waiting longer ends with DEADLINE_EXCEEDED
+  // A request whose deadline would pass in the queue (engine/admission/queue_time_estimator.h) is
+  // refused at once with RESOURCE_EXHAUSTED and retry-after.
+  bool reject_unmeetable_deadlines = true;
   // Deployment default attention (--attention); empty = the model's own. Requests may override.
   AttentionChoice attention;
   // Deployment default context policy (--context_policy); empty = config.json's rope_scaling.

@@ -12,6 +12,7 @@
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
 #include "engine/attention/attention_choice.h"
+#include "server/access/access_control.h"
 #include "engine/context/context_policy.h"
 #include "server/chat_prompt.h"
 #include "server/grpc_metrics_interceptor.h"
@@ -20,23 +21,36 @@
 #include "server/health.h"
 #include "server/inference_service.h"
 #include "server/metrics.h"
+#include "server/tls/server_tls.h"
 
 namespace attnserve::server {
 namespace {
 
-constexpr int kMaxReceiveMessageBytes = 64 << 20;  // long prompt_token_ids lists
+int Milliseconds(double seconds) { return static_cast<int>(seconds * 1000); }
 
 std::unique_ptr<grpc::Server> StartGrpcServer(const ServerOptions& options,
                                               InferenceService& service,
                                               PrometheusRequestObserver* metrics,
-                                              int* selected_port) {
+                                              const ServerTls* tls, int* selected_port) {
   EnableHealthService();
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(HostPort(options.host, options.port), grpc::InsecureServerCredentials(),
+  builder.AddListeningPort(HostPort(options.host, options.port),
+                           tls != nullptr ? tls->credentials() : grpc::InsecureServerCredentials(),
                            selected_port);
   builder.RegisterService(&service);
-  builder.SetMaxReceiveMessageSize(kMaxReceiveMessageBytes);
+  builder.SetMaxReceiveMessageSize(static_cast<int>(options.max_message_bytes));
+  // Connection limits and keepalive enforcement (docs/reliability.md).
+  if (options.max_streams_per_connection > 0) {
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, options.max_streams_per_connection);
+  }
+  if (options.keepalive_time_s > 0) {
+    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, Milliseconds(options.keepalive_time_s));
+    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, Milliseconds(options.keepalive_timeout_s));
+  }
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+                             Milliseconds(options.min_client_ping_interval_s));
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 2);
   builder.SetMaxSendMessageSize(-1);  // Score logits can be large; clients choose their limit
   if (auto factory = MakeGrpcMetricsInterceptorFactory(metrics)) {
     std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
@@ -60,6 +74,7 @@ EngineOptions ToEngineOptions(const ServerOptions& options, RequestObserver* obs
   e.block_size = options.block_size;
   e.enable_prefix_caching = options.enable_prefix_caching;
   e.max_queue_time_s = options.max_queue_time_s;
+  e.reject_unmeetable_deadlines = options.reject_unmeetable_deadlines;
   e.attention = ParseAttentionChoice(options.attention).value_or(AttentionChoice{});  // validated with the flags
   e.context_policy = ParseContextPolicyChoice(options.context_policy).value_or(ContextPolicyChoice{});
   e.expert_shards = options.expert_shards;
@@ -73,7 +88,8 @@ EngineOptions ToEngineOptions(const ServerOptions& options, RequestObserver* obs
 
 // The drain (see daemon.h): returns once the engine is idle, the timeout has passed or a second
 // stop request came. Polls Idle() every 20 ms while waiting for that second request.
-void Drain(Engine& engine, double timeout_s, const WaitForStop& wait_for_stop) {
+void Drain(Engine& engine, double timeout_s, const WaitForSignal& wait_for_signal,
+           const std::function<void()>& reload) {
   engine.BeginDrain();
   const auto start = std::chrono::steady_clock::now();
   const auto end = start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
@@ -91,7 +107,9 @@ void Drain(Engine& engine, double timeout_s, const WaitForStop& wait_for_stop) {
                    static_cast<long long>(load.num_waiting));
       return;
     }
-    if (wait_for_stop(std::chrono::milliseconds(20))) {
+    const DaemonSignal signal = wait_for_signal(std::chrono::milliseconds(20));
+    if (signal == DaemonSignal::kReload) reload();
+    if (signal == DaemonSignal::kStop) {
       std::fprintf(stderr, "attnserve: second stop signal; cancelling what is left\n");
       return;
     }
@@ -116,11 +134,40 @@ void StopGrpcServer(grpc::Server& server, OpenCalls& open_calls, double grace_s)
 
 }  // namespace
 
-int RunDaemon(const ServerOptions& options, const WaitForStop& wait_for_stop) {
+int RunDaemon(const ServerOptions& options, const WaitForSignal& wait_for_signal) {
   if (absl::Status valid = ValidateServerOptions(options); !valid.ok()) {
     std::fprintf(stderr, "attnserve: %s\n", std::string(valid.message()).c_str());
     return 1;
   }
+  absl::StatusOr<std::unique_ptr<AccessControl>> access = AccessControl::Create(
+      {options.api_key, options.api_keys_file, {options.max_prompt_tokens, options.max_tokens_cap}});
+  if (!access.ok()) {
+    std::fprintf(stderr, "attnserve: %s\n", std::string(access.status().message()).c_str());
+    return 1;
+  }
+  std::unique_ptr<ServerTls> tls;
+  if (!options.tls_cert.empty()) {
+    absl::StatusOr<std::unique_ptr<ServerTls>> created =
+        ServerTls::Create({options.tls_cert, options.tls_key, options.tls_client_ca});
+    if (!created.ok()) {
+      std::fprintf(stderr, "attnserve: %s\n", std::string(created.status().message()).c_str());
+      return 1;
+    }
+    tls = *std::move(created);
+  }
+  // SIGHUP: TLS files and keys file again; a bad file keeps the old one (never a dropped stream).
+  const std::function<void()> reload = [&] {
+    if (tls != nullptr) {
+      absl::Status s = tls->Reload();
+      std::fprintf(stderr, "attnserve: SIGHUP: TLS files %s\n",
+                   s.ok() ? "reloaded" : ("kept: " + std::string(s.message())).c_str());
+    }
+    if (!options.api_keys_file.empty()) {
+      absl::Status s = (*access)->Reload();
+      std::fprintf(stderr, "attnserve: SIGHUP: API keys %s\n",
+                   s.ok() ? "reloaded" : ("kept: " + std::string(s.message())).c_str());
+    }
+  };
   PrometheusRequestObserver metrics;
   std::unique_ptr<MetricsExposer> exposer;
   if (options.metrics_port != 0) {
@@ -133,7 +180,7 @@ int RunDaemon(const ServerOptions& options, const WaitForStop& wait_for_stop) {
   }
 
   // The HTTP API listens before the model loads, so probes see "loading" (503) meanwhile.
-  http::OpenAiApi http_api(http::OpenAiApiOptions{options.served_model_name, options.api_key}, &metrics);
+  http::OpenAiApi http_api(http::OpenAiApiOptions{options.served_model_name, access->get()}, &metrics);
   std::unique_ptr<http::HttpServer> http_server;
   if (options.http_port != 0) {
     http::HttpServerOptions http_options;
@@ -167,9 +214,9 @@ int RunDaemon(const ServerOptions& options, const WaitForStop& wait_for_stop) {
   }
   engine->Start();
 
-  InferenceService service(*engine, &metrics, chat->get(), options.api_key);
+  InferenceService service(*engine, &metrics, chat->get(), access->get());
   int port = 0;
-  std::unique_ptr<grpc::Server> server = StartGrpcServer(options, service, &metrics, &port);
+  std::unique_ptr<grpc::Server> server = StartGrpcServer(options, service, &metrics, tls.get(), &port);
   if (server == nullptr || port == 0) {
     std::fprintf(stderr, "attnserve: cannot listen on %s\n",
                  HostPort(options.host, options.port).c_str());
@@ -193,13 +240,18 @@ int RunDaemon(const ServerOptions& options, const WaitForStop& wait_for_stop) {
                    ? "off"
                    : ("on http://" + HostPort(options.host, http_server->port()) + "/v1").c_str());
 
-  while (!wait_for_stop(std::chrono::hours(1))) {
+  std::fprintf(stderr, "attnserve: gRPC %s; API keys %s\n",
+               tls == nullptr ? "plaintext" : tls->requires_client_certificate() ? "TLS with client certificates (mTLS)" : "TLS",
+               (*access)->requires_key() ? (options.api_keys_file.empty() ? "required (--api_key)" : "required (--api_keys_file)") : "off");
+  for (DaemonSignal signal = DaemonSignal::kTimeout; signal != DaemonSignal::kStop;) {
+    signal = wait_for_signal(std::chrono::hours(1));
+    if (signal == DaemonSignal::kReload) reload();
   }
 
   std::fprintf(stderr, "attnserve: shutting down\n");
   ShutdownHealth(*server);  // NOT_SERVING at once: load balancers stop sending new work
   http_api.SetDraining();   // HTTP /health 503 likewise
-  Drain(*engine, options.drain_timeout_s, wait_for_stop);
+  Drain(*engine, options.drain_timeout_s, wait_for_signal, reload);
   engine->Stop();  // requests still running end CANCELLED; their streams finish below
   const auto grace_end = std::chrono::steady_clock::now() +
                          std::chrono::duration_cast<std::chrono::steady_clock::duration>(

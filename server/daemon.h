@@ -11,6 +11,8 @@
 //          ─▶ Engine::Stop (what is left ends CANCELLED) ─▶ open calls get up to
 //             --shutdown_grace_seconds to write their last messages ─▶ gRPC Shutdown ─▶ exit 0
 //
+// SIGHUP at any time reloads the TLS files and the API keys file (see DaemonSignal).
+//
 // The gRPC server keeps accepting calls during the drain, so clients get a retryable UNAVAILABLE
 // rather than a refused connection while load balancers catch up with NOT_SERVING.
 #pragma once
@@ -22,12 +24,16 @@
 
 namespace attnserve::server {
 
-// Blocks up to `timeout` for a stop request (SIGTERM / SIGINT); true when one arrived. Each call
-// consumes at most one request.
-using WaitForStop = std::function<bool(std::chrono::milliseconds timeout)>;
+// What woke the daemon: nothing (timeout), a stop request (SIGTERM / SIGINT) or a reload request
+// (SIGHUP: re-read --tls_cert/--tls_key/--tls_client_ca and --api_keys_file; a bad file is
+// reported and the old one kept, open streams continue).
+enum class DaemonSignal { kTimeout, kStop, kReload };
+
+// Blocks up to `timeout` for a signal. Each call consumes at most one.
+using WaitForSignal = std::function<DaemonSignal(std::chrono::milliseconds timeout)>;
 
 // Returns the process exit code: 0 after a clean shutdown; 1 when start-up fails (the reason,
-// naming the flag, file or address, is printed to stderr). Blocks in wait_for_stop while serving.
-int RunDaemon(const ServerOptions& options, const WaitForStop& wait_for_stop);
+// naming the flag, file or address, is printed to stderr). Blocks in wait_for_signal while serving.
+int RunDaemon(const ServerOptions& options, const WaitForSignal& wait_for_signal);
 
 }  // namespace attnserve::server

@@ -4,6 +4,7 @@
 #include "engine/attention/attention_choice.h"
 #include "engine/context/context_policy.h"
 #include "kernels/dtype.h"
+#include "server/tls/server_tls.h"
 
 #include <cstdlib>
 #include <filesystem>
@@ -33,6 +34,35 @@ ABSL_FLAG(std::string, api_key, "",
           "When set, API calls must send \"Authorization: Bearer <key>\": HTTP /v1/*, /tokenize, "
           "/detokenize, and gRPC attnserve.v1.Inference (health, reflection and /metrics stay "
           "open). Also read from $ATTNSERVE_API_KEY when the flag is empty.");
+ABSL_FLAG(std::string, api_keys_file, "",
+          "JSON file of API keys with names and limits (docs/reliability.md): {\"keys\": [{\"name\", "
+          "\"key\" or \"key_sha256\", \"requests_per_minute\", \"burst\", \"max_concurrent_streams\", "
+          "\"max_prompt_tokens\", \"max_tokens\", \"disabled\"}]}. Replaces --api_key; re-read on SIGHUP.");
+ABSL_FLAG(uint32_t, max_prompt_tokens, 0,
+          "Longest prompt (tokens) a request may send; longer ones get INVALID_ARGUMENT. 0 = the context.");
+ABSL_FLAG(uint32_t, max_tokens_cap, 0,
+          "Largest max_tokens a request may ask for (INVALID_ARGUMENT above it; requests that do not "
+          "set max_tokens are lowered to it). 0 = no cap.");
+ABSL_FLAG(int64_t, max_message_bytes, int64_t{64} << 20,
+          "Largest gRPC request message accepted; larger ones get RESOURCE_EXHAUSTED.");
+ABSL_FLAG(int32_t, max_streams_per_connection, 256,
+          "Concurrent gRPC calls per client connection (HTTP/2 MAX_CONCURRENT_STREAMS); more wait on "
+          "the client side. 0 = gRPC's default (unlimited).");
+ABSL_FLAG(double, keepalive_time, 60,
+          "Seconds of silence on a gRPC connection before the server pings it; a client that does "
+          "not answer within --keepalive_timeout is disconnected. 0 = no server pings.");
+ABSL_FLAG(double, keepalive_timeout, 20, "Seconds the server waits for a keepalive ping's answer.");
+ABSL_FLAG(double, min_client_ping_interval, 10,
+          "Clients pinging more often than this (seconds) get a strike; two strikes close the "
+          "connection with GOAWAY (too_many_pings), as gRPC's keepalive enforcement does.");
+ABSL_FLAG(std::string, tls_cert, "",
+          "PEM certificate chain: serve gRPC over TLS (with --tls_key). Re-read on SIGHUP.");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert. Re-read on SIGHUP.");
+ABSL_FLAG(std::string, tls_client_ca, "",
+          "PEM CA bundle: require client certificates signed by it (mTLS). Re-read on SIGHUP.");
+ABSL_FLAG(bool, reject_unmeetable_deadlines, true,
+          "Refuse at once (RESOURCE_EXHAUSTED with retry-after) a request whose deadline would pass "
+          "while it waits, by the engine's recent admission rate, instead of queueing it to fail.");
 ABSL_FLAG(std::string, chat_template, "",
           "A Jinja chat template file to use instead of the model's own (tokenizer_config.json "
           "chat_template); checked at start-up.");
@@ -111,6 +141,18 @@ ServerOptions ServerOptionsFromFlags() {
   if (o.api_key.empty()) {
     if (const char* env = std::getenv("ATTNSERVE_API_KEY")) o.api_key = env;
   }
+  o.api_keys_file = absl::GetFlag(FLAGS_api_keys_file);
+  o.max_prompt_tokens = absl::GetFlag(FLAGS_max_prompt_tokens);
+  o.max_tokens_cap = absl::GetFlag(FLAGS_max_tokens_cap);
+  o.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
+  o.max_streams_per_connection = absl::GetFlag(FLAGS_max_streams_per_connection);
+  o.keepalive_time_s = absl::GetFlag(FLAGS_keepalive_time);
+  o.keepalive_timeout_s = absl::GetFlag(FLAGS_keepalive_timeout);
+  o.min_client_ping_interval_s = absl::GetFlag(FLAGS_min_client_ping_interval);
+  o.tls_cert = absl::GetFlag(FLAGS_tls_cert);
+  o.tls_key = absl::GetFlag(FLAGS_tls_key);
+  o.tls_client_ca = absl::GetFlag(FLAGS_tls_client_ca);
+  o.reject_unmeetable_deadlines = absl::GetFlag(FLAGS_reject_unmeetable_deadlines);
   o.chat_template = absl::GetFlag(FLAGS_chat_template);
   o.num_threads = absl::GetFlag(FLAGS_num_threads);
   o.max_model_len = absl::GetFlag(FLAGS_max_model_len);
@@ -171,6 +213,31 @@ absl::Status ValidateServerOptions(const ServerOptions& o) {
   }
   if (!(o.shutdown_grace_seconds >= 0)) {
     return bad("shutdown_grace_seconds", absl::StrCat(o.shutdown_grace_seconds), ">= 0 seconds");
+  }
+  if (o.max_message_bytes < 1024 || o.max_message_bytes > (int64_t{1} << 31) - 1) {
+    return bad("max_message_bytes", absl::StrCat(o.max_message_bytes), "in [1024, 2^31) bytes");
+  }
+  if (o.max_streams_per_connection < 0) {
+    return bad("max_streams_per_connection", absl::StrCat(o.max_streams_per_connection), ">= 0 (0 = unlimited)");
+  }
+  if (!(o.keepalive_time_s >= 0)) return bad("keepalive_time", absl::StrCat(o.keepalive_time_s), ">= 0 seconds");
+  if (!(o.keepalive_timeout_s > 0)) {
+    return bad("keepalive_timeout", absl::StrCat(o.keepalive_timeout_s), "> 0 seconds");
+  }
+  if (!(o.min_client_ping_interval_s >= 0)) {
+    return bad("min_client_ping_interval", absl::StrCat(o.min_client_ping_interval_s), ">= 0 seconds");
+  }
+  if (!o.api_key.empty() && !o.api_keys_file.empty()) {
+    return absl::InvalidArgumentError(
+        "--api_key (or $ATTNSERVE_API_KEY) and --api_keys_file: give one (the file can list that key too)");
+  }
+  if (!o.tls_cert.empty() && o.http_port != 0) {
+    return absl::InvalidArgumentError(
+        "--tls_cert with --http_port: the OpenAI HTTP API does not serve TLS itself yet; terminate "
+        "TLS in front of it (deploy/: Envoy) or leave --http_port off");
+  }
+  if (absl::Status tls = ValidateTlsFiles(TlsFiles{o.tls_cert, o.tls_key, o.tls_client_ca}); !tls.ok()) {
+    return tls;
   }
   if (!o.weight_dtype.empty() && !ParseDType(o.weight_dtype)) {
     return bad("weight_dtype", o.weight_dtype, "one of f32, bf16, f16, q8_0, q4_0, q4_1, q5_0, q5_1 (empty = the file's dtype)");

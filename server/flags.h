@@ -15,6 +15,18 @@ ABSL_DECLARE_FLAG(int32_t, metrics_port);
 ABSL_DECLARE_FLAG(int32_t, http_port);
 ABSL_DECLARE_FLAG(int64_t, http_max_body_bytes);
 ABSL_DECLARE_FLAG(std::string, api_key);
+ABSL_DECLARE_FLAG(std::string, api_keys_file);
+ABSL_DECLARE_FLAG(uint32_t, max_prompt_tokens);
+ABSL_DECLARE_FLAG(uint32_t, max_tokens_cap);
+ABSL_DECLARE_FLAG(int64_t, max_message_bytes);
+ABSL_DECLARE_FLAG(int32_t, max_streams_per_connection);
+ABSL_DECLARE_FLAG(double, keepalive_time);
+ABSL_DECLARE_FLAG(double, keepalive_timeout);
+ABSL_DECLARE_FLAG(double, min_client_ping_interval);
+ABSL_DECLARE_FLAG(std::string, tls_cert);
+ABSL_DECLARE_FLAG(std::string, tls_key);
+ABSL_DECLARE_FLAG(std::string, tls_client_ca);
+ABSL_DECLARE_FLAG(bool, reject_unmeetable_deadlines);
 ABSL_DECLARE_FLAG(std::string, chat_template);
 ABSL_DECLARE_FLAG(int32_t, num_threads);
 ABSL_DECLARE_FLAG(uint32_t, max_model_len);
@@ -47,6 +59,18 @@ struct ServerOptions {
   int http_port = 0;                  // OpenAI-compatible HTTP API; 0 = off
   int64_t http_max_body_bytes = int64_t{32} << 20;
   std::string api_key;                // "" = no authentication
+  std::string api_keys_file;          // "" = --api_key alone (server/access/api_keys.h)
+  uint32_t max_prompt_tokens = 0;     // 0 = no cap beyond the context
+  uint32_t max_tokens_cap = 0;        // 0 = no cap
+  int64_t max_message_bytes = int64_t{64} << 20;  // gRPC receive limit
+  int32_t max_streams_per_connection = 256;       // 0 = gRPC's default
+  double keepalive_time_s = 60;       // server pings after this much silence; 0 = never
+  double keepalive_timeout_s = 20;
+  double min_client_ping_interval_s = 10;  // keepalive enforcement
+  std::string tls_cert;               // TLS (server/tls/server_tls.h); "" = plaintext
+  std::string tls_key;
+  std::string tls_client_ca;          // mTLS
+  bool reject_unmeetable_deadlines = true;
   std::string chat_template;          // "" = the model's own
   int num_threads = 0;                // 0 = all cores
   uint32_t max_model_len = 0;         // 0 = the model's

@@ -150,34 +150,48 @@ class GenerateStream : public GenerateSink {
 };
 
 GenerateReactor::GenerateReactor(Engine& engine, PrometheusRequestObserver* metrics,
-                                 const ChatPrompt* chat, const v1::GenerateRequest& request,
-                                 std::string request_id,
-                                 std::chrono::system_clock::time_point deadline,
-                                 OpenCalls::Guard open_call, const absl::Status& refusal)
+                                 const ChatPrompt* chat, grpc::CallbackServerContext* context,
+                                 const v1::GenerateRequest& request, std::string request_id,
+                                 OpenCalls::Guard open_call, absl::StatusOr<Admission> admission,
+                                 std::string key_name)
     : engine_(engine),
       metrics_(metrics),
       stream_(std::make_shared<GenerateStream>(this, engine.tokenizer(), request_id)),
-      open_call_(open_call) {
-  if (!refusal.ok()) {
-    stream_->FinishWithoutEngine(ToGrpcStatus(refusal));
+      open_call_(open_call),
+      context_(context),
+      key_name_(std::move(key_name)) {
+  if (!admission.ok()) {
+    Reject(admission.status());
     return;
   }
+  lease_ = std::move(admission->lease);
   absl::StatusOr<GenerateSpec> spec = ToGenerateSpec(request, engine.tokenizer(), chat);
   if (!spec.ok()) {
     Reject(spec.status());
     return;
   }
+  if (absl::Status capped = ApplyCaps(admission->caller, spec->prompt_token_ids.size(),
+                                      request.has_max_tokens(), &spec->max_tokens);
+      !capped.ok()) {
+    Reject(capped);
+    return;
+  }
   spec->request_id = std::move(request_id);
-  spec->deadline = ToEngineDeadline(deadline);
+  spec->deadline = ToEngineDeadline(context->deadline());
   // SubmitGenerate validates (INVALID_ARGUMENT naming the field) before queueing.
   const absl::Status status = engine.SubmitGenerate(*std::move(spec), stream_);
-  if (!status.ok()) Reject(status);
+  if (!status.ok()) {
+    Reject(status);
+    return;
+  }
+  if (metrics_ != nullptr) metrics_->OnKeyRequest(key_name_);
 }
 
 GenerateReactor::~GenerateReactor() = default;
 
 void GenerateReactor::Reject(const absl::Status& status) {
-  if (metrics_ != nullptr) metrics_->OnRejected(RejectionReason(status));
+  if (metrics_ != nullptr) metrics_->OnRejected(status, key_name_);
+  AddRefusalTrailers(status, context_);
   stream_->FinishWithoutEngine(ToGrpcStatus(status));
 }
 

@@ -18,6 +18,7 @@
 #include "attnserve/v1/inference.grpc.pb.h"
 #include "engine/engine.h"
 #include "grpcpp/support/server_callback.h"
+#include "server/access/access_control.h"
 #include "server/chat_prompt.h"
 #include "server/open_calls.h"
 
@@ -32,12 +33,14 @@ class GenerateReactor : public grpc::ServerWriteReactor<v1::GenerateResponse> {
   // `request_id` is the id to use (the request's own or one the service assigned). `engine` must
   // outlive the reactor; `metrics` may be null. Deletes itself in OnDone.
   // `open_call` counts the call as open until the reactor is deleted.
-  // `chat` (may be null) renders request.messages; `refusal`, when not OK, ends the call with it
-  // at once (e.g. UNAUTHENTICATED).
+  // `chat` (may be null) renders request.messages. `admission` is the access gate's answer for `key_name` (the metric label)
+  // (server/access): an error ends the call with it at once (UNAUTHENTICATED, RESOURCE_EXHAUSTED
+  // with retry-after trailers, ...); an admission's caps bound the request, and its quota slot
+  // is held until the reactor is deleted. `context` is the call's (deadline, trailers).
   GenerateReactor(Engine& engine, PrometheusRequestObserver* metrics, const ChatPrompt* chat,
-                  const v1::GenerateRequest& request, std::string request_id,
-                  std::chrono::system_clock::time_point deadline, OpenCalls::Guard open_call,
-                  const absl::Status& refusal = absl::OkStatus());
+                  grpc::CallbackServerContext* context, const v1::GenerateRequest& request,
+                  std::string request_id, OpenCalls::Guard open_call,
+                  absl::StatusOr<Admission> admission, std::string key_name);
 
   void OnWriteDone(bool ok) override;
   void OnCancel() override;
@@ -51,6 +54,9 @@ class GenerateReactor : public grpc::ServerWriteReactor<v1::GenerateResponse> {
   PrometheusRequestObserver* metrics_;
   std::shared_ptr<GenerateStream> stream_;
   const OpenCalls::Guard open_call_;
+  grpc::CallbackServerContext* const context_;
+  const std::string key_name_;        // metric label of the caller
+  QuotaLease lease_;                  // the caller's concurrent-call slot
 };
 
 }  // namespace attnserve::server

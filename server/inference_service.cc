@@ -28,27 +28,35 @@ grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* context,
 }  // namespace
 
 InferenceService::InferenceService(Engine& engine, PrometheusRequestObserver* metrics,
-                                   const ChatPrompt* chat, std::string api_key)
-    : engine_(engine),
-      metrics_(metrics),
-      chat_(chat),
-      api_key_(std::move(api_key)),
-      id_salt_(RandomSalt()) {}
+                                   const ChatPrompt* chat, AccessControl* access)
+    : engine_(engine), metrics_(metrics), chat_(chat), access_(access), id_salt_(RandomSalt()) {}
 
-absl::Status InferenceService::CheckKey(const grpc::CallbackServerContext* context) const {
-  if (api_key_.empty()) return absl::OkStatus();
+std::string_view InferenceService::Authorization(const grpc::CallbackServerContext* context) {
   const auto& metadata = context->client_metadata();
   auto it = metadata.find("authorization");
-  const std::string expected = "Bearer " + api_key_;
-  if (it != metadata.end() && it->second.size() == expected.size()) {
-    const char* got = it->second.data();
-    unsigned char diff = 0;  // no early exit: timing says nothing about the key
-    for (size_t i = 0; i < expected.size(); ++i) diff |= static_cast<unsigned char>(got[i] ^ expected[i]);
-    if (diff == 0) return absl::OkStatus();
-  }
-  return absl::UnauthenticatedError(
-      "missing or wrong API key: send metadata \"authorization: Bearer <key>\" with the key the "
-      "server was started with (--api_key)");
+  return it == metadata.end() ? std::string_view() : std::string_view(it->second.data(), it->second.size());
+}
+
+absl::Status InferenceService::CheckKey(const grpc::CallbackServerContext* context,
+                                        std::string* key_name) const {
+  *key_name = "anonymous";
+  if (access_ == nullptr) return absl::OkStatus();
+  return access_->Authenticate(Authorization(context), key_name).status();
+}
+
+absl::StatusOr<Admission> InferenceService::AdmitWork(const grpc::CallbackServerContext* context,
+                                                      std::string* key_name) {
+  *key_name = "anonymous";
+  if (access_ == nullptr) return Admission{};
+  return access_->AdmitWork(Authorization(context), key_name);
+}
+
+grpc::ServerUnaryReactor* InferenceService::Refuse(grpc::CallbackServerContext* context,
+                                                   const absl::Status& status,
+                                                   std::string_view key_name) const {
+  if (metrics_ != nullptr) metrics_->OnRejected(status, key_name);
+  AddRefusalTrailers(status, context);
+  return FinishNow(context, ToGrpcStatus(status));
 }
 
 std::string InferenceService::NextRequestId(const char* prefix) {
@@ -59,30 +67,36 @@ grpc::ServerWriteReactor<v1::GenerateResponse>* InferenceService::Generate(
     grpc::CallbackServerContext* context, const v1::GenerateRequest* request) {
   std::string request_id =
       request->request_id().empty() ? NextRequestId("gen") : request->request_id();
-  return new GenerateReactor(engine_, metrics_, chat_, *request, std::move(request_id),
-                             context->deadline(), open_calls_.Track(), CheckKey(context));
+  std::string key_name;
+  absl::StatusOr<Admission> admission = AdmitWork(context, &key_name);
+  return new GenerateReactor(engine_, metrics_, chat_, context, *request, std::move(request_id),
+                             open_calls_.Track(), std::move(admission), key_name);
 }
 
 grpc::ServerUnaryReactor* InferenceService::Score(grpc::CallbackServerContext* context,
                                                   const v1::ScoreRequest* request,
                                                   v1::ScoreResponse* response) {
-  if (absl::Status key = CheckKey(context); !key.ok()) return FinishNow(context, ToGrpcStatus(key));
+  std::string key_name;
+  absl::StatusOr<Admission> admission = AdmitWork(context, &key_name);
+  if (!admission.ok()) return Refuse(context, admission.status(), key_name);
   absl::StatusOr<ScoreSpec> spec = ToScoreSpec(*request, engine_.tokenizer());
   absl::Status status = spec.status();
+  if (status.ok()) {
+    uint32_t no_max_tokens = 0;  // Score generates nothing: only the prompt cap applies
+    status = ApplyCaps(admission->caller, spec->token_ids.size(), false, &no_max_tokens);
+  }
   if (status.ok()) {
     spec->request_id = NextRequestId("score");
     spec->deadline = ToEngineDeadline(context->deadline());
   }
-  if (!status.ok()) {
-    if (metrics_ != nullptr) metrics_->OnRejected(RejectionReason(status));
-    return FinishNow(context, ToGrpcStatus(status));
-  }
+  if (!status.ok()) return Refuse(context, status, key_name);
   // The unary reactor (and `response`) live until Finish, so the engine's callback may use them.
   // SubmitScore validates (INVALID_ARGUMENT naming the field) before queueing.
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   std::vector<int32_t> token_ids = spec->token_ids;
+  auto lease = std::make_shared<QuotaLease>(std::move(admission->lease));
   status = engine_.SubmitScore(
-      *std::move(spec), [reactor, response, token_ids = std::move(token_ids),
+      *std::move(spec), [reactor, response, token_ids = std::move(token_ids), lease,
                          open_call = open_calls_.Track()](absl::StatusOr<ScoreResult> result) {
         if (!result.ok()) {
           reactor->Finish(ToGrpcStatus(result.status()));
@@ -92,8 +106,11 @@ grpc::ServerUnaryReactor* InferenceService::Score(grpc::CallbackServerContext* c
         reactor->Finish(grpc::Status::OK);
       });
   if (!status.ok()) {
-    if (metrics_ != nullptr) metrics_->OnRejected(RejectionReason(status));
+    if (metrics_ != nullptr) metrics_->OnRejected(status, key_name);
+    AddRefusalTrailers(status, context);
     reactor->Finish(ToGrpcStatus(status));
+  } else if (metrics_ != nullptr) {
+    metrics_->OnKeyRequest(key_name);
   }
   return reactor;
 }
@@ -101,7 +118,8 @@ grpc::ServerUnaryReactor* InferenceService::Score(grpc::CallbackServerContext* c
 grpc::ServerUnaryReactor* InferenceService::Tokenize(grpc::CallbackServerContext* context,
                                                      const v1::TokenizeRequest* request,
                                                      v1::TokenizeResponse* response) {
-  if (absl::Status key = CheckKey(context); !key.ok()) return FinishNow(context, ToGrpcStatus(key));
+  std::string key_name;
+  if (absl::Status key = CheckKey(context, &key_name); !key.ok()) return Refuse(context, key, key_name);
   const Tokenizer& tokenizer = engine_.tokenizer();
   const bool add_special = request->has_add_special_tokens() ? request->add_special_tokens() : true;
   for (int32_t id : tokenizer.Encode(request->text(), add_special)) {
@@ -114,7 +132,8 @@ grpc::ServerUnaryReactor* InferenceService::Tokenize(grpc::CallbackServerContext
 grpc::ServerUnaryReactor* InferenceService::Detokenize(grpc::CallbackServerContext* context,
                                                        const v1::DetokenizeRequest* request,
                                                        v1::DetokenizeResponse* response) {
-  if (absl::Status key = CheckKey(context); !key.ok()) return FinishNow(context, ToGrpcStatus(key));
+  std::string key_name;
+  if (absl::Status key = CheckKey(context, &key_name); !key.ok()) return Refuse(context, key, key_name);
   const int64_t vocab_size = engine_.info().vocab_size;
   for (int i = 0; i < request->token_ids_size(); ++i) {
     const int32_t id = request->token_ids(i);
@@ -136,7 +155,8 @@ grpc::ServerUnaryReactor* InferenceService::Detokenize(grpc::CallbackServerConte
 grpc::ServerUnaryReactor* InferenceService::GetModelInfo(grpc::CallbackServerContext* context,
                                                          const v1::GetModelInfoRequest* request,
                                                          v1::ModelInfo* response) {
-  if (absl::Status key = CheckKey(context); !key.ok()) return FinishNow(context, ToGrpcStatus(key));
+  std::string key_name;
+  if (absl::Status key = CheckKey(context, &key_name); !key.ok()) return Refuse(context, key, key_name);
   ToProto(engine_.info(), response);
   return FinishNow(context, grpc::Status::OK);
 }
@@ -144,7 +164,8 @@ grpc::ServerUnaryReactor* InferenceService::GetModelInfo(grpc::CallbackServerCon
 grpc::ServerUnaryReactor* InferenceService::GetServerStatus(
     grpc::CallbackServerContext* context, const v1::GetServerStatusRequest* request,
     v1::ServerStatus* response) {
-  if (absl::Status key = CheckKey(context); !key.ok()) return FinishNow(context, ToGrpcStatus(key));
+  std::string key_name;
+  if (absl::Status key = CheckKey(context, &key_name); !key.ok()) return Refuse(context, key, key_name);
   ToProto(engine_.CurrentStatus(), response);
   return FinishNow(context, grpc::Status::OK);
 }

@@ -10,6 +10,7 @@
 
 #include "attnserve/v1/inference.grpc.pb.h"
 #include "engine/engine.h"
+#include "server/access/access_control.h"
 #include "server/chat_prompt.h"
 #include "server/open_calls.h"
 
@@ -20,11 +21,12 @@ class PrometheusRequestObserver;
 class InferenceService final : public v1::Inference::CallbackService {
  public:
   // `engine` must be started and outlive the gRPC server that serves this service; `metrics`
-  // (rejection counts) and `chat` (the chat template; Generate.messages) may be null. A
-  // non-empty `api_key` must come as "authorization: Bearer <key>" metadata on every call, else
-  // UNAUTHENTICATED. All methods are called concurrently by gRPC threads.
+  // (rejection counts) and `chat` (the chat template; Generate.messages) may be null. `access`
+  // (may be null: every call is allowed) gates every call: Generate and Score by AdmitWork
+  // (key, quotas, caps), the others by Authenticate. All methods are called concurrently by gRPC
+  // threads.
   InferenceService(Engine& engine, PrometheusRequestObserver* metrics,
-                   const ChatPrompt* chat = nullptr, std::string api_key = "");
+                   const ChatPrompt* chat = nullptr, AccessControl* access = nullptr);
 
   grpc::ServerWriteReactor<v1::GenerateResponse>* Generate(
       grpc::CallbackServerContext* context, const v1::GenerateRequest* request) override;
@@ -49,15 +51,23 @@ class InferenceService final : public v1::Inference::CallbackService {
   OpenCalls& open_calls() { return open_calls_; }
 
  private:
-  // OK, or UNAUTHENTICATED when an API key is configured and the call lacks it.
-  absl::Status CheckKey(const grpc::CallbackServerContext* context) const;
+  // The call's "authorization" metadata ("" when absent).
+  static std::string_view Authorization(const grpc::CallbackServerContext* context);
+  // OK, or the access gate's refusal (counted in metrics).
+  absl::Status CheckKey(const grpc::CallbackServerContext* context, std::string* key_name) const;
+  // AdmitWork for Generate/Score (an anonymous admission without `access`); `key_name` gets the
+  // caller's metric label.
+  absl::StatusOr<Admission> AdmitWork(const grpc::CallbackServerContext* context, std::string* key_name);
+  // Ends a unary call with a refusal (metrics, retry-after trailers).
+  grpc::ServerUnaryReactor* Refuse(grpc::CallbackServerContext* context, const absl::Status& status,
+                                   std::string_view key_name) const;
   // A process-unique id "<prefix>-<n>" for requests that came without one.
   std::string NextRequestId(const char* prefix);
 
   Engine& engine_;
   PrometheusRequestObserver* metrics_;
   const ChatPrompt* chat_;
-  const std::string api_key_;
+  AccessControl* const access_;
   const std::string id_salt_;  // random per process, so ids differ across restarts/replicas
   std::atomic<uint64_t> next_id_{0};
   OpenCalls open_calls_;

@@ -1,5 +1,6 @@
 // attnserve: the LLM-serving daemon. Parses flags, turns SIGINT/SIGTERM into stop requests (the
-// first starts a graceful drain, a second ends it) and hands over to RunDaemon (server/daemon.h).
+// first starts a graceful drain, a second ends it) and SIGHUP into a reload (TLS files, API keys),
+// and hands over to RunDaemon (server/daemon.h).
 // `attnserve --help` lists the flags.
 #include <pthread.h>
 
@@ -38,6 +39,7 @@ int main(int argc, char** argv) {
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGHUP);  // reload (TLS files, API keys), not stop
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
@@ -49,9 +51,10 @@ int main(int argc, char** argv) {
             .tv_nsec = static_cast<long>(
                 std::chrono::duration_cast<std::chrono::nanoseconds>(timeout - seconds).count())};
         const int signal_number = sigtimedwait(&stop_signals, nullptr, &wait);
-        if (signal_number < 0) return false;  // EAGAIN (timeout) or EINTR
+        if (signal_number < 0) return attnserve::server::DaemonSignal::kTimeout;  // EAGAIN or EINTR
+        if (signal_number == SIGHUP) return attnserve::server::DaemonSignal::kReload;
         std::fprintf(stderr, "attnserve: received signal %d (%s)\n", signal_number,
                      signal_number == SIGTERM ? "SIGTERM" : "SIGINT");
-        return true;
+        return attnserve::server::DaemonSignal::kStop;
       });
 }

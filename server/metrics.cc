@@ -1,6 +1,8 @@
 // Prometheus metrics: PrometheusRequestObserver and MetricsExposer (see metrics.h).
 #include "server/metrics.h"
 
+#include "engine/admission/refusal.h"
+
 #include <netdb.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -137,12 +139,20 @@ PrometheusRequestObserver::PrometheusRequestObserver(std::shared_ptr<prometheus:
                                                    "config.json's positions; e.g. \"model_default:yarn\" when it scales).")),
       api_requests_(AddCounterFamily(*registry_, "attnserve_api_requests_total",
                                      "API calls by protocol (grpc, http), method (RPC name or HTTP "
-                                     "route) and final status (canonical gRPC code name).")) {
+                                     "route) and final status (canonical gRPC code name).")),
+      key_requests_(AddCounterFamily(*registry_, "attnserve_api_key_requests_total",
+                                     "Calls admitted to do work (Generate, Score, completions), by API "
+                                     "key name (\"anonymous\" without keys).")),
+      key_rejections_(AddCounterFamily(*registry_, "attnserve_api_key_rejections_total",
+                                       "Calls refused, by API key name (\"unknown\" when no valid "
+                                       "key came) and reason.")) {
   // Create every label value up front so dashboards and scrapes see zeros, not gaps.
   for (const char* reason : {"stop", "length", "cancelled", "error"}) {
     requests_.Add({{"finish_reason", reason}});
   }
-  for (const char* reason : {"invalid_argument", "queue_full", "unavailable", "other"}) {
+  for (const char* reason : {"invalid_argument", "queue_full", "queue_time", "unavailable",
+                             "unauthenticated", "permission_denied", "rate_limited",
+                             "concurrency_limited", "prompt_too_long", "max_tokens_too_large", "other"}) {
     rejected_.Add({{"reason", reason}});
   }
 }
@@ -223,7 +233,18 @@ void PrometheusRequestObserver::OnRejected(const std::string& reason) {
   rejected_.Add({{"reason", reason}}).Increment();
 }
 
-const char* RejectionReason(const absl::Status& status) {
+void PrometheusRequestObserver::OnRejected(const absl::Status& status, std::string_view key) {
+  const std::string reason = RejectionReason(status);
+  rejected_.Add({{"reason", reason}}).Increment();
+  key_rejections_.Add({{"key", std::string(key)}, {"reason", reason}}).Increment();
+}
+
+void PrometheusRequestObserver::OnKeyRequest(std::string_view key) {
+  key_requests_.Add({{"key", std::string(key)}}).Increment();
+}
+
+std::string RejectionReason(const absl::Status& status) {
+  if (std::string reason = RefusalReason(status); !reason.empty()) return reason;
   switch (status.code()) {
     case absl::StatusCode::kInvalidArgument: return "invalid_argument";
     case absl::StatusCode::kResourceExhausted: return "queue_full";

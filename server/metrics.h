@@ -48,6 +48,11 @@ class PrometheusRequestObserver : public RequestObserver {
   // A request the server refused before it reached the engine's queue. `reason` is a label value:
   // "invalid_argument" (failed validation), "queue_full", "unavailable", "other".
   void OnRejected(const std::string& reason);
+  // A call refused with `status` (reason: its Refusal label, else by code) for API key `key`
+  // (the key's name; "unknown" when no valid key came, "anonymous" without keys).
+  void OnRejected(const absl::Status& status, std::string_view key);
+  // A call admitted to do work for key `key`.
+  void OnKeyRequest(std::string_view key);
 
   // One finished API call: `protocol` "grpc" or "http", `method` the RPC name ("Generate") or HTTP
   // route ("/v1/chat/completions"), `code` its final status (HTTP statuses map to the gRPC code
@@ -82,10 +87,12 @@ class PrometheusRequestObserver : public RequestObserver {
   prometheus::Family<prometheus::Counter>& requests_by_attention_;  // {attention}
   prometheus::Family<prometheus::Counter>& requests_by_context_policy_;  // {policy}
   prometheus::Family<prometheus::Counter>& api_requests_;  // {protocol, method, code}
+  prometheus::Family<prometheus::Counter>& key_requests_;  // {key}
+  prometheus::Family<prometheus::Counter>& key_rejections_;  // {key, reason}
 };
 
 // The `reason` label of attnserve_requests_rejected_total for a status that refused a request.
-const char* RejectionReason(const absl::Status& status);
+std::string RejectionReason(const absl::Status& status);
 
 // Serves a registry at http://<host>:<port>/metrics until destroyed (the destructor returns once
 // the listener has stopped, within milliseconds).

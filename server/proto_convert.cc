@@ -1,10 +1,14 @@
 // Proto <-> engine type translation (see proto_convert.h).
 #include "server/proto_convert.h"
 
+#include <cmath>
+#include <optional>
+
 #include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "engine/admission/refusal.h"
 
 namespace attnserve::server {
 namespace {
@@ -292,6 +296,14 @@ void ToProto(const Engine::Status_& status, v1::ServerStatus* out) {
 grpc::Status ToGrpcStatus(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
   return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
+}
+
+void AddRefusalTrailers(const absl::Status& status, grpc::ServerContextBase* context) {
+  const std::optional<double> retry_after_s = RetryAfterSeconds(status);
+  if (!retry_after_s || context == nullptr) return;
+  const int64_t ms = static_cast<int64_t>(std::ceil(*retry_after_s * 1000));
+  context->AddTrailingMetadata("retry-after", std::to_string((ms + 999) / 1000));
+  context->AddTrailingMetadata("grpc-retry-pushback-ms", std::to_string(ms));
 }
 
 Clock::time_point ToEngineDeadline(std::chrono::system_clock::time_point deadline) {

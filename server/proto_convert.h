@@ -14,6 +14,7 @@
 #include "engine/model_info.h"
 #include "engine/request_types.h"
 #include "engine/tokenizer/tokenizer.h"
+#include "grpcpp/server_context.h"
 #include "grpcpp/support/status.h"
 #include "server/chat_prompt.h"
 
@@ -50,6 +51,10 @@ v1::FinishReason ToProto(FinishReason reason);
 
 // absl and gRPC share the canonical status codes, so this is a straight copy.
 grpc::Status ToGrpcStatus(const absl::Status& status);
+// For a Refusal with retry-after (engine/admission/refusal.h): trailing metadata `retry-after`
+// (whole seconds, as HTTP's header) and `grpc-retry-pushback-ms` (gRPC's retry pushback). Call
+// before the call finishes.
+void AddRefusalTrailers(const absl::Status& status, grpc::ServerContextBase* context);
 
 // A gRPC deadline (system clock; max() when the client set none) on the engine's steady clock.
 Clock::time_point ToEngineDeadline(std::chrono::system_clock::time_point deadline);

@@ -75,14 +75,30 @@ class AttnserveClient:
     """A connection to one attnserve daemon. Thread-safe (gRPC channels are)."""
 
     def __init__(self, address: str = "localhost:50051", timeout: Optional[float] = None,
-                 api_key: Optional[str] = None):
+                 api_key: Optional[str] = None, tls_ca: Optional[str] = None,
+                 tls_cert: Optional[str] = None, tls_key: Optional[str] = None,
+                 tls_server_name: Optional[str] = None):
         """`timeout` (seconds) is the default deadline of every call; None = no deadline.
-        `api_key` is sent as "authorization: Bearer <key>" (servers started with --api_key)."""
+        `api_key` is sent as "authorization: Bearer <key>" (servers started with --api_key or
+        --api_keys_file). TLS (servers started with --tls_cert): `tls_ca` is the PEM file of the
+        CA that signed the server's certificate (None with TLS = the system roots); `tls_cert` /
+        `tls_key` are this client's certificate and key (mTLS: servers with --tls_client_ca);
+        `tls_server_name` overrides the name checked against the server's certificate."""
         self.address = address
         self.timeout = timeout
         self._metadata = (("authorization", f"Bearer {api_key}"),) if api_key else None
-        self._channel = grpc.insecure_channel(
-            address, options=[("grpc.max_receive_message_length", -1)])
+        options = [("grpc.max_receive_message_length", -1)]
+        if tls_ca or tls_cert:
+            def read(path):
+                return Path(path).read_bytes() if path else None
+            credentials = grpc.ssl_channel_credentials(
+                root_certificates=read(tls_ca), private_key=read(tls_key),
+                certificate_chain=read(tls_cert))
+            if tls_server_name:
+                options.append(("grpc.ssl_target_name_override", tls_server_name))
+            self._channel = grpc.secure_channel(address, credentials, options=options)
+        else:
+            self._channel = grpc.insecure_channel(address, options=options)
         self._stub = pb2_grpc.InferenceStub(self._channel)
         self._health_check = self._channel.unary_unary(
             "/grpc.health.v1.Health/Check",

@@ -36,14 +36,6 @@ HttpResponse JsonResponse(const Json& body) {
   return r;
 }
 
-// Compares without an early exit, so response time says nothing about the key.
-bool SameKey(const std::string& a, const std::string& b) {
-  if (a.size() != b.size()) return false;
-  unsigned char diff = 0;
-  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
-  return diff == 0;
-}
-
 int64_t UnixNow() {
   return std::chrono::duration_cast<std::chrono::seconds>(
              std::chrono::system_clock::now().time_since_epoch()).count();
@@ -62,12 +54,14 @@ void OpenAiApi::SetEngine(Engine* engine, const ChatPrompt* chat) {
   engine_.store(engine);
 }
 
-bool OpenAiApi::Authorized(const HttpRequest& request) const {
-  if (options_.api_key.empty()) return true;
-  const std::string header = request.Header("authorization");
-  const std::string bearer = "Bearer ";
-  if (!absl::StartsWith(header, bearer)) return false;
-  return SameKey(header.substr(bearer.size()), options_.api_key);
+void OpenAiApi::Refuse(const std::shared_ptr<HttpExchange>& exchange, const absl::Status& status,
+                       const std::string& key_name, const std::function<void(int)>& done) {
+  if (metrics_ != nullptr) metrics_->OnRejected(status, key_name);
+  HttpResponse r = ErrorResponse(status);
+  if (status.code() == absl::StatusCode::kUnauthenticated) r.headers.emplace_back("www-authenticate", "Bearer");
+  const int http_status = r.status;
+  exchange->Respond(std::move(r));
+  done(http_status);
 }
 
 HttpResponse OpenAiApi::RejectUnreadable(int status, const std::string& reason) {
@@ -114,12 +108,11 @@ void OpenAiApi::Handle(std::shared_ptr<HttpExchange> exchange) {
     r.status = 405;
     return answer(std::move(r));
   }
-  if (needs_key && !Authorized(request)) {
-    HttpResponse r = ErrorResponse(absl::UnauthenticatedError(
-        "missing or wrong API key: send the header \"Authorization: Bearer <key>\" with the key "
-        "the server was started with (--api_key)"));
-    r.headers.emplace_back("www-authenticate", "Bearer");
-    return answer(std::move(r));
+  const bool does_work = route == "/v1/completions" || route == "/v1/chat/completions";
+  if (needs_key && !does_work && options_.access != nullptr) {
+    std::string key_name;
+    absl::StatusOr<Caller> caller = options_.access->Authenticate(request.Header("authorization"), &key_name);
+    if (!caller.ok()) return Refuse(exchange, caller.status(), key_name, done);
   }
   Route(exchange, route, done);
 }
@@ -145,6 +138,11 @@ void OpenAiApi::Route(const std::shared_ptr<HttpExchange>& exchange, const std::
   if (route == "/tokenize") return answer(Tokenize(request.body));
   if (route == "/detokenize") return answer(Detokenize(request.body));
 
+  std::string key_name = "anonymous";
+  absl::StatusOr<Admission> admission =
+      options_.access == nullptr ? Admission{}
+                                 : options_.access->AdmitWork(request.Header("authorization"), &key_name);
+  if (!admission.ok()) return Refuse(exchange, admission.status(), key_name, done);
   const Endpoint endpoint =
       route == "/v1/completions" ? Endpoint::kCompletions : Endpoint::kChatCompletions;
   absl::StatusOr<Json> body = ParseJsonBody(request.body);
@@ -155,14 +153,20 @@ void OpenAiApi::Route(const std::shared_ptr<HttpExchange>& exchange, const std::
   context.served_model_name = options_.served_model_name;
   context.max_model_len = engine->info().max_context;
   absl::StatusOr<OpenAiRequest> parsed = ParseOpenAiRequest(endpoint, *body, context);
-  if (!parsed.ok()) {
-    if (metrics_ != nullptr) metrics_->OnRejected(RejectionReason(parsed.status()));
-    return answer(ErrorResponse(parsed.status()));
+  absl::Status fits = parsed.status();
+  for (size_t i = 0; fits.ok() && i < parsed->prompts.size(); ++i) {
+    v1::GenerateRequest& prompt = parsed->prompts[i];
+    uint32_t max_tokens = prompt.max_tokens();
+    fits = ApplyCaps(admission->caller, prompt.prompt_token_ids_size(), parsed->max_tokens_given, &max_tokens);
+    prompt.set_max_tokens(max_tokens);
   }
+  if (!fits.ok()) return Refuse(exchange, fits, key_name, done);
+  if (metrics_ != nullptr) metrics_->OnKeyRequest(key_name);
   std::string id = absl::StrCat(endpoint == Endpoint::kCompletions ? "cmpl-" : "chatcmpl-", id_salt_,
                                 "-", next_id_.fetch_add(1) + 1);
   StartGenerationCall(*engine, *std::move(parsed), std::move(id), exchange,
-                      [done, guard = open_calls_.Track(), metrics = metrics_](int status) {
+                      [done, guard = open_calls_.Track(), metrics = metrics_,
+                       lease = std::make_shared<QuotaLease>(std::move(admission->lease))](int status) {
                         if (metrics != nullptr && status != 200 && status != 499) {
                           metrics->OnRejected(status == 429   ? "queue_full"
                                               : status == 503 ? "unavailable"

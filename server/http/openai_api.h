@@ -11,6 +11,7 @@
 #include <string>
 
 #include "engine/engine.h"
+#include "server/access/access_control.h"
 #include "server/chat_prompt.h"
 #include "server/http/http_server.h"
 #include "server/open_calls.h"
@@ -23,7 +24,10 @@ namespace attnserve::server::http {
 
 struct OpenAiApiOptions {
   std::string served_model_name;
-  std::string api_key;  // non-empty: /v1/*, /tokenize and /detokenize need "Authorization: Bearer <key>"
+  // The access gate (server/access; may be null: every call is allowed): /v1/completions and
+  // /v1/chat/completions go through AdmitWork (key, quotas, caps), /v1/models, /tokenize and
+  // /detokenize through Authenticate; /health and /metrics stay open. Must outlive the API.
+  AccessControl* access = nullptr;
 };
 
 class OpenAiApi : public HttpHandler {
@@ -53,7 +57,9 @@ class OpenAiApi : public HttpHandler {
   HttpResponse Detokenize(const std::string& body) const;
   HttpResponse Health() const;
   HttpResponse Metrics() const;
-  bool Authorized(const HttpRequest& request) const;
+  // Answers `exchange` with a refusal (metrics, Retry-After) for key `key_name`.
+  void Refuse(const std::shared_ptr<HttpExchange>& exchange, const absl::Status& status,
+              const std::string& key_name, const std::function<void(int)>& done);
 
   const OpenAiApiOptions options_;
   PrometheusRequestObserver* const metrics_;

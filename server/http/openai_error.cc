@@ -1,6 +1,11 @@
 // OpenAI error shape and status mapping (see openai_error.h).
 #include "server/http/openai_error.h"
 
+#include <cmath>
+#include <optional>
+
+#include "engine/admission/refusal.h"
+
 #include <cctype>
 #include <string_view>
 
@@ -97,6 +102,7 @@ std::string ErrorBody(const absl::Status& status, const std::string& param) {
                           {"code", nlohmann::ordered_json()}};
   if (absl::StrContains(message, "maximum context length")) error["code"] = "context_length_exceeded";
   if (status.code() == absl::StatusCode::kNotFound && p == "model") error["code"] = "model_not_found";
+  if (std::string reason = RefusalReason(status); !reason.empty()) error["code"] = reason;
   if (status.code() == absl::StatusCode::kUnauthenticated) error["code"] = "invalid_api_key";
   return nlohmann::ordered_json{{"error", error}}.dump(-1, ' ', false,
                                                        nlohmann::ordered_json::error_handler_t::replace);
@@ -106,6 +112,10 @@ HttpResponse ErrorResponse(const absl::Status& status, const std::string& param)
   HttpResponse response;
   response.status = HttpStatusFor(status.code());
   response.body = ErrorBody(status, param);
+  if (std::optional<double> retry_after_s = RetryAfterSeconds(status)) {
+    response.headers.emplace_back("retry-after",
+                                  std::to_string(static_cast<int64_t>(std::ceil(*retry_after_s))));
+  }
   return response;
 }
 

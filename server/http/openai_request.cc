@@ -356,6 +356,9 @@ absl::StatusOr<OpenAiRequest> ParseOpenAiRequest(Endpoint endpoint, const Json& 
     return Bad("n", absl::StrCat("x prompts = ", ids.size() * out.n, " choices; at most ", kMaxChoices,
                                  " per request"));
   }
+  for (const char* field : {"max_tokens", "max_completion_tokens"}) {
+    if (const Json* v = Find(body, field); v != nullptr && !v->is_null()) out.max_tokens_given = true;
+  }
   for (std::vector<int32_t>& prompt_ids : ids) {
     v1::GenerateRequest r = base;
     r.mutable_prompt_token_ids()->Add(prompt_ids.begin(), prompt_ids.end());

@@ -39,6 +39,7 @@ struct OpenAiRequest {
   bool echo = false;                         // completions: prepend the prompt
   bool logprobs = false;                     // return logprobs
   uint32_t top_logprobs = 0;                 // alternatives per token
+  bool max_tokens_given = false;             // max_tokens / max_completion_tokens was sent
 };
 
 // `body` is the parsed JSON. Errors: INVALID_ARGUMENT naming the field (OpenAI's name),

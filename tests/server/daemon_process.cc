@@ -139,7 +139,9 @@ bool DaemonProcess::Start(const std::string& model_dir, const std::vector<std::s
       return false;
     }
     // A fresh channel per probe: a channel that saw "connection refused" backs off for seconds.
-    if (HealthStatus(MakeChannel(address()), "attnserve.v1.Inference") == "SERVING") return true;
+    const std::shared_ptr<grpc::Channel> channel =
+        channel_factory_ ? channel_factory_(address()) : MakeChannel(address());
+    if (HealthStatus(channel, "attnserve.v1.Inference") == "SERVING") return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   *error = "attnserve not SERVING after " + std::to_string(timeout.count()) + " s:\n" +

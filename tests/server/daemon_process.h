@@ -6,8 +6,14 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
+
+namespace grpc {
+class Channel;
+}
 
 namespace attnserve::testing {
 
@@ -45,6 +51,12 @@ class DaemonProcess {
   // Waits up to `timeout` for the exit; SIGKILL when it has not exited by then (exited = false).
   ExitResult WaitForExit(std::chrono::seconds timeout);
 
+  // How Start reaches the daemon for its health check (default: a plaintext channel); TLS tests
+  // set a channel with their credentials. Call before Start.
+  void set_channel_factory(std::function<std::shared_ptr<grpc::Channel>(const std::string& address)> f) {
+    channel_factory_ = std::move(f);
+  }
+
   bool running() const { return pid_ > 0; }
   int port() const { return port_; }
   int metrics_port() const { return metrics_port_; }
@@ -56,6 +68,7 @@ class DaemonProcess {
   int port_ = 0;
   int metrics_port_ = 0;
   std::string stderr_path_;
+  std::function<std::shared_ptr<grpc::Channel>(const std::string& address)> channel_factory_;
 };
 
 }  // namespace attnserve::testing
