@@ -119,10 +119,9 @@ absl::Status ParseMoe(const json& j, const std::string& origin, ModelConfig& c) 
   return absl::OkStatus();
 }
 
-}  // namespace
-
-absl::StatusOr<ModelConfig> ModelConfig::FromJson(const std::string& text,
-                                                  const std::string& origin) {
+// FromJson's body. Typed reads of optional keys (j.value, get) throw nlohmann's type_error on a
+// value of another type; FromJson turns that into INVALID_ARGUMENT.
+absl::StatusOr<ModelConfig> ParseConfigJson(const std::string& text, const std::string& origin) {
   json j = json::parse(QuoteNonFiniteLiterals(text), nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object()) {
     return absl::InvalidArgumentError(absl::StrCat(origin, ": not a valid JSON object"));
@@ -130,6 +129,10 @@ absl::StatusOr<ModelConfig> ModelConfig::FromJson(const std::string& text,
   ModelConfig c;
   if (!j.contains("architectures") || !j["architectures"].is_array() || j["architectures"].empty()) {
     return absl::InvalidArgumentError(absl::StrCat(origin, ": missing \"architectures\""));
+  }
+  if (!j["architectures"][0].is_string()) {
+    return absl::InvalidArgumentError(absl::StrCat(origin, ": \"architectures\"[0] must be a string, got ",
+                                                   j["architectures"][0].dump()));
   }
   c.architecture = j["architectures"][0].get<std::string>();
   bool supported = false;
@@ -238,6 +241,16 @@ absl::StatusOr<ModelConfig> ModelConfig::FromJson(const std::string& text,
     if (absl::Status s = ParseJambaLayers(j, origin, c); !s.ok()) return s;
   }
   return c;
+}
+
+}  // namespace
+
+absl::StatusOr<ModelConfig> ModelConfig::FromJson(const std::string& text, const std::string& origin) {
+  try {
+    return ParseConfigJson(text, origin);
+  } catch (const nlohmann::json::exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat(origin, ": a key has a value of the wrong type (", e.what(), ")"));
+  }
 }
 
 bool ModelConfig::has_attention() const {

@@ -1,0 +1,3 @@
+The quick brown foxr
+
+longformer0:

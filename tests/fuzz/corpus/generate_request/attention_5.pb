@@ -1,0 +1,2 @@
+The quick brown foxr
+	performerpx

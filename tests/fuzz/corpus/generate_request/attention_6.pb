@@ -1,0 +1,2 @@
+The quick brown foxr
+transformer_xl (
