@@ -76,6 +76,7 @@ absl::Status ParseBloomModelConfig(const json& j, const std::string& origin, Mod
   c.naming = ModelConfig::Naming::kBloom;
   LayerSpec layer;
   layer.mlp = LayerSpec::Mlp::kGelu;
+  ATTNSERVE_RETURN_IF_ERROR(CheckLayerCount(c.num_hidden_layers, origin));
   c.layers.assign(c.num_hidden_layers, layer);
   return absl::OkStatus();
 }

@@ -13,18 +13,33 @@
 
 namespace attnserve {
 
-// Reads a positive integer key; without `fallback` the key must be present.
+// Upper bounds on sizes read from a config, far above any real model: sizes, counts and
+// lengths fit an int32 (products of two stay far from int64 overflow), and the per-layer list
+// stays small.
+inline constexpr int64_t kMaxConfigInt = std::numeric_limits<int32_t>::max();
+inline constexpr int64_t kMaxConfigLayers = 65536;
+
+// Reads a positive integer key (at most kMaxConfigInt); without `fallback` the key must be present.
 inline absl::StatusOr<int64_t> PositiveInt(const nlohmann::json& j, const char* key, const std::string& origin,
                                            std::optional<int64_t> fallback) {
   if (!j.contains(key) || j[key].is_null()) {
     if (fallback) return *fallback;
     return absl::InvalidArgumentError(absl::StrCat(origin, ": missing required key \"", key, "\""));
   }
-  if (!j[key].is_number_integer() || j[key].get<int64_t>() <= 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(origin, ": \"", key, "\" must be a positive integer, got ", j[key].dump()));
+  if (!j[key].is_number_integer() || j[key].get<int64_t>() <= 0 || j[key].get<int64_t>() > kMaxConfigInt) {
+    return absl::InvalidArgumentError(absl::StrCat(origin, ": \"", key, "\" must be a positive integer up to ",
+                                                   kMaxConfigInt, ", got ", j[key].dump()));
   }
   return j[key].get<int64_t>();
+}
+
+// The number of layers, before the per-layer list is allocated.
+inline absl::Status CheckLayerCount(int64_t layers, const std::string& origin) {
+  if (layers > kMaxConfigLayers) {
+    return absl::InvalidArgumentError(absl::StrCat(origin, ": ", layers, " layers (num_hidden_layers / n_layer) "
+                                                   "is more than attnserve accepts (", kMaxConfigLayers, ")"));
+  }
+  return absl::OkStatus();
 }
 
 // Reads an optional boolean key (absent or null: `fallback`); anything but a bool is an error.

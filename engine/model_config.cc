@@ -216,6 +216,7 @@ absl::StatusOr<ModelConfig> ParseConfigJson(const std::string& text, const std::
     }
   }
   ids();
+  if (absl::Status s = CheckLayerCount(c.num_hidden_layers, origin); !s.ok()) return s;
   c.layers.assign(c.num_hidden_layers, LayerSpec{});
   // Which layers slide: HF `layer_types` when given ("sliding_attention" / "full_attention");
   // else Qwen2's use_sliding_window from layer max_window_layers on; else (Mistral) every layer.

@@ -123,6 +123,7 @@ absl::Status ParseMambaModelConfig(const json& j, const std::string& origin, Mod
   LayerSpec layer;
   layer.mixer = mamba2 ? LayerSpec::Mixer::kMamba2 : LayerSpec::Mixer::kMamba;
   layer.mlp = LayerSpec::Mlp::kNone;
+  ATTNSERVE_RETURN_IF_ERROR(CheckLayerCount(c.num_hidden_layers, origin));
   c.layers.assign(c.num_hidden_layers, layer);
   return absl::OkStatus();
 }

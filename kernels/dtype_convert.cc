@@ -77,6 +77,18 @@ void BlocksToF32(const unsigned char* src, float* dst, size_t n) {
   for (size_t b = 0; b < n / kQuantBlock; ++b) StoreGroup(quant::DecodeGroup(row, static_cast<int64_t>(b)), dst + b * kQuantBlock);
 }
 
+// float -> int8 / uint8 exactly as static_cast (truncation) for every value a finite weight
+// produces; NaN and out-of-range values (from inf / NaN weights) give 0 or saturate instead of
+// being undefined behaviour.
+inline int8_t TruncToInt8(float v) {
+  if (!(v > -129.0f && v < 128.0f)) return v >= 128.0f ? 127 : v <= -129.0f ? -128 : 0;
+  return static_cast<int8_t>(v);
+}
+inline uint8_t TruncToUint8(float v) {
+  if (!(v > -1.0f && v < 256.0f)) return v >= 256.0f ? 255 : 0;
+  return static_cast<uint8_t>(v);
+}
+
 // The element of largest magnitude of a 32-block, with its sign (the first of equal magnitudes),
 // as ggml's q4_0 / q5_0 reference quantizers pick it.
 float LargestMagnitude(const float* x) {
@@ -100,7 +112,7 @@ void F32ToQ8_0(const float* src, unsigned char* dst, size_t n) {
     const float id = d != 0.0f ? 1.0f / d : 0.0f;
     BlockQ8_0 block;
     block.d = F32ToF16Bits(d);
-    for (int i = 0; i < kQuantBlock; ++i) block.qs[i] = static_cast<int8_t>(std::roundf(x[i] * id));
+    for (int i = 0; i < kQuantBlock; ++i) block.qs[i] = TruncToInt8(std::roundf(x[i] * id));
     std::memcpy(dst + b * sizeof(BlockQ8_0), &block, sizeof(block));
   }
 }
@@ -116,8 +128,8 @@ void F32ToQ4_0(const float* src, unsigned char* dst, size_t n) {
     BlockQ4_0 block;
     block.d = F32ToF16Bits(d);
     for (int i = 0; i < 16; ++i) {
-      const int lo = std::min(15, static_cast<int>(static_cast<int8_t>(x[i] * id + 8.5f)));
-      const int hi = std::min(15, static_cast<int>(static_cast<int8_t>(x[i + 16] * id + 8.5f)));
+      const int lo = std::min(15, static_cast<int>(TruncToInt8(x[i] * id + 8.5f)));
+      const int hi = std::min(15, static_cast<int>(TruncToInt8(x[i + 16] * id + 8.5f)));
       block.qs[i] = static_cast<uint8_t>(lo | (hi << 4));
     }
     std::memcpy(dst + b * sizeof(BlockQ4_0), &block, sizeof(block));
@@ -155,8 +167,8 @@ void F32ToMinBlocks(const float* src, unsigned char* dst, size_t n) {
     int q[32];
     for (int i = 0; i < kQuantBlock; ++i) {
       const float v = (x[i] - min) * id;
-      q[i] = kBits == 4 ? std::min(15, static_cast<int>(static_cast<int8_t>(v + 0.5f)))
-                        : static_cast<int>(static_cast<uint8_t>(v + 0.5f));
+      q[i] = kBits == 4 ? std::min(15, static_cast<int>(TruncToInt8(v + 0.5f)))
+                        : static_cast<int>(TruncToUint8(v + 0.5f));
     }
     if constexpr (kBits == 4) {
       PackNibbles(q, block.qs, nullptr);
@@ -178,7 +190,7 @@ void F32ToQ5_0(const float* src, unsigned char* dst, size_t n) {
     BlockQ5_0 block;
     block.d = F32ToF16Bits(d);
     int q[32];
-    for (int i = 0; i < kQuantBlock; ++i) q[i] = std::min(31, static_cast<int>(static_cast<int8_t>(x[i] * id + 16.5f)));
+    for (int i = 0; i < kQuantBlock; ++i) q[i] = std::min(31, static_cast<int>(TruncToInt8(x[i] * id + 16.5f)));
     PackNibbles(q, block.qs, block.qh);
     std::memcpy(dst + b * sizeof(BlockQ5_0), &block, sizeof(block));
   }

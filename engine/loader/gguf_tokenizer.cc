@@ -22,6 +22,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "engine/tokenizer/unicode.h"
 #include "nlohmann/json.hpp"
 
 namespace attnserve {
@@ -181,6 +182,9 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> TokenizerFromGguf(const GgufFile& fil
   for (const json& t : tokens_v->value) {
     if (!t.is_string()) return bad("tokenizer.ggml.tokens", "has a non-string entry");
     tokens.push_back(t.get<std::string>());
+    if (!tok::IsValidUtf8(tokens.back())) {
+      return bad("tokenizer.ggml.tokens", absl::StrCat("entry ", tokens.size() - 1, " is not valid UTF-8"));
+    }
   }
   const int64_t n = static_cast<int64_t>(tokens.size());
   std::vector<int> types(tokens.size(), kTypeNormal);
@@ -251,6 +255,7 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> TokenizerFromGguf(const GgufFile& fil
     for (const json& m : merges_v->value) {
       if (!m.is_string()) return bad("tokenizer.ggml.merges", "has a non-string entry");
       const std::string s = m.get<std::string>();
+      if (!tok::IsValidUtf8(s)) return bad("tokenizer.ggml.merges", "has an entry that is not valid UTF-8");
       const size_t space = s.find(' ');
       if (space == std::string::npos) return bad("tokenizer.ggml.merges", absl::StrCat("entry \"", s, "\" is not \"left right\""));
       merges.push_back(json::array({s.substr(0, space), s.substr(space + 1)}));
@@ -296,6 +301,7 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> TokenizerFromGguf(const GgufFile& fil
       merges = json::array();
       for (const json& m : merges_v->value) {
         const std::string s = m.is_string() ? m.get<std::string>() : "";
+        if (!tok::IsValidUtf8(s)) return bad("tokenizer.ggml.merges", "has an entry that is not valid UTF-8");
         const size_t space = s.find(' ');
         if (space == std::string::npos) return bad("tokenizer.ggml.merges", "has an entry that is not \"left right\"");
         merges.push_back(json::array({s.substr(0, space), s.substr(space + 1)}));

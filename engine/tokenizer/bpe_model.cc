@@ -18,6 +18,14 @@ std::string OptionalString(const nlohmann::json& j, const char* key) {
 
 }  // namespace
 
+absl::StatusOr<int32_t> TokenIdFromJson(const nlohmann::json& v, const std::string& what) {
+  if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() > kMaxTokenId) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, ": token id must be an integer in [0, ", kMaxTokenId, "], got ", v.dump()));
+  }
+  return static_cast<int32_t>(v.get<int64_t>());
+}
+
 absl::StatusOr<std::unique_ptr<BpeModel>> BpeModel::FromJson(const nlohmann::json& j) {
   const std::string type = j.value("type", "BPE");
   if (type != "BPE") {
@@ -28,8 +36,9 @@ absl::StatusOr<std::unique_ptr<BpeModel>> BpeModel::FromJson(const nlohmann::jso
   m->vocab_.reserve(vocab.size());
   int32_t max_id = -1;
   for (auto it = vocab.begin(); it != vocab.end(); ++it) {
-    int32_t id = it.value().get<int32_t>();
-    if (id < 0) return absl::InvalidArgumentError(absl::StrCat("negative id for token '", it.key(), "'"));
+    absl::StatusOr<int32_t> parsed = TokenIdFromJson(it.value(), absl::StrCat("vocab token '", it.key(), "'"));
+    if (!parsed.ok()) return parsed.status();
+    const int32_t id = *parsed;
     m->vocab_[it.key()] = id;
     max_id = std::max(max_id, id);
   }

@@ -19,6 +19,11 @@
 
 namespace attnserve::tok {
 
+// Token ids a tokenizer.json may use: 0 .. kMaxTokenId (the id tables are dense up to the largest).
+inline constexpr int32_t kMaxTokenId = (1 << 24) - 1;
+// `v` as a token id: an integer in [0, kMaxTokenId], else INVALID_ARGUMENT naming `what`.
+absl::StatusOr<int32_t> TokenIdFromJson(const nlohmann::json& v, const std::string& what);
+
 class BpeModel {
  public:
   // Parses the "model" object. Errors: non-BPE type, merges naming unknown tokens, bad unk_token.

@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "absl/strings/str_cat.h"
+#include "engine/tokenizer/bpe_model.h"
 
 namespace attnserve::tok {
 namespace {
@@ -55,7 +56,13 @@ absl::StatusOr<std::unique_ptr<PostProcessor>> ParseTemplate(const nlohmann::jso
       if (!specials.contains(id)) {
         return absl::InvalidArgumentError(absl::StrCat("template special token '", id, "' is not defined"));
       }
-      pieces.emplace_back(specials[id].at("ids").get<std::vector<int32_t>>());
+      std::vector<int32_t> ids;
+      for (const auto& v : specials[id].at("ids")) {
+        absl::StatusOr<int32_t> parsed = TokenIdFromJson(v, absl::StrCat("post_processor special token '", id, "'"));
+        if (!parsed.ok()) return parsed.status();
+        ids.push_back(*parsed);
+      }
+      pieces.emplace_back(std::move(ids));
     } else if (piece.contains("Sequence")) {
       pieces.emplace_back(std::nullopt);
     } else {
@@ -74,11 +81,14 @@ absl::StatusOr<std::unique_ptr<PostProcessor>> ParsePostProcessor(const nlohmann
   if (type == "ByteLevel") return std::make_unique<NoOpProcessor>();
   if (type == "BertProcessing" || type == "RobertaProcessing") {
     // "cls": ["<s>", 0], "sep": ["</s>", 2]
-    int32_t cls = j.at("cls").at(1).get<int32_t>(), sep = j.at("sep").at(1).get<int32_t>();
+    absl::StatusOr<int32_t> cls = TokenIdFromJson(j.at("cls").at(1), "post_processor cls");
+    if (!cls.ok()) return cls.status();
+    absl::StatusOr<int32_t> sep = TokenIdFromJson(j.at("sep").at(1), "post_processor sep");
+    if (!sep.ok()) return sep.status();
     std::vector<std::optional<std::vector<int32_t>>> pieces;
-    pieces.emplace_back(std::vector<int32_t>{cls});
+    pieces.emplace_back(std::vector<int32_t>{*cls});
     pieces.emplace_back(std::nullopt);
-    pieces.emplace_back(std::vector<int32_t>{sep});
+    pieces.emplace_back(std::vector<int32_t>{*sep});
     return std::make_unique<TemplateProcessor>(std::move(pieces));
   }
   if (type == "Sequence") {

@@ -5,6 +5,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "engine/tokenizer/bpe_model.h"
 #include "engine/tokenizer/hf_tokenizer.h"
 #include "engine/tokenizer/tokenizer.h"
 #include "nlohmann/json.hpp"
@@ -46,7 +47,9 @@ absl::StatusOr<TokenizerParts> ParseParts(const nlohmann::json& root) {
   for (const auto& t : Field(root, "added_tokens")) {
     tok::AddedToken added;
     added.content = t.at("content").get<std::string>();
-    added.id = t.at("id").get<int32_t>();
+    absl::StatusOr<int32_t> id = tok::TokenIdFromJson(t.at("id"), "added_tokens");
+    if (!id.ok()) return id.status();
+    added.id = *id;
     added.single_word = t.value("single_word", false);
     added.lstrip = t.value("lstrip", false);
     added.rstrip = t.value("rstrip", false);

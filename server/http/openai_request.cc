@@ -308,7 +308,7 @@ absl::StatusOr<Json> ParseJsonBody(const std::string& body) {
   if (parsed.is_discarded()) {
     try {
       Json again = Json::parse(body);
-    } catch (const Json::parse_error& e) {
+    } catch (const Json::exception& e) {  // parse_error, or out_of_range for a number like 1e999
       return absl::InvalidArgumentError(absl::StrCat("the request body is not valid JSON: ", e.what()));
     }
     return absl::InvalidArgumentError("the request body is not valid JSON");

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,11 @@
 #include "tests/fuzz/fuzz_targets.h"
 
 namespace attnserve::fuzz {
+
+// gtest prints a parameter in the test's listing (and so in ctest's names): the target's name,
+// not its bytes.
+void PrintTo(const FuzzTarget& target, std::ostream* os) { *os << target.name; }
+
 namespace {
 
 namespace fs = std::filesystem;
