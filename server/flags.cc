@@ -193,6 +193,13 @@ absl::Status ValidateServerOptions(const ServerOptions& o) {
     return bad("kv_cache_memory_fraction", absl::StrCat(o.kv_cache_memory_fraction),
                "in [0, 1) (0 = use --kv_cache_bytes)");
   }
+  if (o.port < 0 || o.port > 65535) return bad("port", absl::StrCat(o.port), "in [0, 65535]");
+  if (o.metrics_port < 0 || o.metrics_port > 65535) {
+    return bad("metrics_port", absl::StrCat(o.metrics_port), "in [0, 65535] (0 = no /metrics endpoint)");
+  }
+  if (o.num_threads < 0 || o.num_threads > 4096) {
+    return bad("num_threads", absl::StrCat(o.num_threads), "in [0, 4096] (0 = all cores)");
+  }
   if (o.http_port < 0 || o.http_port > 65535) {
     return bad("http_port", absl::StrCat(o.http_port), "in [0, 65535] (0 = no HTTP API)");
   }

@@ -1,6 +1,7 @@
 // WeightStore: the tensors of a Hugging Face model directory, read from *.safetensors files
 // (model.safetensors, sharded via model.safetensors.index.json, or every *.safetensors present),
-// memory-mapped. Tensors are f32, f16 or bf16 on disk; LoadF32 gives f32 (zero-copy for aligned
+// each read whole into private memory at open (MappedFile: a file changed or truncated while
+// serving does not reach the daemon). Tensors are f32, f16 or bf16 on disk; LoadF32 gives f32 (zero-copy for aligned
 // f32 data, converted copies otherwise); LoadMatrix gives a weight matrix in the file's dtype
 // (zero-copy) or converted / quantized to a chosen dtype (--weight_dtype, kernels/dtype.h). Errors name the file, the tensor and the problem.
 // Immutable after Open: const methods are thread-safe.

@@ -103,10 +103,8 @@ void OpenAiApi::Handle(std::shared_ptr<HttpExchange> exchange) {
                      "/tokenize, /detokenize, /health, /metrics)"))));
   }
   if (route == "other") {
-    HttpResponse r = ErrorResponse(absl::UnimplementedError(
-        absl::StrCat("method ", request.method, " is not allowed on ", request.path)));
-    r.status = 405;
-    return answer(std::move(r));
+    return answer(ErrorResponseForHttpStatus(
+        405, absl::UnimplementedError(absl::StrCat("method ", request.method, " is not allowed on ", request.path))));
   }
   const bool does_work = route == "/v1/completions" || route == "/v1/chat/completions";
   if (needs_key && !does_work && options_.access != nullptr) {

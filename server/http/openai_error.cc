@@ -93,7 +93,10 @@ const char* ErrorType(int http_status) {
 }  // namespace
 
 std::string ErrorBody(const absl::Status& status, const std::string& param) {
-  const int http_status = HttpStatusFor(status.code());
+  return ErrorBodyForHttpStatus(HttpStatusFor(status.code()), status, param);
+}
+
+std::string ErrorBodyForHttpStatus(int http_status, const absl::Status& status, const std::string& param) {
   const std::string message(status.message());
   const std::string p = param.empty() ? OpenAiParamFor(message) : param;
   nlohmann::ordered_json error = {{"message", message},
@@ -109,9 +112,13 @@ std::string ErrorBody(const absl::Status& status, const std::string& param) {
 }
 
 HttpResponse ErrorResponse(const absl::Status& status, const std::string& param) {
+  return ErrorResponseForHttpStatus(HttpStatusFor(status.code()), status, param);
+}
+
+HttpResponse ErrorResponseForHttpStatus(int http_status, const absl::Status& status, const std::string& param) {
   HttpResponse response;
-  response.status = HttpStatusFor(status.code());
-  response.body = ErrorBody(status, param);
+  response.status = http_status;
+  response.body = ErrorBodyForHttpStatus(http_status, status, param);
   if (std::optional<double> retry_after_s = RetryAfterSeconds(status)) {
     response.headers.emplace_back("retry-after",
                                   std::to_string(static_cast<int64_t>(std::ceil(*retry_after_s))));

@@ -31,4 +31,9 @@ std::string ErrorBody(const absl::Status& status, const std::string& param = "")
 // A whole JSON error response (HttpStatusFor(status.code()) and ErrorBody).
 HttpResponse ErrorResponse(const absl::Status& status, const std::string& param = "");
 
+// The same with an HTTP status no gRPC code maps to (405): error.type follows `http_status`
+// (4xx: invalid_request_error, ...), not status.code().
+std::string ErrorBodyForHttpStatus(int http_status, const absl::Status& status, const std::string& param = "");
+HttpResponse ErrorResponseForHttpStatus(int http_status, const absl::Status& status, const std::string& param = "");
+
 }  // namespace attnserve::server::http
