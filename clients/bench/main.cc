@@ -2,6 +2,7 @@
 // measurements over the public gRPC API).
 //   closed loop: attnserve-bench --concurrency 8 --num_requests 200 --input_len 128 --output_len
 //   128 open loop:   attnserve-bench --request_rate 4 [--max_concurrency 16] --num_requests 200
+//   soak and fault test: attnserve-bench --soak --soak_duration_s 1800 (soak_command.h)
 // Prints a table (throughput; TTFT / TPOT / ITL / E2E mean p50 p90 p99) and, with --json, writes
 // the same numbers plus the configuration. Exit 0 when at least one request succeeded, 1 when none
 // did or the server is unreachable, 2 on bad flags.
@@ -23,6 +24,7 @@
 #include "clients/bench/load_driver.h"
 #include "clients/bench/openai_stream_call.h"
 #include "clients/bench/report.h"
+#include "clients/bench/soak_command.h"
 #include "clients/bench/workload.h"
 #include "grpcpp/grpcpp.h"
 
@@ -304,5 +306,9 @@ int main(int argc, char** argv) {
   const std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   if (args.size() > 1)
     return attnserve::bench::Usage("unexpected argument '" + std::string(args[1]) + "'");
+  if (attnserve::bench::SoakRequested()) {
+    return attnserve::bench::RunSoakCommand(absl::GetFlag(FLAGS_addr), absl::GetFlag(FLAGS_seed),
+                                            absl::GetFlag(FLAGS_json));
+  }
   return attnserve::bench::Run();
 }
