@@ -17,6 +17,7 @@
 #include "server/chat_prompt.h"
 #include "server/grpc_metrics_interceptor.h"
 #include "server/http/http_server.h"
+#include "server/http/http_tls.h"
 #include "server/http/openai_api.h"
 #include "server/health.h"
 #include "server/inference_service.h"
@@ -155,11 +156,26 @@ int RunDaemon(const ServerOptions& options, const WaitForSignal& wait_for_signal
     }
     tls = *std::move(created);
   }
+  std::unique_ptr<http::HttpTls> http_tls;  // the same files on the OpenAI HTTP API
+  if (!options.tls_cert.empty() && options.http_port != 0) {
+    absl::StatusOr<std::unique_ptr<http::HttpTls>> created =
+        http::HttpTls::Create({options.tls_cert, options.tls_key, options.tls_client_ca});
+    if (!created.ok()) {
+      std::fprintf(stderr, "attnserve: %s\n", std::string(created.status().message()).c_str());
+      return 1;
+    }
+    http_tls = *std::move(created);
+  }
   // SIGHUP: TLS files and keys file again; a bad file keeps the old one (never a dropped stream).
   const std::function<void()> reload = [&] {
     if (tls != nullptr) {
       absl::Status s = tls->Reload();
       std::fprintf(stderr, "attnserve: SIGHUP: TLS files %s\n",
+                   s.ok() ? "reloaded" : ("kept: " + std::string(s.message())).c_str());
+    }
+    if (http_tls != nullptr) {
+      absl::Status s = http_tls->Reload();
+      std::fprintf(stderr, "attnserve: SIGHUP: HTTP TLS files %s\n",
                    s.ok() ? "reloaded" : ("kept: " + std::string(s.message())).c_str());
     }
     if (!options.api_keys_file.empty()) {
@@ -187,6 +203,7 @@ int RunDaemon(const ServerOptions& options, const WaitForSignal& wait_for_signal
     http_options.host = options.host;
     http_options.port = options.http_port;
     http_options.max_body_bytes = static_cast<uint64_t>(options.http_max_body_bytes);
+    http_options.tls = http_tls.get();
     auto started = http::HttpServer::Start(http_options, &http_api);
     if (!started.ok()) {
       std::fprintf(stderr, "attnserve: --http_port: %s\n", std::string(started.status().message()).c_str());
@@ -238,7 +255,9 @@ int RunDaemon(const ServerOptions& options, const WaitForSignal& wait_for_signal
                          .c_str(),
                http_server == nullptr
                    ? "off"
-                   : ("on http://" + HostPort(options.host, http_server->port()) + "/v1").c_str());
+                   : ((http_tls != nullptr ? "on https://" : "on http://") +
+                      HostPort(options.host, http_server->port()) + "/v1")
+                         .c_str());
 
   std::fprintf(stderr, "attnserve: gRPC %s; API keys %s\n",
                tls == nullptr ? "plaintext" : tls->requires_client_certificate() ? "TLS with client certificates (mTLS)" : "TLS",

@@ -56,7 +56,8 @@ ABSL_FLAG(double, min_client_ping_interval, 10,
           "Clients pinging more often than this (seconds) get a strike; two strikes close the "
           "connection with GOAWAY (too_many_pings), as gRPC's keepalive enforcement does.");
 ABSL_FLAG(std::string, tls_cert, "",
-          "PEM certificate chain: serve gRPC over TLS (with --tls_key). Re-read on SIGHUP.");
+          "PEM certificate chain: serve gRPC (and the --http_port API) over TLS (with --tls_key). "
+          "Re-read on SIGHUP.");
 ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert. Re-read on SIGHUP.");
 ABSL_FLAG(std::string, tls_client_ca, "",
           "PEM CA bundle: require client certificates signed by it (mTLS). Re-read on SIGHUP.");
@@ -237,11 +238,6 @@ absl::Status ValidateServerOptions(const ServerOptions& o) {
   if (!o.api_key.empty() && !o.api_keys_file.empty()) {
     return absl::InvalidArgumentError(
         "--api_key (or $ATTNSERVE_API_KEY) and --api_keys_file: give one (the file can list that key too)");
-  }
-  if (!o.tls_cert.empty() && o.http_port != 0) {
-    return absl::InvalidArgumentError(
-        "--tls_cert with --http_port: the OpenAI HTTP API does not serve TLS itself yet; terminate "
-        "TLS in front of it (deploy/: Envoy) or leave --http_port off");
   }
   if (absl::Status tls = ValidateTlsFiles(TlsFiles{o.tls_cert, o.tls_key, o.tls_client_ca}); !tls.ok()) {
     return tls;

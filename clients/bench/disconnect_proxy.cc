@@ -14,6 +14,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "clients/bench/tcp_connect.h"
+
 namespace attnserve::bench {
 namespace {
 
@@ -25,22 +27,9 @@ void ResetAndClose(int fd) {
   close(fd);
 }
 
-// Connected TCP socket to host:port, or -1.
+// ConnectTcp with TCP_NODELAY (the relay forwards small frames as they come), or -1.
 int ConnectTo(const std::string& host, const std::string& port) {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* found = nullptr;
-  if (getaddrinfo(host.c_str(), port.c_str(), &hints, &found) != 0) return -1;
-  int fd = -1;
-  for (addrinfo* a = found; a != nullptr && fd < 0; a = a->ai_next) {
-    fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
-    if (fd >= 0 && connect(fd, a->ai_addr, a->ai_addrlen) != 0) {
-      close(fd);
-      fd = -1;
-    }
-  }
-  freeaddrinfo(found);
+  const int fd = ConnectTcp(host, port);
   if (fd >= 0) {
     const int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));

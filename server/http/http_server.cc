@@ -1,5 +1,6 @@
 // HttpServer on Boost.Beast (see http_server.h). One Session per connection, all of its work on
-// its strand; an Exchange is the thread-safe handle the handler answers through. Streamed pieces
+// its strand (a plain TCP stream, or TLS over it when HttpServerOptions::tls is set); an Exchange
+// is the thread-safe handle the handler answers through. Streamed pieces
 // are buffered in the Exchange and flushed by one posted task, so a burst of tokens costs one
 // write, not one post and one write each.
 #include "server/http/http_server.h"
@@ -8,12 +9,14 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <mutex>
 #include <optional>
 #include <thread>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "server/http/http_tls.h"
 
 namespace attnserve::server::http {
 namespace {
@@ -24,8 +27,20 @@ namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
 constexpr auto kWriteTimeout = std::chrono::seconds(60);  // a client that stops reading is dropped
+constexpr auto kTlsHandshakeTimeout = std::chrono::seconds(30);
+constexpr auto kTlsShutdownTimeout = std::chrono::seconds(2);
 
-class Session;
+class Exchange;
+
+// What an Exchange needs of its connection, whichever stream it runs on. All on the strand.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  virtual ~Session() = default;
+  virtual net::any_io_executor executor() = 0;
+  virtual void WriteWhole(const Exchange* exchange, HttpResponse response) = 0;
+  virtual void WriteStreamHeader(const Exchange* exchange, int status) = 0;
+  virtual void PumpStream(const Exchange* exchange) = 0;
+};
 
 class Exchange final : public HttpExchange {
  public:
@@ -80,21 +95,41 @@ class Exchange final : public HttpExchange {
   std::function<void()> on_gone_;
 };
 
-class Session : public std::enable_shared_from_this<Session> {
+// Stream: beast::tcp_stream, or beast::ssl_stream<beast::tcp_stream> (kTls).
+template <class Stream>
+class BasicSession final : public Session {
  public:
-  Session(tcp::socket socket, HttpHandler* handler, const HttpServerOptions& options)
+  static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+
+  // Plain TCP.
+  BasicSession(tcp::socket socket, HttpHandler* handler, const HttpServerOptions& options)
       : stream_(std::move(socket)), handler_(handler), options_(options) {}
+  // TLS: `context` is kept for the connection's lifetime (a reload does not change it).
+  BasicSession(tcp::socket socket, std::shared_ptr<net::ssl::context> context, HttpHandler* handler,
+               const HttpServerOptions& options)
+      : context_(std::move(context)), stream_(std::move(socket), *context_), handler_(handler),
+        options_(options) {}
 
   void Start() {
     beast::error_code ec;
-    stream_.socket().set_option(tcp::no_delay(true), ec);
-    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->DoRead(); });
+    Lowest().socket().set_option(tcp::no_delay(true), ec);
+    net::dispatch(Lowest().get_executor(), [self = Self()] {
+      if constexpr (kTls) {
+        self->Lowest().expires_after(kTlsHandshakeTimeout);
+        self->stream_.async_handshake(net::ssl::stream_base::server, [self](beast::error_code ec) {
+          if (ec) return self->Close(/*graceful=*/false);  // not TLS, no or a bad client certificate
+          self->DoRead();
+        });
+      } else {
+        self->DoRead();
+      }
+    });
   }
 
-  net::any_io_executor executor() { return stream_.get_executor(); }
+  net::any_io_executor executor() override { return Lowest().get_executor(); }
 
   // Strand: answers of the open exchange.
-  void WriteWhole(const Exchange* exchange, HttpResponse response) {
+  void WriteWhole(const Exchange* exchange, HttpResponse response) override {
     if (exchange != current_.get() || closed_) return;
     whole_ = std::make_unique<bhttp::response<bhttp::string_body>>(
         static_cast<bhttp::status>(response.status), 11);
@@ -104,16 +139,16 @@ class Session : public std::enable_shared_from_this<Session> {
     whole_->keep_alive(keep_alive_);
     whole_->body() = std::move(response.body);
     whole_->prepare_payload();
-    stream_.expires_after(kWriteTimeout);
+    Lowest().expires_after(kWriteTimeout);
     bhttp::async_write(stream_, *whole_,
-                       [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                       [self = Self()](beast::error_code ec, std::size_t) {
                          self->whole_.reset();
                          if (ec) return self->ClientGone();
                          self->FinishExchange();
                        });
   }
 
-  void WriteStreamHeader(const Exchange* exchange, int status) {
+  void WriteStreamHeader(const Exchange* exchange, int status) override {
     if (exchange != current_.get() || closed_) return;
     header_ = std::make_unique<bhttp::response<bhttp::empty_body>>(
         static_cast<bhttp::status>(status), 11);
@@ -124,9 +159,9 @@ class Session : public std::enable_shared_from_this<Session> {
     header_->chunked(true);
     serializer_ = std::make_unique<bhttp::response_serializer<bhttp::empty_body>>(*header_);
     writing_ = true;
-    stream_.expires_after(kWriteTimeout);
+    Lowest().expires_after(kWriteTimeout);
     bhttp::async_write_header(stream_, *serializer_,
-                              [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                              [self = Self()](beast::error_code ec, std::size_t) {
                                 self->writing_ = false;
                                 if (ec) return self->ClientGone();
                                 self->header_sent_ = true;
@@ -135,17 +170,17 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   // Writes what the exchange has queued (one chunk), or the last chunk once End was called.
-  void PumpStream(const Exchange* exchange) {
+  void PumpStream(const Exchange* exchange) override {
     if (exchange == current_.get()) PumpStream();
   }
   void PumpStream() {
     if (closed_ || current_ == nullptr || writing_ || !header_sent_ || last_sent_) return;
     bool end = false;
     chunk_ = current_->TakePending(&end);
-    auto self = shared_from_this();
+    auto self = Self();
     if (!chunk_.empty()) {
       writing_ = true;
-      stream_.expires_after(kWriteTimeout);
+      Lowest().expires_after(kWriteTimeout);
       net::async_write(stream_, bhttp::make_chunk(net::buffer(chunk_)),
                        [self](beast::error_code ec, std::size_t) {
                          self->writing_ = false;
@@ -155,7 +190,7 @@ class Session : public std::enable_shared_from_this<Session> {
     } else if (end) {
       writing_ = true;
       last_sent_ = true;
-      stream_.expires_after(kWriteTimeout);
+      Lowest().expires_after(kWriteTimeout);
       net::async_write(stream_, bhttp::make_chunk_last(),
                        [self](beast::error_code ec, std::size_t) {
                          self->writing_ = false;
@@ -165,23 +200,40 @@ class Session : public std::enable_shared_from_this<Session> {
     }
   }
 
-  void Close() {
+  // `graceful`: a TLS connection with no read or write in flight sends its close_notify first
+  // (bounded by kTlsShutdownTimeout); otherwise, and for plain TCP, the socket just closes (every
+  // response is framed by Content-Length or its last chunk, so nothing is truncated).
+  void Close(bool graceful = true) {
     if (closed_) return;
     closed_ = true;
-    beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-    stream_.socket().close(ec);
+    if constexpr (kTls) {
+      if (graceful && !writing_ && !watching_) {
+        Lowest().expires_after(kTlsShutdownTimeout);
+        stream_.async_shutdown([self = Self()](beast::error_code) { self->CloseSocket(); });
+        return;
+      }
+    }
+    CloseSocket();
   }
 
  private:
+  std::shared_ptr<BasicSession> Self() { return std::static_pointer_cast<BasicSession>(shared_from_this()); }
+  beast::tcp_stream& Lowest() { return beast::get_lowest_layer(stream_); }
+
+  void CloseSocket() {
+    beast::error_code ec;
+    Lowest().socket().shutdown(tcp::socket::shutdown_both, ec);
+    Lowest().socket().close(ec);
+  }
+
   void DoRead() {
     if (closed_) return;
     parser_.emplace();
     parser_->body_limit(options_.max_body_bytes);
     parser_->header_limit(64 * 1024);
-    stream_.expires_after(std::chrono::seconds(options_.idle_timeout_s));
+    Lowest().expires_after(std::chrono::seconds(options_.idle_timeout_s));
     bhttp::async_read(stream_, buffer_, *parser_,
-                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                      [self = Self()](beast::error_code ec, std::size_t) {
                         self->OnRead(ec);
                       });
   }
@@ -208,7 +260,7 @@ class Session : public std::enable_shared_from_this<Session> {
     request.body = std::move(req.body());
     current_ = std::make_shared<Exchange>(weak_from_this(), std::move(request));
     header_sent_ = last_sent_ = false;
-    stream_.expires_never();  // the answer may take as long as generation takes
+    Lowest().expires_never();  // the answer may take as long as generation takes
     Watch();
     handler_->Handle(current_);
   }
@@ -219,8 +271,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (watching_ || closed_) return;
     if (buffer_.size() > options_.max_body_bytes) return;  // stop reading a flooding client
     watching_ = true;
-    stream_.socket().async_read_some(
-        buffer_.prepare(4096), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+    auto on_read = [self = Self()](beast::error_code ec, std::size_t n) {
           self->watching_ = false;
           if (!ec) {
             self->buffer_.commit(n);
@@ -231,7 +282,14 @@ class Session : public std::enable_shared_from_this<Session> {
             return self->DoRead();  // FinishExchange cancelled the watch to read the next request
           }
           self->ClientGone();
-        });
+        };
+    // TLS reads records through the stream; plain TCP reads the socket (no timer: the answer may
+    // take as long as generation takes).
+    if constexpr (kTls) {
+      stream_.async_read_some(buffer_.prepare(4096), std::move(on_read));
+    } else {
+      Lowest().socket().async_read_some(buffer_.prepare(4096), std::move(on_read));
+    }
   }
 
   void ClientGone() {
@@ -251,7 +309,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!keep_alive_) return Close();
     if (watching_) {
       beast::error_code ec;
-      stream_.socket().cancel(ec);  // the watch ends with operation_aborted and starts DoRead
+      Lowest().socket().cancel(ec);  // the watch ends with operation_aborted and starts DoRead
       return;
     }
     DoRead();
@@ -264,7 +322,8 @@ class Session : public std::enable_shared_from_this<Session> {
     WriteWhole(current_.get(), handler_->RejectUnreadable(status, reason));
   }
 
-  beast::tcp_stream stream_;
+  std::shared_ptr<net::ssl::context> context_;  // TLS only; declared before stream_, which uses it
+  Stream stream_;
   HttpHandler* const handler_;
   const HttpServerOptions options_;
   beast::flat_buffer buffer_;
@@ -346,7 +405,13 @@ class Listener : public std::enable_shared_from_this<Listener> {
     acceptor_.async_accept(net::make_strand(ioc_), [self = shared_from_this()](
                                                        beast::error_code ec, tcp::socket socket) {
       if (ec == net::error::operation_aborted || !self->acceptor_.is_open()) return;
-      if (!ec) std::make_shared<Session>(std::move(socket), self->handler_, self->options_)->Start();
+      if (ec) return self->Accept();
+      if (self->options_.tls != nullptr) {
+        std::make_shared<BasicSession<beast::ssl_stream<beast::tcp_stream>>>(
+            std::move(socket), self->options_.tls->Current(), self->handler_, self->options_)->Start();
+      } else {
+        std::make_shared<BasicSession<beast::tcp_stream>>(std::move(socket), self->handler_, self->options_)->Start();
+      }
       self->Accept();
     });
   }

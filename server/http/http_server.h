@@ -4,7 +4,8 @@
 // handler answers it once — a whole response, or a chunked stream (server-sent events) — from any
 // thread, at any later time. While a request is open the server keeps a read pending on its
 // connection, so a client that disconnects is noticed at once (HttpExchange::OnClientGone), also
-// before the first byte of the answer.
+// before the first byte of the answer. With HttpServerOptions::tls it serves HTTPS (mTLS when the
+// TLS files name a client CA).
 #pragma once
 
 #include <cstdint>
@@ -17,6 +18,8 @@
 #include "absl/status/statusor.h"
 
 namespace attnserve::server::http {
+
+class HttpTls;  // http_tls.h
 
 struct HttpRequest {
   std::string method;  // "GET", "POST", ...
@@ -76,6 +79,7 @@ struct HttpServerOptions {
   int io_threads = 2;
   uint64_t max_body_bytes = 32 << 20;  // larger bodies get 413
   int idle_timeout_s = 120;            // a keep-alive connection with no request is closed after
+  const HttpTls* tls = nullptr;        // HTTPS (and mTLS) when set; must outlive the server
 };
 
 class HttpServer {

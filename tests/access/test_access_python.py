@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Credentials end to end from Python: the Python gRPC client (clients/python) over TLS and mTLS
-with and without an API key, and the OpenAI HTTP API (plain urllib) with and without keys — 401,
-403, 429 with Retry-After, 400 for a capped request, 200 with the right key.
+with and without an API key, the OpenAI HTTP API (plain urllib) with and without keys — 401,
+403, 429 with Retry-After, 400 for a capped request, 200 with the right key — and the HTTP API
+over HTTPS with client certificates (mTLS), refused without one, from an untrusted CA or in
+plaintext, and its identity reloaded on SIGHUP while a stream stays open.
 
 Run by ctest (tests/access/CMakeLists.txt) as:
     test_access_python.py --binary build/bin/attnserve --model models/tiny-llama \
@@ -9,10 +11,13 @@ Run by ctest (tests/access/CMakeLists.txt) as:
 """
 
 import argparse
+from http.client import HTTPSConnection
 import json
 import os
 import shutil
+import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -153,6 +158,102 @@ def check_http_keys(binary, model, certs):
         stop(daemon)
 
 
+def https(port, path, body, *, cafile, cert=None, key=None, timeout=30):
+    """POST (or GET when body is None) over HTTPS; returns (status, parsed JSON or raw text)."""
+    context = ssl.create_default_context(cafile=cafile)
+    if cert:
+        context.load_cert_chain(cert, key)
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(f"https://localhost:{port}{path}", data=data,
+                                     headers={"content-type": "application/json"})
+    with urllib.request.urlopen(request, timeout=timeout, context=context) as r:
+        text = r.read().decode()
+        return r.status, (json.loads(text) if r.headers.get_content_type() == "application/json" else text)
+
+
+def expect_failure(fn, kinds, what):
+    try:
+        fn()
+    except kinds:
+        return
+    raise AssertionError(f"{what}: expected one of {kinds}")
+
+
+def check_http_tls(binary, model, certs, make_certs):
+    subprocess.run(["bash", make_certs, str(certs), "other"], check=True)
+    c = lambda name: str(certs / name)  # noqa: E731
+    live = certs / "live"
+    live.mkdir()
+    shutil.copy(certs / "test-server.pem", live / "server.pem")
+    shutil.copy(certs / "test-server.key", live / "server.key")
+    http_port = free_port()
+    args = [f"--tls_cert={live / 'server.pem'}", f"--tls_key={live / 'server.key'}",
+            f"--tls_client_ca={c('test-ca.pem')}", f"--http_port={http_port}"]
+
+    def grpc_probe(address):
+        return AttnserveClient(address, timeout=30, tls_ca=c("test-ca.pem"), tls_cert=c("test-client.pem"),
+                               tls_key=c("test-client.key"), tls_server_name="localhost")
+
+    daemon, probe = start(binary, model, args, grpc_probe)
+    client = dict(cert=c("test-client.pem"), key=c("test-client.key"))
+    body = {"model": "tiny-llama", "prompt": "Hello", "max_tokens": 2, "temperature": 0, "ignore_eos": True}
+    try:
+        status, health = https(http_port, "/health", None, cafile=c("test-ca.pem"), **client)
+        assert status == 200, (status, health)
+        status, ok = https(http_port, "/v1/completions", body, cafile=c("test-ca.pem"), **client)
+        assert status == 200 and ok["usage"]["completion_tokens"] == 2, (status, ok)
+        status, sse = https(http_port, "/v1/completions", dict(body, stream=True), cafile=c("test-ca.pem"), **client)
+        assert status == 200 and sse.rstrip().endswith("data: [DONE]"), sse
+        # No client certificate, a server identity from another CA, plaintext: refused.
+        expect_failure(lambda: https(http_port, "/health", None, cafile=c("test-ca.pem"), timeout=10),
+                       (ssl.SSLError, urllib.error.URLError, ConnectionError), "no client certificate")
+        expect_failure(lambda: https(http_port, "/health", None, cafile=c("other-ca.pem"), timeout=10, **client),
+                       (ssl.SSLCertVerificationError, urllib.error.URLError), "untrusted server CA")
+        with socket.create_connection(("127.0.0.1", http_port), timeout=10) as raw:
+            raw.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            try:
+                answer = raw.recv(4096)
+            except ConnectionError:
+                answer = b""
+            assert not answer.startswith(b"HTTP/"), answer
+
+        # A connection open across the reload keeps serving (keep-alive, the identity it
+        # handshook with); new handshakes get the new identity.
+        context = ssl.create_default_context(cafile=c("test-ca.pem"))
+        context.load_cert_chain(client["cert"], client["key"])
+        kept = HTTPSConnection("localhost", http_port, timeout=30, context=context)
+
+        def completion_on_kept():
+            kept.request("POST", "/v1/completions", body=json.dumps(body),
+                         headers={"content-type": "application/json"})
+            r = kept.getresponse()
+            return r.status, json.loads(r.read())
+
+        status, ok = completion_on_kept()
+        assert status == 200 and ok["usage"]["completion_tokens"] == 2, (status, ok)
+        shutil.copy(certs / "other-server.pem", live / "server.pem")
+        shutil.copy(certs / "other-server.key", live / "server.key")
+        daemon.send_signal(signal.SIGHUP)
+        end = time.monotonic() + 20
+        while True:
+            try:
+                status, _ = https(http_port, "/health", None, cafile=c("other-ca.pem"), timeout=10, **client)
+                if status == 200:
+                    break
+            except (ssl.SSLError, urllib.error.URLError):
+                pass
+            assert time.monotonic() < end, "the reloaded HTTP identity was not served within 20 s"
+            time.sleep(0.2)
+        expect_failure(lambda: https(http_port, "/health", None, cafile=c("test-ca.pem"), timeout=10, **client),
+                       (ssl.SSLCertVerificationError, urllib.error.URLError), "old CA after reload")
+        status, ok = completion_on_kept()
+        assert status == 200 and ok["usage"]["completion_tokens"] == 2, (status, ok)
+        kept.close()
+        probe.close()
+    finally:
+        stop(daemon)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--binary", required=True)
@@ -165,6 +266,7 @@ def main():
         (certs / "keys.json").write_text(json.dumps(KEYS))
         check_grpc_tls(args.binary, args.model, certs)
         check_http_keys(args.binary, args.model, certs)
+        check_http_tls(args.binary, args.model, certs, args.make_certs)
     finally:
         shutil.rmtree(certs, ignore_errors=True)
     print("ok")

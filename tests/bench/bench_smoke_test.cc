@@ -14,65 +14,14 @@
 
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/bench/bench_runner.h"
 #include "tests/server/daemon_process.h"
-
-#ifndef ATTNSERVE_BENCH_BINARY
-#error "ATTNSERVE_BENCH_BINARY must point at the attnserve-bench executable"
-#endif
 
 namespace attnserve::testing {
 namespace {
 
-struct BenchRun {
-  int exit_code = -1;
-  std::string output;  // stdout + stderr
-  nlohmann::json json;
-};
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-// Runs attnserve-bench with `args` plus --json=<temp> (killed after 120 s).
-BenchRun RunBench(std::vector<std::string> args) {
-  const auto dir = std::filesystem::temp_directory_path();
-  const std::string stem = "attnserve-bench-" + std::to_string(getpid()) + "-" +
-                           std::to_string(reinterpret_cast<uintptr_t>(&args));
-  const std::string json_path = (dir / (stem + ".json")).string();
-  const std::string log_path = (dir / (stem + ".log")).string();
-  args.insert(args.begin(), ATTNSERVE_BENCH_BINARY);
-  args.push_back("--json=" + json_path);
-  std::vector<char*> argv;
-  for (std::string& s : args) argv.push_back(s.data());
-  argv.push_back(nullptr);
-  const pid_t pid = fork();
-  if (pid == 0) {
-    const int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    dup2(fd, STDOUT_FILENO);
-    dup2(fd, STDERR_FILENO);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  BenchRun run;
-  int status = 0;
-  for (int waited_ms = 0;; waited_ms += 50) {
-    if (waitpid(pid, &status, WNOHANG) == pid) break;
-    if (waited_ms > 120000) {
-      kill(pid, SIGKILL);
-      waitpid(pid, &status, 0);
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  run.output = ReadAll(log_path);
-  const std::string json_text = ReadAll(json_path);
-  if (!json_text.empty()) run.json = nlohmann::json::parse(json_text, nullptr, false);
-  std::remove(json_path.c_str());
-  std::remove(log_path.c_str());
-  return run;
-}
+// Runs attnserve-bench (killed after 120 s).
+BenchRun RunSmokeBench(std::vector<std::string> args) { return RunBench(std::move(args), std::chrono::seconds(120)); }
 
 void ExpectOrderedLatency(const nlohmann::json& j, const char* name) {
   SCOPED_TRACE(name);
@@ -98,7 +47,7 @@ class BenchSmokeTest : public ::testing::Test {
 };
 
 TEST_F(BenchSmokeTest, ClosedLoopCountsEveryTokenAndOrdersPercentiles) {
-  const BenchRun run = RunBench({AddrFlag(), "--num_requests=8", "--concurrency=4",
+  const BenchRun run = RunSmokeBench({AddrFlag(), "--num_requests=8", "--concurrency=4",
                                  "--input_len=16", "--output_len=8", "--seed=1"});
   ASSERT_EQ(run.exit_code, 0) << run.output;
   ASSERT_TRUE(run.json.is_object()) << run.output;
@@ -127,7 +76,7 @@ TEST(BenchOpenAiBackend, StreamsOverHttpWithTheSameAccounting) {
   ASSERT_TRUE(daemon.Start(ATTNSERVE_TEST_MODEL_DIR, {"--http_port=" + std::to_string(http_port)},
                            std::chrono::seconds(120), &error))
       << error;
-  const BenchRun run = RunBench({"--addr=" + daemon.address(), "--backend=openai",
+  const BenchRun run = RunSmokeBench({"--addr=" + daemon.address(), "--backend=openai",
                                  "--http_addr=127.0.0.1:" + std::to_string(http_port),
                                  "--num_requests=8", "--concurrency=4", "--input_len=16",
                                  "--output_len=8", "--seed=1"});
@@ -143,17 +92,17 @@ TEST(BenchOpenAiBackend, StreamsOverHttpWithTheSameAccounting) {
   for (const char* name : {"ttft_ms", "tpot_ms", "itl_ms", "e2e_ms"}) ExpectOrderedLatency(j, name);
 
   // Nothing listens there: every request fails as UNAVAILABLE and the run exits 1.
-  const BenchRun refused = RunBench({"--addr=" + daemon.address(), "--backend=openai",
+  const BenchRun refused = RunSmokeBench({"--addr=" + daemon.address(), "--backend=openai",
                                      "--http_addr=127.0.0.1:" + std::to_string(FreePort()),
                                      "--num_requests=2", "--concurrency=2", "--input_len=4",
                                      "--output_len=2"});
   EXPECT_EQ(refused.exit_code, 1) << refused.output;
   EXPECT_EQ(refused.json["failed_by_code"]["UNAVAILABLE"], 2) << refused.output;
-  EXPECT_EQ(RunBench({"--addr=" + daemon.address(), "--backend=carrier_pigeon"}).exit_code, 2);
+  EXPECT_EQ(RunSmokeBench({"--addr=" + daemon.address(), "--backend=carrier_pigeon"}).exit_code, 2);
 }
 
 TEST_F(BenchSmokeTest, OpenLoopWithDistributionsPrefixesAndWarmup) {
-  const BenchRun run = RunBench(
+  const BenchRun run = RunSmokeBench(
       {AddrFlag(), "--num_requests=6", "--request_rate=50", "--max_concurrency=3",
        "--input_len_dist=uniform:4:12", "--output_len_dist=uniform:2:6", "--shared_prefix_len=8",
        "--num_prefixes=2", "--warmup=2", "--temperature=0.8", "--seed=9", "--detailed"});
@@ -180,7 +129,7 @@ TEST_F(BenchSmokeTest, OpenLoopWithDistributionsPrefixesAndWarmup) {
 
 TEST_F(BenchSmokeTest, FailuresAreCountedByCode) {
   // A 1 ms deadline on 500-token generations: every request ends DEADLINE_EXCEEDED.
-  const BenchRun run = RunBench({AddrFlag(), "--num_requests=4", "--concurrency=2", "--input_len=8",
+  const BenchRun run = RunSmokeBench({AddrFlag(), "--num_requests=4", "--concurrency=2", "--input_len=8",
                                  "--output_len=500", "--timeout_s=0.001"});
   EXPECT_EQ(run.exit_code, 1) << run.output;  // no request succeeded
   ASSERT_TRUE(run.json.is_object()) << run.output;
@@ -190,7 +139,7 @@ TEST_F(BenchSmokeTest, FailuresAreCountedByCode) {
 }
 
 TEST(BenchFlags, ClosedAndOpenLoopExcludeEachOther) {
-  const BenchRun run = RunBench({"--addr=127.0.0.1:1", "--concurrency=4", "--request_rate=3"});
+  const BenchRun run = RunSmokeBench({"--addr=127.0.0.1:1", "--concurrency=4", "--request_rate=3"});
   EXPECT_EQ(run.exit_code, 2) << run.output;
   EXPECT_NE(run.output.find("exclude each other"), std::string::npos) << run.output;
 }

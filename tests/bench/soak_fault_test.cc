@@ -20,12 +20,9 @@
 #include "clients/bench/soak_requests.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/bench/bench_runner.h"
 #include "tests/server/daemon_process.h"
 #include "tests/server/test_client.h"
-
-#ifndef ATTNSERVE_BENCH_BINARY
-#error "ATTNSERVE_BENCH_BINARY must point at the attnserve-bench executable"
-#endif
 
 namespace attnserve::testing {
 namespace {
@@ -35,60 +32,6 @@ namespace {
 // whole pool has been touched once; a pool this size is touched within seconds, far inside the
 // 24 s warm-up even on a slow machine (the 2 GiB default takes about two minutes).
 constexpr char kCiKvCacheBytes[] = "--kv_cache_bytes=33554432";
-
-struct BenchRun {
-  int exit_code = -1;
-  std::string output;
-  nlohmann::json json;
-};
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-// Runs attnserve-bench with `args` plus --json=<temp>; killed after `timeout`. `while_running`
-// runs on this thread once the bench has started.
-BenchRun RunBench(std::vector<std::string> args, std::chrono::seconds timeout,
-                  const std::function<void()>& while_running = nullptr) {
-  const auto dir = std::filesystem::temp_directory_path();
-  const std::string stem = "attnserve-soak-" + std::to_string(getpid()) + "-" +
-                           std::to_string(reinterpret_cast<uintptr_t>(&args));
-  const std::string json_path = (dir / (stem + ".json")).string();
-  const std::string log_path = (dir / (stem + ".log")).string();
-  args.insert(args.begin(), ATTNSERVE_BENCH_BINARY);
-  args.push_back("--json=" + json_path);
-  std::vector<char*> argv;
-  for (std::string& s : args) argv.push_back(s.data());
-  argv.push_back(nullptr);
-  const pid_t pid = fork();
-  if (pid == 0) {
-    const int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    dup2(fd, STDOUT_FILENO);
-    dup2(fd, STDERR_FILENO);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  if (while_running) while_running();
-  BenchRun run;
-  int status = 0;
-  const auto end = std::chrono::steady_clock::now() + timeout;
-  while (waitpid(pid, &status, WNOHANG) != pid) {
-    if (std::chrono::steady_clock::now() > end) {
-      kill(pid, SIGKILL);
-      waitpid(pid, &status, 0);
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  run.output = ReadAll(log_path);
-  const std::string json_text = ReadAll(json_path);
-  if (!json_text.empty()) run.json = nlohmann::json::parse(json_text, nullptr, false);
-  std::remove(json_path.c_str());
-  std::remove(log_path.c_str());
-  return run;
-}
 
 TEST(SoakFaultTest, TwoMinutesOfFaultsLeaveNothingBehind) {
   DaemonProcess daemon;
