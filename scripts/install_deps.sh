@@ -10,6 +10,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libboost-dev
   libfuzzer-14-dev
+  libomp-14-dev  # the TSan build (scripts/sanitize.sh tsan) runs on LLVM libomp + Archer
   python3 python3-pip
 )
 

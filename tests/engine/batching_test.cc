@@ -103,7 +103,7 @@ TEST(BatchingTest, CancelledRequestsReturnEveryBlock) {
     sinks.push_back(std::make_shared<CollectingSink>());
     ASSERT_TRUE(engine->SubmitGenerate(GreedySpec("c" + std::to_string(i), RandomPrompt(50, i), 1500), sinks.back()).ok());
   }
-  while (sinks[0]->token_ids.size() < 3) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  while (sinks[0]->token_ids_size() < 3) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   for (int i = 0; i < 6; ++i) engine->Cancel("c" + std::to_string(i));
   for (auto& s : sinks) ASSERT_TRUE(s->WaitFor(std::chrono::seconds(10)));
   const Engine::Status_ s = testing::SettledStatus(*engine);

@@ -139,7 +139,7 @@ TEST_F(EngineTest, CancelEndsRequestAndFreesItsSequence) {
   engine->Start();
   auto sink = std::make_shared<CollectingSink>();
   ASSERT_TRUE(engine->SubmitGenerate(GreedySpec("long", Prompt(*engine, "Go"), 1500), sink).ok());
-  while (sink->token_ids.size() < 2) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  while (sink->token_ids_size() < 2) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   engine->Cancel("long");
   ASSERT_TRUE(sink->WaitFor(std::chrono::seconds(10)));
   EXPECT_EQ(sink->deltas.back().finish, FinishReason::kCancelled);
