@@ -73,29 +73,7 @@ std::string Dechunk(const std::string& chunked) {
 // Sends `bytes` to 127.0.0.1:`port` and reads the answer until the server closes.
 HttpReply SendHttp(int port, const std::string& bytes) {
   HttpReply reply;
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  timeval timeout{30, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    close(fd);
-    return reply;
-  }
-  // A server that refuses a request early may close before all of it is written; read its answer.
-  for (size_t sent = 0; sent < bytes.size();) {
-    const ssize_t n = send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
-    if (n <= 0) break;
-    sent += static_cast<size_t>(n);
-  }
-  std::string response;
-  char buffer[8192];
-  ssize_t n;
-  while ((n = recv(fd, buffer, sizeof(buffer), 0)) > 0) response.append(buffer, static_cast<size_t>(n));
-  close(fd);
+  const std::string response = SendRawHttp(port, bytes);
   const size_t head_end = response.find("\r\n\r\n");
   if (response.compare(0, 5, "HTTP/") != 0 || head_end == std::string::npos) return reply;
   reply.status = std::atoi(response.c_str() + response.find(' ') + 1);

@@ -56,6 +56,9 @@ struct OpenStream {
 
 // The body of GET http://127.0.0.1:<port><path> ("" when the connection fails).
 std::string HttpGet(int port, const std::string& path);
+// Sends `bytes` to 127.0.0.1:`port` and returns everything the server answers until it closes
+// (30 s send / receive timeouts); "" when the connection fails.
+std::string SendRawHttp(int port, const std::string& bytes);
 
 // Sum of all samples of `name` in Prometheus text format, over every label set whose labels contain
 // `label_filter` (e.g. R"(finish_reason="length")"; "" = all). nullopt when no sample has the name.
