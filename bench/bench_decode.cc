@@ -1,5 +1,5 @@
 // attnserve-bench-decode: single-stream decode speed of a model directory as a fraction of the
-// memory-bandwidth roofline (design.md §6), with the bandwidth measured in the same run.
+// memory-bandwidth roofline (docs/benchmarks.md), with the bandwidth measured in the same run.
 //   roofline tokens/s = measured read bandwidth / bytes read per decode step
 //   bytes per step    = the weights at their dtype (all layers + lm_head; --weight_dtype)
 //                       + the KV cache read by attention
@@ -23,10 +23,10 @@
 #include "bench/fma_peak.h"
 #include "bench/memory_bandwidth.h"
 #include "engine/attention/attention_registry.h"
-#include "engine/decoder_model.h"
+#include "engine/model/decoder_model.h"
 #include "engine/loader/weight_store.h"
-#include "engine/model_config.h"
-#include "engine/model_source.h"
+#include "engine/config/model_config.h"
+#include "engine/model/model_source.h"
 #include "kernels/backend_registry.h"
 
 ABSL_FLAG(std::string, model, ATTNSERVE_DEFAULT_MODEL_DIR, "model directory or .gguf file");

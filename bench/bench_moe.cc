@@ -1,7 +1,7 @@
 // attnserve-bench-moe: the MoE block (engine/moe/moe_block.h) against a dense SiLU-gated MLP with
 // the same ACTIVE parameters (intermediate = top_k × expert intermediate), side by side in one
-// run (design.md §6). Weights always come from DRAM, as in a many-layer model: every timed call
-// is preceded by a read of 96 MiB of other memory (3× this machine's LLC).
+// run (docs/benchmarks.md). Weights always come from DRAM, as in a many-layer model: every timed
+// call is preceded by a read of 96 MiB of other memory (3× this machine's LLC).
 //   1. Steps of T = 64, 256, 1024 tokens: time(MoE: router + top-k + grouped experts + combine)
 //      / time(dense), uniform routing (random hidden states and router) and skewed routing (the
 //      router biased so one expert is picked by ~half the tokens).
@@ -37,7 +37,7 @@
 #include "absl/flags/parse.h"
 #include "bench/bench_timing.h"
 #include "bench/memory_bandwidth.h"
-#include "engine/model_config.h"
+#include "engine/config/model_config.h"
 #include "engine/moe/expert_placement.h"
 #include "engine/moe/expert_shards.h"
 #include "engine/moe/moe_block.h"

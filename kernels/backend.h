@@ -35,7 +35,7 @@ struct AttentionShape {
   const float* alibi_slopes = nullptr;
 };
 
-// Keys and values of one sequence in a paged pool (design.md §3, PagedKv):
+// Keys and values of one sequence in a paged pool (docs/architecture.md, PagedKv):
 //
 //   pool f32[num_blocks, block_size, kv_stride]; block_table int32[ceil(num_kv / block_size)]
 //   key t lives in row  block_table[t / block_size] * block_size + t % block_size
@@ -98,7 +98,8 @@ class Backend {
   virtual void ApplyRope(float* x, const float* cos, const float* sin, int64_t num_tokens,
                          int64_t num_heads, int64_t head_dim) = 0;
 
-  // out[i] = silu(gate[i]) * up[i], silu(g) = g / (1 + exp(-g)). gate, up, out f32[n]; out may alias.
+  // out[i] = silu(gate[i]) * up[i], silu(g) = g / (1 + exp(-g)). gate, up, out f32[n]; out may
+  // alias.
   virtual void SiluMul(const float* gate, const float* up, float* out, int64_t n) = 0;
 
   // GELU, tanh approximation (BLOOM's bloom_gelu_forward, HF "gelu_new" / "gelu_pytorch_tanh"):
@@ -110,9 +111,10 @@ class Backend {
 
   // Causal grouped-query attention of one sequence against its cached keys/values.
   // q   f32[num_q, num_heads, head_dim]: the queries at positions num_kv-num_q .. num_kv-1
-  // k,v f32[num_kv, kv_stride] rows; head h reads k[t*kv_stride + (h / (num_heads/num_kv_heads))*head_dim ...]
-  // out f32[num_q, num_heads, head_dim]
-  // Query i (absolute position p = num_kv - num_q + i) attends to keys 0..p with softmax(scale·q·k).
+  // k,v f32[num_kv, kv_stride] rows; head h reads k[t*kv_stride + (h /
+  // (num_heads/num_kv_heads))*head_dim ...] out f32[num_q, num_heads, head_dim]
+  // Query i (absolute position p = num_kv - num_q + i) attends to keys 0..p with
+  // softmax(scale·q·k).
   virtual void CausalAttention(const float* q, const float* k, const float* v, float* out,
                                int64_t num_q, int64_t num_kv, int64_t num_heads,
                                int64_t num_kv_heads, int64_t head_dim, int64_t kv_stride,

@@ -1,6 +1,6 @@
 // Linear attention (the survey's "linear" family): softmax(q·k) is replaced by a feature-map
 // product φ(q)·φ(k), so causal attention becomes a running sum — prefill in chunks, decode O(1)
-// per token from a fixed-size recurrent state (design.md §3, RecurrentState; no paged KV).
+// per token from a fixed-size recurrent state (docs/architecture.md, RecurrentState; no paged KV).
 //
 //   out_t = Σ_{j<=t} (φ(q_t)·φ(k_j)) v_j  /  Σ_{j<=t} φ(q_t)·φ(k_j)
 //

@@ -1,7 +1,7 @@
 // BatchPlan: what one engine step computes — for each scheduled sequence, a contiguous chunk of
 // its tokens (a prefill chunk, a recompute after preemption, or one decode token) and the block
 // table that maps its positions to KV blocks. Plain data produced by Scheduler::Step() and
-// consumed by the engine's executor (design.md §1).
+// consumed by the engine's executor (docs/architecture.md, "Request path").
 #pragma once
 
 #include <cstdint>

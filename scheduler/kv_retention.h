@@ -1,5 +1,5 @@
-// KvRetention: what a sequence's attention needs from KV memory (design.md §3, memory kinds),
-// derived from its per-layer attention plan (engine/attention) and handed to the Scheduler:
+// KvRetention: what a sequence's attention needs from KV memory (docs/architecture.md, memory
+// kinds), derived from its per-layer attention plan (engine/attention) and handed to the Scheduler:
 //   PagedKv        keep every block (full, sparse, dynamic attention)
 //   WindowedKv     free blocks no future query can reach (window, sinks, Transformer-XL memory)
 //   RecurrentState no KV at all for linear-attention layers; their state lives in the executor,

@@ -1,4 +1,4 @@
-// StateSlotPool: the RecurrentState memory kind's bookkeeping (design.md §3). Models with
+// StateSlotPool: the RecurrentState memory kind's bookkeeping (docs/architecture.md). Models with
 // state-space layers (Mamba, Mamba-2, Jamba) keep a fixed-size recurrent state per sequence —
 // conv and SSM states of every such layer, independent of the sequence's length — in one of
 // `num_slots` preallocated slots (the floats live in the executor). The scheduler takes a slot

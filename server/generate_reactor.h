@@ -16,7 +16,7 @@
 #include <string>
 
 #include "attnserve/v1/inference.grpc.pb.h"
-#include "engine/engine.h"
+#include "engine/runtime/engine.h"
 #include "grpcpp/support/server_callback.h"
 #include "server/access/access_control.h"
 #include "server/chat_prompt.h"
@@ -33,10 +33,11 @@ class GenerateReactor : public grpc::ServerWriteReactor<v1::GenerateResponse> {
   // `request_id` is the id to use (the request's own or one the service assigned). `engine` must
   // outlive the reactor; `metrics` may be null. Deletes itself in OnDone.
   // `open_call` counts the call as open until the reactor is deleted.
-  // `chat` (may be null) renders request.messages. `admission` is the access gate's answer for `key_name` (the metric label)
-  // (server/access): an error ends the call with it at once (UNAUTHENTICATED, RESOURCE_EXHAUSTED
-  // with retry-after trailers, ...); an admission's caps bound the request, and its quota slot
-  // is held until the reactor is deleted. `context` is the call's (deadline, trailers).
+  // `chat` (may be null) renders request.messages. `admission` is the access gate's answer for
+  // `key_name` (the metric label) (server/access): an error ends the call with it at once
+  // (UNAUTHENTICATED, RESOURCE_EXHAUSTED with retry-after trailers, ...); an admission's caps bound
+  // the request, and its quota slot is held until the reactor is deleted. `context` is the call's
+  // (deadline, trailers).
   GenerateReactor(Engine& engine, PrometheusRequestObserver* metrics, const ChatPrompt* chat,
                   grpc::CallbackServerContext* context, const v1::GenerateRequest& request,
                   std::string request_id, OpenCalls::Guard open_call,

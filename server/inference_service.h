@@ -9,7 +9,7 @@
 #include <string>
 
 #include "attnserve/v1/inference.grpc.pb.h"
-#include "engine/engine.h"
+#include "engine/runtime/engine.h"
 #include "server/access/access_control.h"
 #include "server/chat_prompt.h"
 #include "server/open_calls.h"

@@ -1,5 +1,6 @@
-// Prometheus metrics (design.md §8): PrometheusRequestObserver receives the engine's request
-// lifecycle events (engine/request_observer.h) plus the server's rejections, and records them in a
+// Prometheus metrics (the metric table in README.md; dashboards in docs/deploy.md):
+// PrometheusRequestObserver receives the engine's request lifecycle events
+// (engine/request/request_observer.h) plus the server's rejections, and records them in a
 // prometheus-cpp Registry; MetricsExposer serves that registry over HTTP at /metrics.
 #pragma once
 
@@ -8,7 +9,7 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
-#include "engine/request_observer.h"
+#include "engine/request/request_observer.h"
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
 #include "prometheus/gauge.h"

@@ -1,6 +1,6 @@
 // Translation between the public proto (attnserve.v1) and the engine's plain request types
-// (engine/request_types.h, engine/model_info.h). Pure functions: no I/O, no engine state beyond
-// the tokenizer passed in, so they are safe to call from any gRPC thread.
+// (engine/request/request_types.h, engine/runtime/model_info.h). Pure functions: no I/O, no engine
+// state beyond the tokenizer passed in, so they are safe to call from any gRPC thread.
 #pragma once
 
 #include <chrono>
@@ -10,9 +10,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "attnserve/v1/inference.pb.h"
-#include "engine/engine.h"
-#include "engine/model_info.h"
-#include "engine/request_types.h"
+#include "engine/runtime/engine.h"
+#include "engine/runtime/model_info.h"
+#include "engine/request/request_types.h"
 #include "engine/tokenizer/tokenizer.h"
 #include "grpcpp/server_context.h"
 #include "grpcpp/support/status.h"
@@ -31,12 +31,13 @@ absl::StatusOr<GenerateSpec> ToGenerateSpec(const v1::GenerateRequest& request,
                                             const Tokenizer& tokenizer,
                                             const ChatPrompt* chat = nullptr);
 
-// Same for Score: exactly one of token_ids / prompt (tokenized with add_special_tokens, default true).
+// Same for Score: exactly one of token_ids / prompt (tokenized with add_special_tokens, default
+// true).
 absl::StatusOr<ScoreSpec> ToScoreSpec(const v1::ScoreRequest& request, const Tokenizer& tokenizer);
 
-// Writes one streamed delta into `out` (cleared first). Top-logprob alternatives get their text from
-// tokenizer.Decode of the single id (special tokens rendered). finish_reason / usage / stop_reason
-// are set only on the final delta.
+// Writes one streamed delta into `out` (cleared first). Top-logprob alternatives get their text
+// from tokenizer.Decode of the single id (special tokens rendered). finish_reason / usage /
+// stop_reason are set only on the final delta.
 void ToProto(const GenerateDelta& delta, const std::string& request_id, const Tokenizer& tokenizer,
              v1::GenerateResponse* out);
 

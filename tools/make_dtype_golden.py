@@ -38,7 +38,7 @@ import make_golden_models as mg  # noqa: E402
 MODELS = ["llama_gqa", "qwen2_bias", "mistral_bf16_sharded", "mixtral_moe", "qwen2_moe", "mamba2_tiny",
           "jamba_tiny"]
 DTYPES = ["bf16", "f16", "q8_0", "q4_0"]
-# Last name component of the matrices attnserve converts (engine/decoder_model.cc, moe, ssm).
+# Last name component of the matrices attnserve converts (engine/model/decoder_model.cc, moe, ssm).
 MATRIX_NAMES = {"embed_tokens", "embeddings", "lm_head", "word_embeddings", "q_proj", "k_proj", "v_proj", "o_proj",
                 "query_key_value", "dense", "gate_proj", "up_proj", "down_proj", "w1", "w2", "w3",
                 "dense_h_to_4h", "dense_4h_to_h", "in_proj", "out_proj"}

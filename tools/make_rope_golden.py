@@ -1,4 +1,4 @@
-"""Golden data for engine/rope_scaling.h, produced by Hugging Face transformers itself.
+"""Golden data for engine/config/rope_scaling.h, produced by Hugging Face transformers itself.
 
 For a grid of rope configs (every rope type the engine supports, head_dim 16 and 64) builds a tiny
 LlamaConfig (Phi3Config for default + partial_rotary_factor, since Llama's own default ignores it),

@@ -1,3 +1,6 @@
+// Folder engine/admission/: turning requests away before any work (refusals, queue-time estimates).
+// Includes nothing of engine/.
+//
 // Refusals: the status a request gets when it is turned away before any work (quota, full queue,
 // an unmeetable deadline), carrying two machine-readable details beside the message as
 // absl::Status payloads, so every surface (gRPC trailers, HTTP headers, metrics) reads them the

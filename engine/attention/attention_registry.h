@@ -1,6 +1,10 @@
-// The attention backend registry (design.md §3): ONE table of every attention backend — name,
-// family, memory kind, parameters with defaults and ranges, complexity — and the resolution of
-// an AttentionChoice against a model into a per-layer AttentionPlan. No hidden registration:
+// Folder engine/attention/: attention backends as data — the registry table, a request's choice,
+// the per-layer plan and the layer call into kernels/. Includes engine/config/, scheduler/,
+// kernels/.
+//
+// The attention backend registry (docs/architecture.md): ONE table of every attention backend —
+// name, family, memory kind, parameters with defaults and ranges, complexity — and the resolution
+// of an AttentionChoice against a model into a per-layer AttentionPlan. No hidden registration:
 // adding a backend is one entry in attention_registry.cc's table.
 //
 // Semantics of a choice (request `attention` field or --attention flag):
@@ -21,7 +25,7 @@
 #include "absl/status/statusor.h"
 #include "engine/attention/attention_choice.h"
 #include "engine/attention/attention_plan.h"
-#include "engine/model_config.h"
+#include "engine/config/model_config.h"
 
 namespace attnserve {
 

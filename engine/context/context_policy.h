@@ -1,5 +1,8 @@
+// Folder engine/context/: per-request context-length extrapolation policies. Includes
+// engine/config/.
+//
 // ContextPolicy: how one request encodes positions, above all beyond the model's trained length
-// (issue 7; design.md §3). A request (GenerateRequest / ScoreRequest.context_policy) or the
+// (issue 7; docs/architecture.md). A request (GenerateRequest / ScoreRequest.context_policy) or the
 // deployment (--context_policy) picks a kind; the model's own config.json rope_scaling is the
 // default. Resolution builds an immutable per-request ContextPlan: the RoPE frequencies (or
 // ALiBi), the attention it implies (sinks), and the length the request may reach.
@@ -19,8 +22,8 @@
 //                  first tokens + a window of recent ones)
 // "original" is original_max_position_embeddings (default: the model's max_position_embeddings).
 // Every limit is also capped by --max_model_len. Semantics of the RoPE kinds equal transformers'
-// modeling_rope_utils (engine/rope_scaling.h); ntk equals the default RoPE with the scaled theta.
-// Dynamic NTK and LongRoPE follow transformers' cached generation: each chunk uses the
+// modeling_rope_utils (engine/config/rope_scaling.h); ntk equals the default RoPE with the scaled
+// theta. Dynamic NTK and LongRoPE follow transformers' cached generation: each chunk uses the
 // frequencies for the sequence's length at the end of that chunk (dynamic: NTK base for that
 // length; longrope: the long factors once it exceeds the original length); keys cached earlier
 // keep the rotation they got.
@@ -33,8 +36,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "engine/model_config.h"
-#include "engine/rope_scaling.h"
+#include "engine/config/model_config.h"
+#include "engine/config/rope_scaling.h"
 
 namespace attnserve {
 

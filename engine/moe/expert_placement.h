@@ -1,7 +1,8 @@
-// ExpertPlacement: which experts of every MoE layer each expert shard (worker) holds (design.md
-// §3, ExpertShards). Contiguous by default (shard s holds experts [s·E/N, (s+1)·E/N), the first
-// E % N shards one more), or read from a JSON placement file: {"shards": [[0, 3], [1, 2], ...]}
-// (one list of expert indexes per shard). Every expert must be placed exactly once.
+// ExpertPlacement: which experts of every MoE layer each expert shard (worker) holds
+// (docs/architecture.md, Mixture-of-Experts). Contiguous by default (shard s holds experts [s·E/N,
+// (s+1)·E/N), the first E % N shards one more), or read from a JSON placement file: {"shards": [[0,
+// 3], [1, 2], ...]} (one list of expert indexes per shard). Every expert must be placed exactly
+// once.
 #pragma once
 
 #include <cstdint>

@@ -1,12 +1,12 @@
-// ExpertShards (design.md §3): the experts of every MoE layer partitioned over N workers by an
-// ExpertPlacement. A worker is one thread of an OpenMP team of N (so OpenMP's thread placement,
+// ExpertShards (docs/architecture.md): the experts of every MoE layer partitioned over N workers by
+// an ExpertPlacement. A worker is one thread of an OpenMP team of N (so OpenMP's thread placement,
 // e.g. OMP_PROC_BIND, puts the workers on different cores) with its own Backend on its share of
-// the cores (GPUs talking over NCCL when the CUDA backend arrives). Run(fn) calls fn(shard, backend) on every
-// shard at once and returns when all are done; the MoE block does the dispatch (tokens grouped by
-// expert, so each shard receives only its experts' tokens) and the combine (weighted sum in a
-// fixed order, so results do not depend on N) around it — the two points where an all-to-all
-// between devices slots in. N = 1 runs on the caller's thread and backend. Not reentrant; the
-// engine thread calls Run.
+// the cores (GPUs talking over NCCL when the CUDA backend arrives). Run(fn) calls fn(shard,
+// backend) on every shard at once and returns when all are done; the MoE block does the dispatch
+// (tokens grouped by expert, so each shard receives only its experts' tokens) and the combine
+// (weighted sum in a fixed order, so results do not depend on N) around it — the two points where
+// an all-to-all between devices slots in. N = 1 runs on the caller's thread and backend. Not
+// reentrant; the engine thread calls Run.
 #pragma once
 
 #include <cstdint>

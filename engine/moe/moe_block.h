@@ -1,3 +1,7 @@
+// Folder engine/moe/: Mixture-of-Experts — routing, the expert MLP block, shards (workers),
+// placement and load tracking. Includes engine/config/, engine/loader/, engine/request/ (the
+// observer).
+//
 // MoeBlock: one Mixture-of-Experts MLP (Mixtral / Qwen2-MoE, see MoeSpec) over a packed batch,
 // with work proportional to the active parameters: route every token (router Linear, softmax,
 // top-k), group the (token, slot) pairs by expert, run ONE gate/up/down matmul chain per expert
@@ -16,7 +20,7 @@
 #include <vector>
 
 #include "engine/loader/weight_store.h"
-#include "engine/model_config.h"
+#include "engine/config/model_config.h"
 #include "engine/moe/expert_shards.h"
 #include "engine/moe/moe_router.h"
 #include "kernels/backend.h"

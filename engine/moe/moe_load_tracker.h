@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "engine/moe/moe_block.h"
-#include "engine/request_observer.h"
+#include "engine/request/request_observer.h"
 
 namespace attnserve {
 

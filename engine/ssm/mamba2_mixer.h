@@ -15,9 +15,9 @@
 #include <string>
 #include <vector>
 
-#include "engine/model_config.h"
+#include "engine/config/model_config.h"
 #include "engine/ssm/ssm_chunk.h"
-#include "engine/weight_loader.h"
+#include "engine/memory/weight_loader.h"
 #include "kernels/backend.h"
 
 namespace attnserve {

@@ -1,3 +1,6 @@
+// Folder engine/ssm/: state-space token mixers (Mamba, Mamba-2). Includes engine/config/,
+// engine/memory/.
+//
 // MambaMixer: the selective-state-space token mixer of MambaForCausalLM (transformers
 // MambaMixer) and of Jamba's Mamba layers (JambaMambaMixer, which adds RMSNorms on dt, B and C),
 // over a packed batch of chunks from different sequences:
@@ -16,9 +19,9 @@
 #include <string>
 #include <vector>
 
-#include "engine/model_config.h"
+#include "engine/config/model_config.h"
 #include "engine/ssm/ssm_chunk.h"
-#include "engine/weight_loader.h"
+#include "engine/memory/weight_loader.h"
 #include "kernels/backend.h"
 
 namespace attnserve {
@@ -42,7 +45,8 @@ struct MambaMixerWeights {
 class MambaMixer {
  public:
   // h f32[T, hidden] (the layer's normed input, rows of all chunks) -> out f32[T, hidden].
-  // Each chunk's state f32[SsmSpec::state_floats(kMamba)] = conv f32[inner, K-1] then ssm f32[inner, N].
+  // Each chunk's state f32[SsmSpec::state_floats(kMamba)] = conv f32[inner, K-1] then ssm
+  // f32[inner, N].
   void Forward(const ModelConfig& config, const MambaMixerWeights& w, const float* h,
                std::span<const SsmChunk> chunks, Backend& backend, float* out);
 

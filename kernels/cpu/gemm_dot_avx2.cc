@@ -15,8 +15,9 @@
 // computing, and m = 16 costs the sum of the two instead of the larger.
 //
 // Every y element is accumulated in the same order (8 lanes over k in steps of 8, masked tail, one
-// fixed horizontal reduction) whichever tile, m or thread split it falls in, so a row computed alone
-// and inside a batch are bitwise equal (batch invariance, design.md §5).
+// fixed horizontal reduction) whichever tile, m or thread split it falls in, so a row computed
+// alone and inside a batch are bitwise equal (batch invariance, docs/architecture.md,
+// "Correctness").
 #include <immintrin.h>
 
 #include <algorithm>

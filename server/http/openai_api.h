@@ -10,7 +10,7 @@
 #include <memory>
 #include <string>
 
-#include "engine/engine.h"
+#include "engine/runtime/engine.h"
 #include "server/access/access_control.h"
 #include "server/chat_prompt.h"
 #include "server/http/http_server.h"

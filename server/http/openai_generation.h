@@ -13,7 +13,7 @@
 #include <memory>
 #include <string>
 
-#include "engine/engine.h"
+#include "engine/runtime/engine.h"
 #include "server/http/http_server.h"
 #include "server/http/openai_request.h"
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/request_types.h"
+#include "engine/request/request_types.h"
 #include "engine/tokenizer/tokenizer.h"
 #include "nlohmann/json.hpp"
 #include "server/http/openai_request.h"

@@ -21,10 +21,10 @@
 
 #include "engine/attention/attention_registry.h"
 #include "engine/context/context_policy.h"
-#include "engine/decoder_model.h"
+#include "engine/model/decoder_model.h"
 #include "engine/loader/weight_store.h"
-#include "engine/model_config.h"
-#include "engine/sampler.h"
+#include "engine/config/model_config.h"
+#include "engine/output/sampler.h"
 #include "engine_test_util.h"
 #include "kernels/alibi.h"
 #include "kernels/backend_registry.h"

@@ -15,7 +15,7 @@
 
 #include "engine/attention/attention_registry.h"
 #include "engine/context/context_policy.h"
-#include "engine/decoder_model.h"
+#include "engine/model/decoder_model.h"
 #include "engine/loader/weight_store.h"
 #include "engine_test_util.h"
 #include "kernels/backend_registry.h"

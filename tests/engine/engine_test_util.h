@@ -12,7 +12,7 @@
 #include <thread>
 #include <vector>
 
-#include "engine/engine.h"
+#include "engine/runtime/engine.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 

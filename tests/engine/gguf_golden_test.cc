@@ -12,10 +12,10 @@
 #include <filesystem>
 
 #include "engine/chat/chat_template.h"
-#include "engine/decoder_model.h"
+#include "engine/model/decoder_model.h"
 #include "engine/loader/gguf_model.h"
-#include "engine/engine.h"
-#include "engine/model_source.h"
+#include "engine/runtime/engine.h"
+#include "engine/model/model_source.h"
 #include "engine_test_util.h"
 #include "golden_forward.h"
 #include "tests/default_chat_model.h"

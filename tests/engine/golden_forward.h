@@ -10,9 +10,9 @@
 #include <vector>
 
 #include "engine/attention/attention_registry.h"
-#include "engine/decoder_model.h"
-#include "engine/engine.h"
-#include "engine/model_config.h"
+#include "engine/model/decoder_model.h"
+#include "engine/runtime/engine.h"
+#include "engine/config/model_config.h"
 #include "engine_test_util.h"
 #include "kernels/backend.h"
 

@@ -8,10 +8,10 @@
 #include <cmath>
 
 #include "engine/attention/attention_registry.h"
-#include "engine/decoder_model.h"
+#include "engine/model/decoder_model.h"
 #include "engine/loader/weight_store.h"
-#include "engine/model_config.h"
-#include "engine/sampler.h"
+#include "engine/config/model_config.h"
+#include "engine/output/sampler.h"
 #include "engine_test_util.h"
 #include "golden_forward.h"
 #include "kernels/backend_registry.h"

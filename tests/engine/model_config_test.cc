@@ -1,5 +1,5 @@
 // ModelConfig parsing: supported variants and errors that name the file and key.
-#include "engine/model_config.h"
+#include "engine/config/model_config.h"
 
 #include <gtest/gtest.h>
 

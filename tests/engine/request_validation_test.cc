@@ -1,5 +1,5 @@
 // Request validation: each bad field -> INVALID_ARGUMENT whose message names the field.
-#include "engine/request_validation.h"
+#include "engine/request/request_validation.h"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,7 @@
-// RopeScaling: every rope type against transformers' own numbers (tests/golden/rope_scaling.json from
-// tools/make_rope_golden.py), the canonical text round trip, and errors that name the offending key.
-#include "engine/rope_scaling.h"
+// RopeScaling: every rope type against transformers' own numbers (tests/golden/rope_scaling.json
+// from tools/make_rope_golden.py), the canonical text round trip, and errors that name the
+// offending key.
+#include "engine/config/rope_scaling.h"
 
 #include <gtest/gtest.h>
 
@@ -43,10 +44,10 @@ int64_t UlpDistance(float a, float b) {
   return std::abs(static_cast<int64_t>(ia) - static_cast<int64_t>(ib));
 }
 
-// inv_freq within rel 1e-6 (torch's vectorized f32 pow is within 1 ulp of the double pow we round, so
-// a few ulps at most; 1e-6 is ~8 ulps). cos/sin are checked against the bound that inv_freq difference
-// implies: |d cos| <= pos * |d inv_freq| + ulp(f32 angle) + 1e-6 (f32 cos/sin of either library are
-// within ~1 ulp), times attention_scaling.
+// inv_freq within rel 1e-6 (torch's vectorized f32 pow is within 1 ulp of the double pow we round,
+// so a few ulps at most; 1e-6 is ~8 ulps). cos/sin are checked against the bound that inv_freq
+// difference implies: |d cos| <= pos * |d inv_freq| + ulp(f32 angle) + 1e-6 (f32 cos/sin of either
+// library are within ~1 ulp), times attention_scaling.
 TEST(RopeScalingTest, MatchesTransformersGolden) {
   const json& golden = Golden();
   ASSERT_FALSE(golden.is_discarded()) << "cannot read tests/golden/rope_scaling.json";
@@ -147,7 +148,8 @@ TEST(RopeScalingTest, TransformersDefaultsAndQuirks) {
   RopeScaling yarn = parse(R"({"rope_type": "yarn", "factor": 2, "beta_fast": 0, "beta_slow": 0})");
   EXPECT_EQ(yarn.beta_fast, 32);
   EXPECT_EQ(yarn.beta_slow, 1);
-  // llama3 without original_max_position_embeddings: HF standardization fills in max_position_embeddings.
+  // llama3 without original_max_position_embeddings: HF standardization fills in
+  // max_position_embeddings.
   RopeScaling llama3 = parse(R"({"rope_type": "llama3", "factor": 8, "low_freq_factor": 1, "high_freq_factor": 4})");
   EXPECT_EQ(llama3.original_max_position_embeddings, 0);
   RopeScaling explicit_orig = llama3;

@@ -1,5 +1,5 @@
 // Sampler: greedy, seeded reproducibility, filters (top_k, top_p, min_p), penalties, logprobs.
-#include "engine/sampler.h"
+#include "engine/output/sampler.h"
 
 #include <gtest/gtest.h>
 

@@ -3,7 +3,7 @@
 // start-up errors naming the unsupported option.
 #include <gtest/gtest.h>
 
-#include "engine/model_config.h"
+#include "engine/config/model_config.h"
 
 namespace attnserve {
 namespace {

@@ -1,5 +1,5 @@
 // StopStringMatcher: stop strings across piece boundaries never leak; partial matches held back.
-#include "engine/stop_string_matcher.h"
+#include "engine/output/stop_string_matcher.h"
 
 #include <gtest/gtest.h>
 

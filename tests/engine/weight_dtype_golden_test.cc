@@ -12,9 +12,9 @@
 #include <filesystem>
 #include <regex>
 
-#include "engine/decoder_model.h"
+#include "engine/model/decoder_model.h"
 #include "engine/loader/weight_store.h"
-#include "engine/model_config.h"
+#include "engine/config/model_config.h"
 #include "engine_test_util.h"
 #include "golden_forward.h"
 #include "kernels/backend_registry.h"

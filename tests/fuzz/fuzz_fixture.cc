@@ -12,9 +12,9 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "engine/generation_stream.h"
-#include "engine/request_plans.h"
-#include "engine/request_validation.h"
+#include "engine/output/generation_stream.h"
+#include "engine/request/request_plans.h"
+#include "engine/request/request_validation.h"
 
 namespace attnserve::fuzz {
 namespace {

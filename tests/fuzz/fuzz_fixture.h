@@ -9,8 +9,8 @@
 #include <string_view>
 
 #include "absl/status/status.h"
-#include "engine/model_config.h"
-#include "engine/request_types.h"
+#include "engine/config/model_config.h"
+#include "engine/request/request_types.h"
 #include "engine/tokenizer/tokenizer.h"
 #include "server/chat_prompt.h"
 

@@ -22,7 +22,7 @@ int FuzzTokenizerJson(const uint8_t* data, size_t size);
 // Arbitrary bytes as text through the golden tokenizers (byte-level and SentencePiece BPE).
 int FuzzTokenize(const uint8_t* data, size_t size);
 // A .gguf file: GgufFile::Open, TokenizerFromGguf, OpenGgufModel -> ModelConfig::FromJson ->
-// GgufWeights (as engine/model_source does) and LoadF32 / LoadMatrix, the chat template.
+// GgufWeights (as engine/model/model_source does) and LoadF32 / LoadMatrix, the chat template.
 int FuzzGguf(const uint8_t* data, size_t size);
 // A Jinja chat template: ChatTemplate::Parse, then Render over fixed conversations.
 int FuzzChatTemplate(const uint8_t* data, size_t size);

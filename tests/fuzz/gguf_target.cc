@@ -1,9 +1,9 @@
 // Fuzz target: a GGUF file. The bytes become /tmp/attnserve_fuzz_<pid>/model.gguf (the reader maps
-// a path) and go through what `--model x.gguf` does (engine/model_source, server/chat_prompt):
-// GgufFile::Open (header, metadata, tensor table), TokenizerFromGguf (then encode / decode a
-// text), OpenGgufModel -> ModelConfig::FromJson of the derived config.json -> GgufWeights (HF
-// names, Q/K un-permuted, experts split) -> LoadF32 / LoadMatrix of every tensor, and the chat
-// template of tokenizer.chat_template rendered over a short conversation.
+// a path) and go through what `--model x.gguf` does (engine/model/model_source,
+// server/chat_prompt): GgufFile::Open (header, metadata, tensor table), TokenizerFromGguf (then
+// encode / decode a text), OpenGgufModel -> ModelConfig::FromJson of the derived config.json ->
+// GgufWeights (HF names, Q/K un-permuted, experts split) -> LoadF32 / LoadMatrix of every tensor,
+// and the chat template of tokenizer.chat_template rendered over a short conversation.
 #include <optional>
 #include <string>
 #include <vector>
@@ -11,7 +11,7 @@
 #include "engine/loader/gguf_file.h"
 #include "engine/loader/gguf_model.h"
 #include "engine/loader/gguf_tokenizer.h"
-#include "engine/model_config.h"
+#include "engine/config/model_config.h"
 #include "server/chat_prompt.h"
 #include "tests/fuzz/fuzz_fixture.h"
 #include "tests/fuzz/fuzz_targets.h"

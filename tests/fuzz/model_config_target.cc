@@ -1,12 +1,13 @@
 // Fuzz target: config.json text through ModelConfig::FromJson, the one parser of every model
 // family (Llama / Mistral / Qwen2, Mixtral / Qwen2-MoE, Mamba / Mamba-2 / Jamba in
-// engine/ssm_model_config, BLOOM in engine/bloom_model_config; GGUF metadata is turned into the same
-// JSON). A parsed config then goes through what the engine derives from it at load: the per-layer
-// counts, the recurrent-state layout and the deployment's default plans (RequestPlanner).
+// engine/config/ssm_model_config, BLOOM in engine/config/bloom_model_config; GGUF metadata is
+// turned into the same JSON). A parsed config then goes through what the engine derives from it at
+// load: the per-layer counts, the recurrent-state layout and the deployment's default plans
+// (RequestPlanner).
 #include <algorithm>
 #include <string>
 
-#include "engine/request_plans.h"
+#include "engine/request/request_plans.h"
 #include "tests/fuzz/fuzz_fixture.h"
 #include "tests/fuzz/fuzz_targets.h"
 

@@ -124,8 +124,9 @@ TEST(LinearBatchedDecodeTest, EveryBatchSizeMatchesReference) {
 }
 
 // The dot-tile kernel computes every y element in the same order (8 lanes over k, one fixed
-// horizontal reduction) whatever tile, m or thread split it lands in, so a row decoded alone and the
-// same row inside a batch are bitwise equal (batch invariance, design.md §5) for all m it serves.
+// horizontal reduction) whatever tile, m or thread split it lands in, so a row decoded alone and
+// the same row inside a batch are bitwise equal (batch invariance, docs/architecture.md,
+// "Correctness") for all m it serves.
 TEST(LinearBatchedDecodeTest, DotTileRowsAreBitwiseIndependentOfBatch) {
   const int64_t n = 203, k = 389, m = 37;
   const auto x = RandomVector(m * k, 10), w = RandomVector(n * k, 11), b = RandomVector(n, 12);

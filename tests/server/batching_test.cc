@@ -1,6 +1,7 @@
-// Continuous batching through the real daemon (design.md §5, batch invariance): greedy requests
-// run concurrently give the same tokens as each run alone — with the whole batch admitted at once,
-// and with a KV pool too small for it, where the engine must preempt and recompute sequences.
+// Continuous batching through the real daemon (docs/architecture.md, "Correctness", batch
+// invariance): greedy requests run concurrently give the same tokens as each run alone — with the
+// whole batch admitted at once, and with a KV pool too small for it, where the engine must preempt
+// and recompute sequences.
 #include <chrono>
 #include <fstream>
 #include <thread>

@@ -166,7 +166,7 @@ TEST_F(GenerateTest, ConcurrentStreamsAllComplete) {
     ASSERT_TRUE(results[i].status.ok()) << i << ": " << results[i].status.error_message();
     EXPECT_EQ(results[i].AllTokenIds().size(), 8u);
   }
-  // Batch invariance of greedy decoding (design.md §5).
+  // Batch invariance of greedy decoding (docs/architecture.md, "Correctness").
   EXPECT_EQ(results[0].AllTokenIds(), alone.AllTokenIds());
 }
 
